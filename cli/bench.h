@@ -1,0 +1,33 @@
+/* bench.h: the `clgan bench` harness. Each bench family adds records
+ * {name, shape, impl, device, ms, gflops, gbps}; times are the best of
+ * `reps` runs after a warm-up, measured with OpenCL profiling markers. */
+#ifndef CLG_BENCH_H
+#define CLG_BENCH_H
+
+#include "runtime.h"
+
+typedef struct {
+    char name[64], shape[96], impl[32];
+    double ms, gflops, gbps; /* gflops/gbps < 0: not applicable */
+} bench_record;
+
+typedef struct {
+    clg_ctx *ctx;
+    int reps;
+    bench_record *recs;
+    int n, cap;
+} bench_state;
+
+/* Enqueues one run of the operation being timed. */
+typedef clg_status (*bench_op)(clg_ctx *ctx, void *arg);
+
+/* Best time in ms over st->reps runs of op, after one warm-up run. */
+clg_status bench_time(bench_state *st, bench_op op, void *arg, double *best_ms);
+/* Add a record; flops and bytes <= 0 leave gflops/gbps unset. */
+clg_status bench_add(bench_state *st, const char *name, const char *shape, const char *impl,
+                     double ms, double flops, double bytes);
+
+/* Families: each adds its records. */
+clg_status bench_rooflines(bench_state *st, const char *filter);
+
+#endif

@@ -1,0 +1,110 @@
+/* runtime.h: OpenCL devices, the clgan context (one device, one in-order
+ * profiling queue), kernels by name and checked launches.
+ *
+ * Not here: what any kernel computes (host/<family>.c), program building and
+ * the binary cache (host/program.c). */
+#ifndef CLG_RUNTIME_H
+#define CLG_RUNTIME_H
+
+#include "status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLG_VERSION "0.1.0"
+
+typedef struct {
+    int platform_index, device_index;
+    cl_platform_id platform;
+    cl_device_id device;
+    char platform_name[256], platform_version[256];
+    char name[256], vendor[256], version[256], driver[256], c_version[256];
+    cl_device_type type;
+    cl_uint compute_units;
+    cl_ulong global_mem, local_mem, max_alloc;
+    size_t max_wg;
+    int has_fp64;
+} clg_device_info;
+
+/* Every device of every platform, in platform:device order.
+ * *out is malloc'd; free it with free(). */
+clg_status clg_devices_list(clg_device_info **out, int *count);
+const char *clg_device_type_name(cl_device_type t);
+/* Writes the device table (as `clgan devices` prints it) into buf. */
+void clg_devices_format(const clg_device_info *devs, int count, char *buf, size_t cap);
+
+/* Pick a device: `spec` is "P:D", a case-insensitive substring of the device
+ * (or platform) name, or NULL/"" for $CLGAN_DEVICE, else the first GPU, else
+ * the first device. An unknown spec fails with the device list in the message. */
+clg_status clg_device_select(const char *spec, clg_device_info *out);
+
+typedef struct clg_kernel_entry clg_kernel_entry;
+typedef struct clg_program_entry clg_program_entry;
+
+typedef struct {
+    uint64_t cache_hits;     /* program binaries loaded from the disk cache */
+    uint64_t cache_misses;   /* programs built from source */
+    uint64_t cache_rejects;  /* cache files found but corrupt, stale or unloadable */
+} clg_runtime_stats;
+
+typedef struct clg_ctx {
+    clg_device_info dev;
+    cl_context context;
+    cl_command_queue queue; /* in order, profiling enabled */
+    clg_program_entry *programs; /* built programs, by (family, defines) */
+    clg_kernel_entry *kernels;   /* kernel objects, by (program, name) */
+    void *blas_scratch;          /* reserved for host/gemm.c */
+    clg_runtime_stats stats;
+    size_t live_bytes, peak_bytes; /* device memory held through clg_buffer_* */
+} clg_ctx;
+
+/* Create a context on the device `spec` names (see clg_device_select). */
+clg_status clg_ctx_create(clg_ctx **out, const char *spec);
+/* Releases everything the context created; NULL is fine. */
+void clg_ctx_free(clg_ctx *ctx);
+clg_status clg_ctx_finish(clg_ctx *ctx);
+
+/* Device buffers, counted in live_bytes/peak_bytes. A failed allocation
+ * names `what` and the size. */
+clg_status clg_buffer_create(clg_ctx *ctx, size_t bytes, const char *what, cl_mem *out);
+void clg_buffer_release(clg_ctx *ctx, cl_mem buf, size_t bytes);
+
+/* A kernel object for `name` in the program built from kernels/<family>.cl
+ * with the extra `defines` (e.g. "-DTILE=16", may be NULL). Built once per
+ * context, then reused. */
+clg_status clg_kernel_get(clg_ctx *ctx, const char *family, const char *defines,
+                          const char *name, cl_kernel *out);
+
+/* Launch over `global` work-items (rounded up to a multiple of `local`) in
+ * 1-D, or 2-D with local sizes l0 x l1. The local size is checked against the
+ * kernel's and the device's limits before the launch. `ev` may be NULL. */
+clg_status clg_launch_1d(clg_ctx *ctx, cl_kernel k, size_t global, size_t local,
+                         cl_event *ev);
+clg_status clg_launch_2d(clg_ctx *ctx, cl_kernel k, size_t g0, size_t g1,
+                         size_t l0, size_t l1, cl_event *ev);
+/* Launch a grid-stride kernel over n elements: local size 256 (or the
+ * largest power of two the kernel allows), at most 65536 work-groups (PoCL vectorises one element per work-item far better than a long grid-stride loop); the
+ * kernel loops `for (i = get_global_id(0); i < n; i += get_global_size(0))`. */
+clg_status clg_launch_flat(clg_ctx *ctx, cl_kernel k, size_t n, cl_event *ev);
+/* The largest power-of-two local size <= `want` that kernel and device allow. */
+size_t clg_local_size(clg_ctx *ctx, cl_kernel k, size_t want);
+
+/* Set a kernel's arguments in one call, in order:
+ *   CLG_SET_ARGS(k, CLG_ARG(buf), CLG_ARG(off), CLG_ARG(n), CLG_LOCAL(bytes));
+ * The arguments must be lvalues of exactly the kernel's types (cl_mem,
+ * cl_uint, cl_float, ...). */
+typedef struct {
+    size_t size;
+    const void *ptr;
+} clg_arg;
+#define CLG_ARG(x) ((clg_arg){sizeof(x), &(x)})
+#define CLG_LOCAL(bytes) ((clg_arg){(bytes), NULL})
+#define CLG_SET_ARGS(k, ...)                                                    \
+    clg_set_args((k), (const clg_arg[]){__VA_ARGS__},                           \
+                 (int)(sizeof((const clg_arg[]){__VA_ARGS__}) / sizeof(clg_arg)))
+clg_status clg_set_args(cl_kernel k, const clg_arg *args, int n);
+
+/* Milliseconds between an event's start and end (profiling queue). */
+clg_status clg_event_ms(cl_event ev, double *ms);
+
+#endif

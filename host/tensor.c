@@ -1,0 +1,93 @@
+/* tensor.c: tensor views, owned tensors, blocks, host transfers. */
+#include "tensor.h"
+#include "elementwise.h"
+
+#include <string.h>
+
+clg_tensor clg_tensor_view(cl_mem buf, size_t off_bytes, int n, int c, int h, int w) {
+    clg_tensor t = {buf, off_bytes, n, c, h, w, 0};
+    return t;
+}
+
+clg_tensor clg_tensor_slice(const clg_tensor *t, size_t first, int n, int c, int h, int w) {
+    return clg_tensor_view(t->buf, t->off + first * sizeof(float), n, c, h, w);
+}
+
+static clg_status check_shape(int n, int c, int h, int w) {
+    if (n <= 0 || c <= 0 || h <= 0 || w <= 0)
+        return clg_fail(CLG_ERR_INVALID_ARG, "bad tensor shape (%d, %d, %d, %d)", n, c, h, w);
+    return CLG_OK;
+}
+
+clg_status clg_tensor_create(clg_ctx *ctx, clg_tensor *t, int n, int c, int h, int w,
+                             const char *what) {
+    memset(t, 0, sizeof *t);
+    CLG_TRY(check_shape(n, c, h, w));
+    clg_tensor tmp = clg_tensor_view(NULL, 0, n, c, h, w);
+    CLG_TRY(clg_buffer_create(ctx, clg_tensor_bytes(&tmp), what, &tmp.buf));
+    tmp.owns = 1;
+    *t = tmp;
+    return CLG_OK;
+}
+
+void clg_tensor_free(clg_ctx *ctx, clg_tensor *t) {
+    if (t->owns && t->buf) clg_buffer_release(ctx, t->buf, clg_tensor_bytes(t));
+    memset(t, 0, sizeof *t);
+}
+
+clg_status clg_tensor_upload(clg_ctx *ctx, const clg_tensor *t, const float *host) {
+    CL_CHECK(clEnqueueWriteBuffer(ctx->queue, t->buf, CL_TRUE, t->off, clg_tensor_bytes(t),
+                                  host, 0, NULL, NULL));
+    return CLG_OK;
+}
+
+clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host) {
+    CL_CHECK(clEnqueueReadBuffer(ctx->queue, t->buf, CL_TRUE, t->off, clg_tensor_bytes(t),
+                                 host, 0, NULL, NULL));
+    return CLG_OK;
+}
+
+clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v) {
+    return clg_fill(ctx, t, v);
+}
+
+static size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
+
+clg_status clg_block_alloc(clg_ctx *ctx, clg_block *b, clg_tensor *tensors, int count,
+                           const char *what) {
+    memset(b, 0, sizeof *b);
+    size_t total = 0;
+    for (int i = 0; i < count; i++) {
+        CLG_TRY(check_shape(tensors[i].n, tensors[i].c, tensors[i].h, tensors[i].w));
+        total = align_up(total, CLG_BLOCK_ALIGN) + clg_tensor_numel(&tensors[i]);
+    }
+    total = align_up(total, CLG_BLOCK_ALIGN);
+    cl_mem buf;
+    CLG_TRY(clg_buffer_create(ctx, total * sizeof(float), what, &buf));
+    clg_block blk = {buf, total};
+    clg_tensor whole = clg_block_tensor(&blk);
+    clg_status s = clg_fill(ctx, &whole, 0.0f);
+    if (s != CLG_OK) {
+        clg_buffer_release(ctx, buf, total * sizeof(float));
+        return s;
+    }
+    size_t at = 0;
+    for (int i = 0; i < count; i++) {
+        at = align_up(at, CLG_BLOCK_ALIGN);
+        tensors[i].buf = buf;
+        tensors[i].off = at * sizeof(float);
+        tensors[i].owns = 0;
+        at += clg_tensor_numel(&tensors[i]);
+    }
+    *b = blk;
+    return CLG_OK;
+}
+
+void clg_block_free(clg_ctx *ctx, clg_block *b) {
+    if (b->buf) clg_buffer_release(ctx, b->buf, b->numel * sizeof(float));
+    memset(b, 0, sizeof *b);
+}
+
+clg_tensor clg_block_tensor(const clg_block *b) {
+    return clg_tensor_view(b->buf, 0, 1, (int)b->numel, 1, 1);
+}

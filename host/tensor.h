@@ -1,0 +1,60 @@
+/* tensor.h: float32 tensor views on device buffers, and blocks (one buffer
+ * holding many tensors, as llm.c's malloc_and_point_parameters).
+ *
+ * A tensor is (buffer, byte offset, NCHW shape); it owns its buffer only when
+ * made by clg_tensor_create. Kernels take the offset in elements (off / 4). */
+#ifndef CLG_TENSOR_H
+#define CLG_TENSOR_H
+
+#include "runtime.h"
+
+typedef struct {
+    cl_mem buf;
+    size_t off;     /* bytes from the buffer's start; a multiple of 4 */
+    int n, c, h, w; /* NCHW; unused trailing dims are 1 */
+    int owns;       /* 1: clg_tensor_free releases buf */
+} clg_tensor;
+
+static inline size_t clg_tensor_numel(const clg_tensor *t) {
+    return (size_t)t->n * (size_t)t->c * (size_t)t->h * (size_t)t->w;
+}
+static inline size_t clg_tensor_bytes(const clg_tensor *t) {
+    return clg_tensor_numel(t) * sizeof(float);
+}
+/* Offset in elements, as kernels take it. */
+static inline cl_uint clg_tensor_eoff(const clg_tensor *t) { return (cl_uint)(t->off / 4); }
+
+/* A view: no allocation, does not own `buf`. */
+clg_tensor clg_tensor_view(cl_mem buf, size_t off_bytes, int n, int c, int h, int w);
+/* A sub-view of `t` starting `first` elements in, of shape n x c x h x w. */
+clg_tensor clg_tensor_slice(const clg_tensor *t, size_t first, int n, int c, int h, int w);
+
+/* A tensor with its own buffer (contents undefined until written). */
+clg_status clg_tensor_create(clg_ctx *ctx, clg_tensor *t, int n, int c, int h, int w,
+                             const char *what);
+void clg_tensor_free(clg_ctx *ctx, clg_tensor *t);
+
+/* Blocking copies between host memory (numel floats) and the tensor. */
+clg_status clg_tensor_upload(clg_ctx *ctx, const clg_tensor *t, const float *host);
+clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host);
+/* Every element := v (the fill kernel). */
+clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v);
+
+/* A block: one buffer for many tensors. Each tensor starts on a 64-byte
+ * boundary; the gaps are zero, so an elementwise pass over the whole block
+ * (an optimiser step, say) is a single launch. */
+#define CLG_BLOCK_ALIGN 16 /* floats */
+typedef struct {
+    cl_mem buf;
+    size_t numel; /* floats in the buffer, gaps included */
+} clg_block;
+
+/* The caller sets n, c, h, w of tensors[0..count); this allocates one zeroed
+ * buffer and points each tensor into it. */
+clg_status clg_block_alloc(clg_ctx *ctx, clg_block *b, clg_tensor *tensors, int count,
+                           const char *what);
+void clg_block_free(clg_ctx *ctx, clg_block *b);
+/* The whole block as one flat tensor (1 x numel). */
+clg_tensor clg_block_tensor(const clg_block *b);
+
+#endif

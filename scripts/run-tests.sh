@@ -1,0 +1,24 @@
+#!/bin/sh
+# run-tests.sh BIN...: run each cmocka suite, then print one closing line
+# "N passed, N failed" over all suites; exits non-zero if any suite failed.
+set -u
+passed=0
+failed=0
+bad=""
+for t in "$@"; do
+    echo "== $t"
+    out=$("$t" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' | tail -n 1)
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' | tail -n 1)
+    passed=$((passed + ${p:-0}))
+    if [ "$rc" -ne 0 ] || [ -z "$p" ]; then
+        failed=$((failed + ${f:-1}))
+        bad="$bad $(basename "$t")"
+    fi
+done
+echo
+[ -n "$bad" ] && echo "failing suites:$bad"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

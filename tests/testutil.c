@@ -1,0 +1,74 @@
+/* testutil.c: shared test fixtures and error norms. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int clg_test_group_setup(void **state) {
+    clg_ctx *ctx = NULL;
+    clg_status s = clg_ctx_create(&ctx, NULL);
+    if (s != CLG_OK) {
+        fprintf(stderr, "no OpenCL context: %s\n", clg_last_error());
+        return -1;
+    }
+    *state = ctx;
+    return 0;
+}
+
+int clg_test_group_teardown(void **state) {
+    clg_ctx_free(*state);
+    *state = NULL;
+    return 0;
+}
+
+int clg_test_small(void) {
+    const char *s = getenv("CLGAN_TEST_SMALL");
+    return s && *s && strcmp(s, "0") != 0;
+}
+
+void clg_test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
+    uint64_t st = seed * 0x9E3779B97F4A7C15ULL + 1;
+    for (size_t i = 0; i < n; i++) {
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        x[i] = lo + (hi - lo) * (float)((st >> 40) * (1.0 / 16777216.0));
+    }
+}
+
+double clg_test_rel_err(const float *got, const double *ref, size_t n, double floor) {
+    double scale = floor, err = 0.0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(ref[i]));
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - ref[i]);
+        if (!(e <= err)) err = e; /* NaN propagates as a failure */
+    }
+    return err / scale;
+}
+
+void clg_test_assert_close(const float *got, const double *ref, size_t n, double tol,
+                           const char *what, const char *file, int line) {
+    double err = clg_test_rel_err(got, ref, n, 1e-30);
+    if (err <= tol) return;
+    size_t worst = 0;
+    double we = -1.0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - ref[i]);
+        if (!(e <= we)) {
+            we = e;
+            worst = i;
+        }
+    }
+    fail_msg("%s:%d: %s: relative error %.3g > %.3g (n=%zu, worst at %zu: got %.9g, want "
+             "%.9g)",
+             file, line, what, err, tol, n, worst, (double)got[worst], ref[worst]);
+}
+
+clg_tensor clg_test_tensor(clg_ctx *ctx, int n, int c, int h, int w, const float *host) {
+    clg_tensor t;
+    CLG_ASSERT_OK(clg_tensor_create(ctx, &t, n, c, h, w, "test tensor"));
+    if (host) CLG_ASSERT_OK(clg_tensor_upload(ctx, &t, host));
+    return t;
+}

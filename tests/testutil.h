@@ -1,0 +1,47 @@
+/* testutil.h: what every test suite shares: one context per group, host
+ * random data, and error norms against double-precision references. */
+#ifndef CLG_TESTUTIL_H
+#define CLG_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "runtime.h"
+#include "tensor.h"
+
+/* cmocka group setup/teardown: state is the clg_ctx* on the default device. */
+int clg_test_group_setup(void **state);
+int clg_test_group_teardown(void **state);
+
+/* 1 when CLGAN_TEST_SMALL is set (Oclgrind runs): suites shrink shapes. */
+int clg_test_small(void);
+
+/* Uniform floats in [lo, hi) from a fixed-seed host generator. */
+void clg_test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
+
+/* max_i |got_i - ref_i| / max(max_i |ref_i|, floor): the error relative to
+ * the tensor's scale, the norm every suite states its tolerance in. */
+double clg_test_rel_err(const float *got, const double *ref, size_t n, double floor);
+
+/* Assert that rel_err <= tol, printing the worst element on failure. */
+#define CLG_ASSERT_CLOSE(got, ref, n, tol)                                      \
+    clg_test_assert_close((got), (ref), (n), (tol), #got, __FILE__, __LINE__)
+void clg_test_assert_close(const float *got, const double *ref, size_t n, double tol,
+                           const char *what, const char *file, int line);
+
+/* Fail the test with clgan's message when a status is not CLG_OK. */
+#define CLG_ASSERT_OK(expr)                                                     \
+    do {                                                                        \
+        clg_status s_ = (expr);                                                 \
+        if (s_ != CLG_OK)                                                       \
+            fail_msg("%s -> %s: %s", #expr, clg_status_to_string(s_),          \
+                     clg_last_error());                                         \
+    } while (0)
+
+/* A device tensor uploaded from host data (test shorthand). */
+clg_tensor clg_test_tensor(clg_ctx *ctx, int n, int c, int h, int w, const float *host);
+
+#endif
