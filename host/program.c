@@ -147,6 +147,13 @@ static clg_status add_prelude(strbuf *b, const clg_ctx *ctx, const char *defines
                   (c > p && *c >= '0' && *c <= '9')))
                 return clg_fail(CLG_ERR_INVALID_ARG, "bad define '%.*s' in \"%s\"",
                                 (int)(end - p), p, defines);
+        if (eq)
+            for (const char *c = eq + 1; c < end; c++)
+                if (!(*c == '_' || *c == '.' || *c == '+' || *c == '-' ||
+                      (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                      (*c >= '0' && *c <= '9')))
+                    return clg_fail(CLG_ERR_INVALID_ARG, "bad define value '%.*s' in \"%s\"",
+                                    (int)(end - p), p, defines);
         sb_str(b, "#define ");
         if (eq) {
             sb_add(b, p, (size_t)(eq - p));

@@ -1,0 +1,38 @@
+#!/bin/sh
+# run-oclgrind.sh BIN...: run the kernel test suites under Oclgrind with
+# --data-races and --uninitialized, small shapes (CLGAN_TEST_SMALL=1), and
+# fail on any error Oclgrind reports (out-of-bounds access, data race, barrier
+# divergence, uninitialised read) or any failing test.
+# Skipped: test_runtime (tests the host runtime and the PoCL binary cache, not
+# kernels) and test_gemm (CLBlast's kernels, not ours).
+set -u
+export CLGAN_TEST_SMALL=1 CLGAN_NO_CACHE=1
+logdir=${OCLGRIND_LOGDIR:-build/oclgrind}
+mkdir -p "$logdir"
+bad=""
+ran=0
+for t in "$@"; do
+    name=$(basename "$t")
+    case "$name" in test_runtime|test_gemm) continue ;; esac
+    log="$logdir/$name.log"
+    printf '%-24s ' "$name"
+    start=$(date +%s)
+    timeout 900 oclgrind --data-races --uninitialized "$t" >"$log" 2>&1
+    rc=$?
+    secs=$(( $(date +%s) - start ))
+    errs=$(grep -cE '^(Invalid (read|write)|Uninitialized|Work-group divergence|Work-item divergence)|data race|[Bb]arrier divergence|Oclgrind .*[Ee]rror' "$log")
+    if [ "$rc" -ne 0 ] || [ "$errs" -ne 0 ]; then
+        echo "FAIL (exit $rc, $errs Oclgrind report(s), ${secs}s; log: $log)"
+        grep -E -A6 '^(Invalid|Uninitialized)|data race|divergence' "$log" | head -n 40
+        grep -E '^\[  (FAILED|ERROR) ' "$log" | head -n 20
+        bad="$bad $name"
+    else
+        echo "clean (${secs}s)"
+    fi
+    ran=$((ran + 1))
+done
+if [ -n "$bad" ]; then
+    echo "oclgrind: failures in:$bad"
+    exit 1
+fi
+echo "oclgrind: $ran suite(s) clean"
