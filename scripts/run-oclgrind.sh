@@ -4,7 +4,7 @@
 # fail on any error Oclgrind reports (out-of-bounds access, data race, barrier
 # divergence, uninitialised read) or any failing test.
 # Skipped: test_runtime (tests the host runtime and the PoCL binary cache, not
-# kernels) and test_gemm (CLBlast's kernels, not ours).
+# kernels), test_gemm (CLBlast's kernels, not ours) and test_data (host only).
 set -u
 export CLGAN_TEST_SMALL=1 CLGAN_NO_CACHE=1
 logdir=${OCLGRIND_LOGDIR:-build/oclgrind}
@@ -13,7 +13,7 @@ bad=""
 ran=0
 for t in "$@"; do
     name=$(basename "$t")
-    case "$name" in test_runtime|test_gemm) continue ;; esac
+    case "$name" in test_runtime|test_gemm|test_data) continue ;; esac
     log="$logdir/$name.log"
     printf '%-24s ' "$name"
     start=$(date +%s)
