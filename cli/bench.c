@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "elementwise.h"
 #include "gemm.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +91,7 @@ static clg_status sgemm_op(clg_ctx *ctx, void *p) {
                     g->n, NULL);
 }
 
-static int wanted(const char *filter, const char *name) {
+int bench_wanted(const char *filter, const char *name) {
     return !filter || !*filter || strstr(name, filter) != NULL;
 }
 
@@ -98,7 +99,7 @@ clg_status bench_rooflines(bench_state *st, const char *filter) {
     clg_ctx *ctx = st->ctx;
     clg_status rc = CLG_OK;
     char shape[96];
-    if (wanted(filter, "copy")) {
+    if (bench_wanted(filter, "copy")) {
         /* Large enough to leave every cache: 64 MiB each way (256 MiB on GPUs). */
         size_t n = (ctx->dev.type & CL_DEVICE_TYPE_GPU) ? (64u << 20) : (16u << 20);
         while (n * 4 > ctx->dev.max_alloc / 2) n /= 2;
@@ -116,7 +117,7 @@ clg_status bench_rooflines(bench_state *st, const char *filter) {
         clg_tensor_free(ctx, &c.b);
         if (rc != CLG_OK) return rc;
     }
-    if (wanted(filter, "sgemm")) {
+    if (bench_wanted(filter, "sgemm")) {
         sgemm_arg g = {{0}, {0}, {0}, 1024};
         int nn = (int)(g.n * g.n);
         CLG_TRY_GOTO(clg_tensor_create(ctx, &g.a, 1, nn, 1, 1, "bench sgemm A"), gemm_done);
@@ -141,16 +142,6 @@ clg_status bench_rooflines(bench_state *st, const char *filter) {
 
 /* ---- the command ---------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int write_json(const char *path, const bench_state *st) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -163,13 +154,13 @@ static int write_json(const char *path, const bench_state *st) {
     for (int i = 0; i < st->n; i++) {
         const bench_record *r = &st->recs[i];
         fprintf(f, "  {\"name\": ");
-        json_str(f, r->name);
+        clg_json_write_string(f, r->name);
         fprintf(f, ", \"shape\": ");
-        json_str(f, r->shape);
+        clg_json_write_string(f, r->shape);
         fprintf(f, ", \"impl\": ");
-        json_str(f, r->impl);
+        clg_json_write_string(f, r->impl);
         fprintf(f, ", \"device\": ");
-        json_str(f, st->ctx->dev.name);
+        clg_json_write_string(f, st->ctx->dev.name);
         fprintf(f, ", \"ms\": %.6f, \"gflops\": ", r->ms);
         if (r->gflops >= 0) fprintf(f, "%.4f", r->gflops); else fprintf(f, "null");
         fprintf(f, ", \"gbps\": ");
@@ -232,9 +223,13 @@ int cli_bench(int argc, char **argv) {
     printf("%-28s %-34s %-20s %10s %10s %10s\n", "name", "shape", "impl", "ms", "GFLOP/s",
            "GB/s");
     int rc = 0;
-    s = bench_rooflines(&st, filter);
+    /* Rooflines always run: every kernel figure is read against them. */
+    s = bench_rooflines(&st, NULL);
+    if (s == CLG_OK) s = bench_conv(&st, filter);
+    if (s == CLG_OK) s = bench_norm(&st, filter);
     if (s != CLG_OK) rc = cli_error(s, "bench");
-    if (rc == 0 && st.n == 0) {
+    if (rc == 0 && st.n == 2 && filter && !bench_wanted(filter, "copy") &&
+        !bench_wanted(filter, "sgemm")) {
         fprintf(stderr, "clgan bench: no benchmark matches --filter '%s'\n", filter);
         rc = 2;
     }
