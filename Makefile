@@ -32,7 +32,7 @@ deps:
 
 $(GEN): $(KERNELS) scripts/embed-kernels.sh
 	@mkdir -p $(dir $@)
-	scripts/embed-kernels.sh $(KERNELS) > $@.tmp && mv $@.tmp $@
+	scripts/embed-kernels.sh $(KERNELS) > $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

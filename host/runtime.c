@@ -354,7 +354,7 @@ clg_status clg_launch_2d(clg_ctx *ctx, cl_kernel k, size_t g0, size_t g1, size_t
 #define CLG_FLAT_LOCAL 256
 #endif
 #ifndef CLG_FLAT_MAX_GROUPS
-#define CLG_FLAT_MAX_GROUPS 65536
+#define CLG_FLAT_MAX_GROUPS (1u << 20)
 #endif
 clg_status clg_launch_flat(clg_ctx *ctx, cl_kernel k, size_t n, cl_event *ev) {
     size_t local = clg_local_size(ctx, k, CLG_FLAT_LOCAL);

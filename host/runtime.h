@@ -83,8 +83,10 @@ clg_status clg_launch_1d(clg_ctx *ctx, cl_kernel k, size_t global, size_t local,
 clg_status clg_launch_2d(clg_ctx *ctx, cl_kernel k, size_t g0, size_t g1,
                          size_t l0, size_t l1, cl_event *ev);
 /* Launch a grid-stride kernel over n elements: local size 256 (or the
- * largest power of two the kernel allows), at most 65536 work-groups (PoCL vectorises one element per work-item far better than a long grid-stride loop); the
- * kernel loops `for (i = get_global_id(0); i < n; i += get_global_size(0))`. */
+ * largest power of two the kernel allows), at most 2^20 work-groups, so up
+ * to 2^28 elements run one per work-item (PoCL vectorises that far better
+ * than a long grid-stride loop); the kernel loops
+ * `for (i = get_global_id(0); i < n; i += get_global_size(0))`. */
 clg_status clg_launch_flat(clg_ctx *ctx, cl_kernel k, size_t n, cl_event *ev);
 /* The largest power-of-two local size <= `want` that kernel and device allow. */
 size_t clg_local_size(clg_ctx *ctx, cl_kernel k, size_t want);

@@ -1,8 +1,12 @@
 #!/bin/sh
 # run-oclgrind.sh BIN...: run the kernel test suites under Oclgrind with
-# --data-races and --uninitialized, small shapes (CLGAN_TEST_SMALL=1), and
-# fail on any error Oclgrind reports (out-of-bounds access, data race, barrier
-# divergence, uninitialised read) or any failing test.
+# --data-races, small shapes (CLGAN_TEST_SMALL=1), and fail on any error
+# Oclgrind reports (out-of-bounds access, data race, barrier divergence) or
+# any failing test.
+# Not --uninitialized: Oclgrind 21.10 reports false "uninitialized value"
+# stores when a released buffer is followed by a larger one (seen with
+# adam_step: sizes 1 then 7, every input written by the host or a kernel;
+# clean when the size-1 run is left out).
 # Skipped: test_runtime (tests the host runtime and the PoCL binary cache, not
 # kernels), test_gemm (CLBlast's kernels, not ours) and test_data (host only).
 set -u
@@ -17,7 +21,7 @@ for t in "$@"; do
     log="$logdir/$name.log"
     printf '%-24s ' "$name"
     start=$(date +%s)
-    timeout 900 oclgrind --data-races --uninitialized "$t" >"$log" 2>&1
+    timeout 900 oclgrind --data-races "$t" >"$log" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
     errs=$(grep -cE '^(Invalid (read|write)|Uninitialized|Work-group divergence|Work-item divergence)|data race|[Bb]arrier divergence|Oclgrind .*[Ee]rror' "$log")

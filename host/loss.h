@@ -1,0 +1,27 @@
+/* loss.h: losses on logits (kernels/loss.cl). Forward writes a 2-element
+ * stats tensor (mean loss, and a statistic for logging); backward writes the
+ * gradient of the mean loss with respect to the logits. */
+#ifndef CLG_LOSS_H
+#define CLG_LOSS_H
+
+#include "tensor.h"
+
+/* Binary cross-entropy with logits against a constant target (1 real, 0
+ * fake; 0.9 for one-sided label smoothing).
+ * stats (2): mean loss, mean sigmoid(logits). logits: any shape, n elements. */
+clg_status clg_bce_logits_forward(clg_ctx *ctx, const clg_tensor *stats,
+                                  const clg_tensor *logits, float target);
+/* dlogits = (sigmoid(logits) - target) / n */
+clg_status clg_bce_logits_backward(clg_ctx *ctx, const clg_tensor *dlogits,
+                                   const clg_tensor *logits, float target);
+
+/* Softmax cross-entropy: logits (N, K) as N = logits->n rows of c*h*w = K;
+ * labels: N cl_int class indices in [0, K) in a device buffer.
+ * stats (2): mean loss, accuracy. */
+clg_status clg_xent_forward(clg_ctx *ctx, const clg_tensor *stats, const clg_tensor *logits,
+                            cl_mem labels);
+/* dlogits = (softmax(logits) - onehot(labels)) / N */
+clg_status clg_xent_backward(clg_ctx *ctx, const clg_tensor *dlogits, const clg_tensor *logits,
+                             cl_mem labels);
+
+#endif
