@@ -3,7 +3,11 @@
  * whether clgan works on their device. The thorough checks are the tests. */
 #include "cli.h"
 #include "elementwise.h"
+#include "activation.h"
 #include "gemm.h"
+#include "reduce.h"
+#include "rng.h"
+#include "softmax.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -87,6 +91,83 @@ static void check_gemm(check_state *st) {
     clg_tensor_free(ctx, &tc);
 }
 
+/* sigmoid forward + backward (from the output) and softmax, vs C in double. */
+static void check_activation_softmax(check_state *st) {
+    clg_ctx *ctx = st->ctx;
+    enum { R = 7, C = 13, M = R * C };
+    static float x[M], y[M], g[M];
+    static double ry[M], rg[M], rp[M];
+    for (int i = 0; i < M; i++) x[i] = (float)(8.0 * sin(i * 0.37));
+    for (int r = 0; r < R; r++) {
+        double m = -INFINITY, s = 0;
+        for (int j = 0; j < C; j++) m = fmax(m, x[r * C + j]);
+        for (int j = 0; j < C; j++) s += exp(x[r * C + j] - m);
+        for (int j = 0; j < C; j++) rp[r * C + j] = exp(x[r * C + j] - m) / s;
+    }
+    for (int i = 0; i < M; i++) {
+        ry[i] = 1.0 / (1.0 + exp(-(double)x[i]));
+        rg[i] = 0.5 * ry[i] * (1.0 - ry[i]); /* dout = 0.5 */
+    }
+    clg_tensor tx = {0}, ty = {0}, tg = {0};
+    clg_status s = clg_tensor_create(ctx, &tx, R, C, 1, 1, "selfcheck x");
+    if (s == CLG_OK) s = clg_tensor_create(ctx, &ty, R, C, 1, 1, "selfcheck y");
+    if (s == CLG_OK) s = clg_tensor_create(ctx, &tg, R, C, 1, 1, "selfcheck g");
+    if (s == CLG_OK) s = clg_tensor_upload(ctx, &tx, x);
+    if (s == CLG_OK) s = clg_act_forward(ctx, &ty, &tx, CLG_ACT_SIGMOID, 0.0f);
+    if (s == CLG_OK) s = clg_tensor_fill(ctx, &tg, 0.5f);
+    if (s == CLG_OK) s = clg_act_backward(ctx, &tg, &tg, &ty, CLG_ACT_SIGMOID, 0.0f);
+    if (s == CLG_OK) s = clg_tensor_download(ctx, &ty, y);
+    if (s == CLG_OK) s = clg_tensor_download(ctx, &tg, g);
+    double e = s == CLG_OK ? fmax(rel_err(y, ry, M), rel_err(g, rg, M)) : 0;
+    report(st, "activation (sigmoid)", s, e, 2e-6);
+    if (s == CLG_OK) s = clg_softmax_forward(ctx, &ty, &tx);
+    if (s == CLG_OK) s = clg_tensor_download(ctx, &ty, y);
+    report(st, "softmax", s, s == CLG_OK ? rel_err(y, rp, M) : 0, 1e-5);
+    clg_tensor_free(ctx, &tx);
+    clg_tensor_free(ctx, &ty);
+    clg_tensor_free(ctx, &tg);
+}
+
+/* Philox4x32-10 on the device against Random123's known answer, then
+ * channel statistics of device normals against C in double. */
+static void check_rng_stats(check_state *st) {
+    clg_ctx *ctx = st->ctx;
+    const uint32_t ctr[4] = {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344};
+    const uint32_t key[2] = {0xa4093822, 0x299f31d0};
+    const uint32_t want[4] = {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1};
+    uint32_t got[4] = {0};
+    clg_status s = clg_rng_raw(ctx, ctr, key, got);
+    int wrong = memcmp(got, want, sizeof want) != 0;
+    report(st, "rng (Philox KAT)", s, wrong ? 1.0 : 0.0, 0.0);
+    enum { SN = 8, SC = 3, SH = 17, SW = 19, HW = SH * SW };
+    static float x[SN * SC * HW];
+    float stats[3 * SC]; /* sum, mean, var */
+    double ref[3 * SC] = {0}, err = 0.0;
+    clg_tensor tx = {0}, ts = {0};
+    s = clg_tensor_create(ctx, &tx, SN, SC, SH, SW, "selfcheck x");
+    if (s == CLG_OK) s = clg_tensor_create(ctx, &ts, 1, 3 * SC, 1, 1, "selfcheck stats");
+    clg_tensor vs = clg_tensor_slice(&ts, 0, 1, SC, 1, 1);
+    clg_tensor vm = clg_tensor_slice(&ts, SC, 1, SC, 1, 1);
+    clg_tensor vv = clg_tensor_slice(&ts, 2 * SC, 1, SC, 1, 1);
+    if (s == CLG_OK) s = clg_rng_normal(ctx, &tx, 7, 0, 1.0f, 2.0f);
+    if (s == CLG_OK) s = clg_channel_stats(ctx, &vs, &vm, &vv, &tx);
+    if (s == CLG_OK) s = clg_tensor_download(ctx, &tx, x);
+    if (s == CLG_OK) s = clg_tensor_download(ctx, &ts, stats);
+    for (int c = 0; s == CLG_OK && c < SC; c++) {
+        for (int i = 0; i < SN * HW; i++) ref[c] += x[(i / HW * SC + c) * HW + i % HW];
+        ref[SC + c] = ref[c] / (SN * HW);
+        for (int i = 0; i < SN * HW; i++) {
+            double d = x[(i / HW * SC + c) * HW + i % HW] - ref[SC + c];
+            ref[2 * SC + c] += d * d / (SN * HW);
+        }
+    }
+    for (int k = 0; s == CLG_OK && k < 3; k++)
+        err = fmax(err, rel_err(stats + k * SC, ref + k * SC, SC));
+    report(st, "channel stats", s, err, 1e-5);
+    clg_tensor_free(ctx, &tx);
+    clg_tensor_free(ctx, &ts);
+}
+
 int cli_selfcheck(int argc, char **argv) {
     const char *device = NULL;
     for (int i = 1; i < argc; i++) {
@@ -110,6 +191,8 @@ int cli_selfcheck(int argc, char **argv) {
     check_state st = {ctx, 0};
     check_axpy(&st);
     check_gemm(&st);
+    check_activation_softmax(&st);
+    check_rng_stats(&st);
     printf("program cache: %llu hits, %llu builds, %llu rejected entries\n",
            (unsigned long long)ctx->stats.cache_hits, (unsigned long long)ctx->stats.cache_misses,
            (unsigned long long)ctx->stats.cache_rejects);
