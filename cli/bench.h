@@ -27,7 +27,11 @@ clg_status bench_time(bench_state *st, bench_op op, void *arg, double *best_ms);
 clg_status bench_add(bench_state *st, const char *name, const char *shape, const char *impl,
                      double ms, double flops, double bytes);
 
-/* Families: each adds its records. */
-clg_status bench_rooflines(bench_state *st, const char *filter);
+/* Families: each adds the records whose name contains `filter` (NULL: all). */
+clg_status bench_rooflines(bench_state *st, const char *filter); /* bench.c */
+clg_status bench_conv(bench_state *st, const char *filter);      /* bench_conv.c */
+clg_status bench_norm(bench_state *st, const char *filter);      /* bench_norm.c: norm, mbd */
+/* 1 when a benchmark named `name` passes the filter. */
+int bench_wanted(const char *filter, const char *name);
 
 #endif

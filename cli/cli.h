@@ -4,9 +4,27 @@
 
 #include "runtime.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 int cli_devices(int argc, char **argv);
 int cli_selfcheck(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_sample(int argc, char **argv);
+int cli_interpolate(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+int cli_features(int argc, char **argv);
+int cli_arith(int argc, char **argv);
+/* n standard normals from Philox(seed) on the host: the latent vectors of
+ * `clgan sample --seed`, row i of its grid being z[i nz .. (i + 1) nz). */
+void cli_host_normals(float *z, size_t n, uint64_t seed);
+/* Decode n latent vectors with a checkpoint's G into a grid PNG. */
+int cli_render_latents(const char *ckpt, const char *device, const float *z, int n, int nrow,
+                       const char *out);
+/* Path of the shipped evaluation classifier. */
+const char *cli_default_classifier(void);
+int cli_tune(int argc, char **argv);
 
 /* Print "clgan: WHAT failed: STATUS\n  message" and return 1. */
 int cli_error(clg_status s, const char *what);

@@ -15,6 +15,13 @@ static const struct {
     {"devices", cli_devices, "list OpenCL platforms and devices"},
     {"selfcheck", cli_selfcheck, "run every kernel once against a C reference"},
     {"bench", cli_bench, "measure the device's rooflines and clgan's kernels"},
+    {"train", cli_train, "train a model (dcgan) on a dataset"},
+    {"sample", cli_sample, "draw a grid of samples from a checkpoint"},
+    {"interpolate", cli_interpolate, "interpolate between latent vectors of a checkpoint"},
+    {"eval", cli_eval, "Inception Score and FID of a checkpoint's samples"},
+    {"features", cli_features, "D's features + linear SVM against a random-D baseline"},
+    {"arith", cli_arith, "latent arithmetic: mean(A) - mean(B) + mean(C)"},
+    {"tune", cli_tune, "time the conv kernel variants per layer shape and keep the fastest"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
 

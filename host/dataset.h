@@ -37,4 +37,9 @@ clg_status clg_png_write(const char *path, const unsigned char *pixels, int w, i
 clg_status clg_png_read(const char *path, unsigned char **pixels, int *w, int *h,
                         int *channels_out);
 
+/* Write n images (n, c, h, w) with values in [-1, 1] as one PNG grid of
+ * `nrow` images per row, 2-pixel dark borders (torchvision's make_grid). */
+clg_status clg_png_write_grid(const char *path, const float *images, int n, int c, int h, int w,
+                              int nrow);
+
 #endif

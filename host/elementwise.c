@@ -72,3 +72,42 @@ clg_status clg_add(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *a, con
 clg_status clg_mul(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *a, const clg_tensor *b) {
     return binary(ctx, "mul", out, a, b);
 }
+
+/* dst channels [dc0, dc0 + count) = src channels [sc0, sc0 + count). */
+static clg_status copy_channels(clg_ctx *ctx, const clg_tensor *dst, int dc0,
+                                const clg_tensor *src, int sc0, int count) {
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "copy_channels", &k));
+    cl_uint oo = clg_tensor_eoff(dst), oc = (cl_uint)dst->c, o0 = (cl_uint)dc0;
+    cl_uint io = clg_tensor_eoff(src), ic = (cl_uint)src->c, i0 = (cl_uint)sc0;
+    cl_uint n = (cl_uint)dst->n, cnt = (cl_uint)count, hw = (cl_uint)(dst->h * dst->w);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dst->buf), CLG_ARG(oo), CLG_ARG(oc), CLG_ARG(o0),
+                         CLG_ARG(src->buf), CLG_ARG(io), CLG_ARG(ic), CLG_ARG(i0), CLG_ARG(n),
+                         CLG_ARG(cnt), CLG_ARG(hw)));
+    return clg_launch_flat(ctx, k, (size_t)n * cnt * hw, NULL);
+}
+
+static clg_status check_concat(const char *op, const clg_tensor *whole, const clg_tensor *a,
+                               const clg_tensor *b) {
+    if (a->n != whole->n || b->n != whole->n || a->h != whole->h || b->h != whole->h ||
+        a->w != whole->w || b->w != whole->w || a->c + b->c != whole->c)
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "%s: (%d, %d, %d, %d) is not (%d, %d, %d, %d) and (%d, %d, %d, %d) "
+                        "joined along channels", op, whole->n, whole->c, whole->h, whole->w,
+                        a->n, a->c, a->h, a->w, b->n, b->c, b->h, b->w);
+    return CLG_OK;
+}
+
+clg_status clg_concat_channels(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *a,
+                               const clg_tensor *b) {
+    CLG_TRY(check_concat("concat_channels", out, a, b));
+    CLG_TRY(copy_channels(ctx, out, 0, a, 0, a->c));
+    return copy_channels(ctx, out, a->c, b, 0, b->c);
+}
+
+clg_status clg_split_channels(clg_ctx *ctx, const clg_tensor *da, const clg_tensor *db,
+                              const clg_tensor *dout) {
+    CLG_TRY(check_concat("split_channels", dout, da, db));
+    CLG_TRY(copy_channels(ctx, da, 0, dout, 0, da->c));
+    return copy_channels(ctx, db, 0, dout, da->c, db->c);
+}

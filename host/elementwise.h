@@ -16,6 +16,13 @@ clg_status clg_axpy(clg_ctx *ctx, const clg_tensor *y, float a, const clg_tensor
 clg_status clg_add(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *a, const clg_tensor *b);
 clg_status clg_mul(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *a, const clg_tensor *b);
 
+/* Concatenation along channels: out (N, Ca + Cb, H, W) = [a (N, Ca, H, W),
+ * b (N, Cb, H, W)]; and its backward, the split of dout into da and db. */
+clg_status clg_concat_channels(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *a,
+                               const clg_tensor *b);
+clg_status clg_split_channels(clg_ctx *ctx, const clg_tensor *da, const clg_tensor *db,
+                              const clg_tensor *dout);
+
 /* Shared by the wrappers of every family: fail unless the element counts match. */
 clg_status clg_check_numel(const char *op, const clg_tensor *a, const clg_tensor *b);
 

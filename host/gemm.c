@@ -87,6 +87,8 @@ clg_status clg_gemm(clg_ctx *ctx, int trans_a, int trans_b, size_t m, size_t n, 
         (m - 1) * ldc + n > clg_tensor_numel(c))
         return clg_fail(CLG_ERR_INVALID_ARG,
                         "gemm: a matrix extends past its tensor (M=%zu N=%zu K=%zu)", m, n, k);
+    cl_event own = NULL;
+    if (ctx->profile && !ev) ev = &own;
     CLBlastStatusCode st = CLBlastSgemm(
         CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
         trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->buf, a->off / 4,
@@ -96,5 +98,6 @@ clg_status clg_gemm(clg_ctx *ctx, int trans_a, int trans_b, size_t m, size_t n, 
                                                              : CLG_ERR_CLBLAST,
                         "%s in CLBlastSgemm (M=%zu N=%zu K=%zu, trans %d%d) on %s",
                         clg_clblast_status_name(st), m, n, k, trans_a, trans_b, ctx->dev.name);
+    if (own) CLG_TRY(clg_profile_record(ctx, own, "gemm (CLBlast)"));
     return CLG_OK;
 }

@@ -240,3 +240,29 @@ done:
     if (rc != CLG_OK) clg_dataset_free(out);
     return rc;
 }
+
+clg_status clg_png_write_grid(const char *path, const float *images, int n, int c, int h, int w,
+                              int nrow) {
+    if (n <= 0 || (c != 1 && c != 3) || nrow <= 0)
+        return clg_fail(CLG_ERR_INVALID_ARG, "grid %s: %d images of %d channels", path, n, c);
+    const int pad = 2;
+    int cols = n < nrow ? n : nrow, rows = (n + nrow - 1) / nrow;
+    int gw = cols * (w + pad) + pad, gh = rows * (h + pad) + pad;
+    unsigned char *px = calloc((size_t)gw * gh * c, 1);
+    if (!px) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory for %s", path);
+    for (int i = 0; i < n; i++) {
+        int x0 = pad + (i % nrow) * (w + pad), y0 = pad + (i / nrow) * (h + pad);
+        for (int ch = 0; ch < c; ch++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    float v = images[(((size_t)i * c + ch) * h + y) * w + x];
+                    v = (v + 1.0f) * 127.5f;
+                    if (!(v >= 0.0f)) v = 0.0f; /* NaN too */
+                    if (v > 255.0f) v = 255.0f;
+                    px[((size_t)(y0 + y) * gw + (x0 + x)) * c + ch] = (unsigned char)(v + 0.5f);
+                }
+    }
+    clg_status s = clg_png_write(path, px, gw, gh, c);
+    free(px);
+    return s;
+}

@@ -1,5 +1,6 @@
 /* rng.c: Philox4x32-10 in C, and host wrappers for kernels/rng.cl. */
 #include "rng.h"
+#include "elementwise.h"
 
 #define FAMILY "rng"
 
@@ -73,4 +74,43 @@ clg_status clg_rng_raw(clg_ctx *ctx, const uint32_t ctr[4], const uint32_t key[2
 fail:
     clg_buffer_release(ctx, buf, 4 * sizeof(cl_uint));
     return rc;
+}
+
+/* rng_dropout and rng_add_normal: (out, in, n, seed, offset, a[, b]). */
+static clg_status stream_op(clg_ctx *ctx, const char *name, const clg_tensor *out,
+                            const clg_tensor *in, uint64_t seed, uint64_t offset, int nargs,
+                            float a, float b) {
+    CLG_TRY(clg_check_numel(name, out, in));
+    const size_t n = clg_tensor_numel(out);
+    if (n == 0) return CLG_OK;
+    if (offset > UINT64_MAX - n)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: stream offset %llu + %zu elements overflows",
+                        name, (unsigned long long)offset, n);
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, name, &k));
+    cl_uint oo = clg_tensor_eoff(out), io = clg_tensor_eoff(in), un = (cl_uint)n;
+    cl_uint s_lo = (cl_uint)seed, s_hi = (cl_uint)(seed >> 32);
+    cl_uint o_lo = (cl_uint)offset, o_hi = (cl_uint)(offset >> 32);
+    cl_float fa = a, fb = b;
+    if (nargs == 2)
+        CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(in->buf), CLG_ARG(io),
+                             CLG_ARG(un), CLG_ARG(s_lo), CLG_ARG(s_hi), CLG_ARG(o_lo),
+                             CLG_ARG(o_hi), CLG_ARG(fa), CLG_ARG(fb)));
+    else
+        CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(in->buf), CLG_ARG(io),
+                             CLG_ARG(un), CLG_ARG(s_lo), CLG_ARG(s_hi), CLG_ARG(o_lo),
+                             CLG_ARG(o_hi), CLG_ARG(fa)));
+    return clg_launch_flat(ctx, k, n, NULL);
+}
+
+clg_status clg_dropout(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *in, uint64_t seed,
+                       uint64_t offset, float p) {
+    if (!(p >= 0.0f && p < 1.0f))
+        return clg_fail(CLG_ERR_INVALID_ARG, "dropout: p must be in [0, 1), not %g", p);
+    return stream_op(ctx, "rng_dropout", out, in, seed, offset, 2, p, 1.0f / (1.0f - p));
+}
+
+clg_status clg_add_noise(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *in, uint64_t seed,
+                         uint64_t offset, float std) {
+    return stream_op(ctx, "rng_add_normal", out, in, seed, offset, 1, std, 0.0f);
 }

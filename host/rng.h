@@ -38,4 +38,15 @@ clg_status clg_rng_normal(clg_ctx *ctx, const clg_tensor *out, uint64_t seed, ui
 clg_status clg_rng_raw(clg_ctx *ctx, const uint32_t ctr[4], const uint32_t key[2],
                        uint32_t out[4]);
 
+/* Dropout as a pure function of (seed, offset): out = in * (u >= p) / (1 - p)
+ * with u the stream's uniform for each element. The backward is the same
+ * call on dout with the same seed and offset (nothing is stored). */
+clg_status clg_dropout(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *in, uint64_t seed,
+                       uint64_t offset, float p);
+/* Additive Gaussian noise: out = in + std * z, z the stream's normals (the
+ * values clg_rng_normal gives for the same seed and offset). Its backward is
+ * the identity. */
+clg_status clg_add_noise(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *in, uint64_t seed,
+                         uint64_t offset, float std);
+
 #endif

@@ -14,6 +14,7 @@
 struct clg_kernel_entry {
     clg_kernel_entry *next;
     cl_program program; /* owner; not released here */
+    char family[32];
     char name[64];
     cl_kernel kernel;
 };
@@ -206,11 +207,15 @@ fail:
 void clg_ctx_free(clg_ctx *ctx) {
     if (!ctx) return;
     if (ctx->queue) clFinish(ctx->queue);
+    if (ctx->scratch) clReleaseMemObject(ctx->scratch);
     for (clg_kernel_entry *k = ctx->kernels, *next; k; k = next) {
         next = k->next;
         clReleaseKernel(k->kernel);
         free(k);
     }
+    for (int i = 0; i < ctx->prof_n; i++) clReleaseEvent(ctx->prof_events[i]);
+    free(ctx->prof_events);
+    free(ctx->prof_families);
     clg_programs_free(ctx);
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
     if (ctx->context) clReleaseContext(ctx->context);
@@ -254,6 +259,19 @@ void clg_buffer_release(clg_ctx *ctx, cl_mem buf, size_t bytes) {
     ctx->live_bytes -= bytes <= ctx->live_bytes ? bytes : ctx->live_bytes;
 }
 
+clg_status clg_scratch(clg_ctx *ctx, size_t bytes, cl_mem *out) {
+    if (bytes > ctx->scratch_bytes) {
+        /* OpenCL keeps the old buffer alive until kernels using it finish. */
+        clg_buffer_release(ctx, ctx->scratch, ctx->scratch_bytes);
+        ctx->scratch = NULL;
+        ctx->scratch_bytes = 0;
+        CLG_TRY(clg_buffer_create(ctx, bytes, "scratch (split-K partial sums)", &ctx->scratch));
+        ctx->scratch_bytes = bytes;
+    }
+    *out = ctx->scratch;
+    return CLG_OK;
+}
+
 clg_status clg_kernel_get(clg_ctx *ctx, const char *family, const char *defines,
                           const char *name, cl_kernel *out) {
     cl_program prog;
@@ -276,6 +294,7 @@ clg_status clg_kernel_get(clg_ctx *ctx, const char *family, const char *defines,
         return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
     }
     e->program = prog;
+    snprintf(e->family, sizeof e->family, "%s", family);
     snprintf(e->name, sizeof e->name, "%s", name);
     e->kernel = kern;
     e->next = ctx->kernels;
@@ -329,7 +348,15 @@ static clg_status launch(clg_ctx *ctx, cl_kernel k, cl_uint dims, const size_t *
                         "kernel %s: work-group of %zu items exceeds the limit %zu "
                         "(kernel and device %s)",
                         kname, total, lim, ctx->dev.name);
+    cl_event own = NULL;
+    if (ctx->profile && !ev) ev = &own;
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, gr, l, 0, NULL, ev);
+    if (err == CL_SUCCESS && own) {
+        const char *fam = "?";
+        for (clg_kernel_entry *e = ctx->kernels; e; e = e->next)
+            if (e->kernel == k) fam = e->family;
+        CLG_TRY(clg_profile_record(ctx, own, fam));
+    }
     if (err != CL_SUCCESS)
         return clg_fail(err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES
                             ? CLG_ERR_OUT_OF_MEMORY : CLG_ERR_OPENCL,
@@ -362,6 +389,49 @@ clg_status clg_launch_flat(clg_ctx *ctx, cl_kernel k, size_t n, cl_event *ev) {
     if (groups > CLG_FLAT_MAX_GROUPS) groups = CLG_FLAT_MAX_GROUPS;
     if (groups == 0) groups = 1;
     return clg_launch_1d(ctx, k, groups * local, local, ev);
+}
+
+clg_status clg_profile_record(clg_ctx *ctx, cl_event ev, const char *family) {
+    if (ctx->prof_n == ctx->prof_cap) {
+        int cap = ctx->prof_cap ? ctx->prof_cap * 2 : 256;
+        cl_event *e = realloc(ctx->prof_events, (size_t)cap * sizeof *e);
+        if (e) ctx->prof_events = e;
+        const char **f = realloc(ctx->prof_families, (size_t)cap * sizeof *f);
+        if (f) ctx->prof_families = f;
+        if (!e || !f) {
+            clReleaseEvent(ev);
+            return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory while profiling");
+        }
+        ctx->prof_cap = cap;
+    }
+    ctx->prof_events[ctx->prof_n] = ev;
+    ctx->prof_families[ctx->prof_n] = family;
+    ctx->prof_n++;
+    return CLG_OK;
+}
+
+clg_status clg_profile_collect(clg_ctx *ctx) {
+    clg_status rc = CLG_OK;
+    for (int i = 0; i < ctx->prof_n; i++) {
+        double ms = 0;
+        if (rc == CLG_OK) rc = clg_event_ms(ctx->prof_events[i], &ms);
+        clReleaseEvent(ctx->prof_events[i]);
+        if (rc != CLG_OK) continue;
+        int j = 0;
+        while (j < ctx->prof_count && strcmp(ctx->prof[j].family, ctx->prof_families[i]) != 0) j++;
+        if (j == ctx->prof_count) {
+            if (j == (int)(sizeof ctx->prof / sizeof ctx->prof[0])) continue;
+            snprintf(ctx->prof[j].family, sizeof ctx->prof[j].family, "%s",
+                     ctx->prof_families[i]);
+            ctx->prof[j].ms = 0;
+            ctx->prof[j].launches = 0;
+            ctx->prof_count++;
+        }
+        ctx->prof[j].ms += ms;
+        ctx->prof[j].launches++;
+    }
+    ctx->prof_n = 0;
+    return rc;
 }
 
 clg_status clg_event_ms(cl_event ev, double *ms) {

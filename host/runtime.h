@@ -47,6 +47,13 @@ typedef struct {
     uint64_t cache_rejects;  /* cache files found but corrupt, stale or unloadable */
 } clg_runtime_stats;
 
+/* Device time per kernel family, gathered while ctx->profile is set. */
+typedef struct {
+    char family[32];
+    double ms;
+    long launches;
+} clg_profile_entry;
+
 typedef struct clg_ctx {
     clg_device_info dev;
     cl_context context;
@@ -56,6 +63,14 @@ typedef struct clg_ctx {
     void *blas_scratch;          /* reserved for host/gemm.c */
     clg_runtime_stats stats;
     size_t live_bytes, peak_bytes; /* device memory held through clg_buffer_* */
+    cl_mem scratch;                /* see clg_scratch */
+    size_t scratch_bytes;
+    int profile;                   /* 1: every launch records an event */
+    cl_event *prof_events;
+    const char **prof_families;
+    int prof_n, prof_cap;
+    clg_profile_entry prof[48];
+    int prof_count;
 } clg_ctx;
 
 /* Create a context on the device `spec` names (see clg_device_select). */
@@ -68,6 +83,12 @@ clg_status clg_ctx_finish(clg_ctx *ctx);
  * names `what` and the size. */
 clg_status clg_buffer_create(clg_ctx *ctx, size_t bytes, const char *what, cl_mem *out);
 void clg_buffer_release(clg_ctx *ctx, cl_mem buf, size_t bytes);
+
+/* A device buffer of at least `bytes` owned by the context, for temporaries
+ * that live within one call's kernels (the queue is in order, so the next
+ * call may reuse it). It only grows; reserve it during setup (e.g.
+ * clg_conv_reserve) and a training loop allocates nothing. */
+clg_status clg_scratch(clg_ctx *ctx, size_t bytes, cl_mem *out);
 
 /* A kernel object for `name` in the program built from kernels/<family>.cl
  * with the extra `defines` (e.g. "-DTILE=16", may be NULL). Built once per
@@ -105,6 +126,13 @@ typedef struct {
     clg_set_args((k), (const clg_arg[]){__VA_ARGS__},                           \
                  (int)(sizeof((const clg_arg[]){__VA_ARGS__}) / sizeof(clg_arg)))
 clg_status clg_set_args(cl_kernel k, const clg_arg *args, int n);
+
+/* Profiling: while ctx->profile is 1, every launch records an event under
+ * its kernel family. clg_profile_record adds an event made elsewhere
+ * (CLBlast); clg_profile_collect waits for the recorded events and adds
+ * their device time to ctx->prof. */
+clg_status clg_profile_record(clg_ctx *ctx, cl_event ev, const char *family);
+clg_status clg_profile_collect(clg_ctx *ctx);
 
 /* Milliseconds between an event's start and end (profiling queue). */
 clg_status clg_event_ms(cl_event ev, double *ms);

@@ -21,6 +21,7 @@ const char *clg_status_to_string(clg_status s) {
     case CLG_ERR_IO: return "CLG_ERR_IO";
     case CLG_ERR_FORMAT: return "CLG_ERR_FORMAT";
     case CLG_ERR_UNSUPPORTED: return "CLG_ERR_UNSUPPORTED";
+    case CLG_ERR_DIVERGED: return "CLG_ERR_DIVERGED";
     case CLG_STATUS_COUNT: break;
     }
     return "CLG_ERR_UNKNOWN";

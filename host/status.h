@@ -23,6 +23,7 @@ typedef enum {
     CLG_ERR_IO,            /* a file could not be read or written */
     CLG_ERR_FORMAT,        /* a file is corrupt or not what it claims */
     CLG_ERR_UNSUPPORTED,   /* the device lacks something the call needs */
+    CLG_ERR_DIVERGED,      /* training produced a non-finite loss */
     CLG_STATUS_COUNT
 } clg_status;
 

@@ -116,3 +116,46 @@ __kernel void rng_raw(__global uint *out, uint c0, uint c1, uint c2, uint c3, ui
         out[3] = v.w;
     }
 }
+
+/* ---- ops that draw from the stream: element e = offset + i uses word
+ * e % 4 of block e / 4, as above, so a backward pass regenerates the same
+ * draws from (seed, offset) instead of storing a mask. ---- */
+
+/* Words are picked through an array: Oclgrind 21.10 picked the wrong word
+ * from a chain of ?: on the vector's components (PoCL was right). */
+float rng_word_u01(ulong e, uint2 key) {
+    const uint4 v = rng_block(e >> 2, key);
+    const uint words[4] = {v.x, v.y, v.z, v.w};
+    return rng_u01(words[(uint)e & 3u]);
+}
+
+/* out = in * (u >= p) * scale: dropout's forward on x, and its backward on
+ * dout with the same (seed, offset). */
+__kernel void rng_dropout(__global float *out, uint out_off, __global const float *in,
+                          uint in_off, uint n, uint seed_lo, uint seed_hi, uint offset_lo,
+                          uint offset_hi, float p, float scale) {
+    const uint2 key = (uint2)(seed_lo, seed_hi);
+    const ulong offset = ((ulong)offset_hi << 32) | offset_lo;
+    CLG_FOR_EACH(i, n) {
+        const float u = rng_word_u01(offset + i, key);
+        out[out_off + i] = u >= p ? in[in_off + i] * scale : 0.0f;
+    }
+}
+
+/* out = in + std * z, z the stream's normal for element e (as rng_normal). */
+__kernel void rng_add_normal(__global float *out, uint out_off, __global const float *in,
+                             uint in_off, uint n, uint seed_lo, uint seed_hi, uint offset_lo,
+                             uint offset_hi, float std) {
+    const uint2 key = (uint2)(seed_lo, seed_hi);
+    const ulong offset = ((ulong)offset_hi << 32) | offset_lo;
+    CLG_FOR_EACH(i, n) {
+        const ulong e = offset + i;
+        const uint4 v = rng_block(e >> 2, key);
+        const uint w = (uint)e & 3u;
+        const uint words[4] = {v.x, v.y, v.z, v.w};
+        const float r = sqrt(-2.0f * log(rng_u01(words[w & 2u])));
+        const float a = 2.0f * rng_u01(words[(w & 2u) + 1u]);
+        const float z = (w % 2 == 0) ? r * cospi(a) : r * sinpi(a);
+        out[out_off + i] = fma(std, z, in[in_off + i]);
+    }
+}

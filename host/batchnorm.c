@@ -1,0 +1,242 @@
+/* batchnorm.c: host wrappers for kernels/batchnorm.cl. */
+#include "batchnorm.h"
+
+#define FAMILY "batchnorm"
+#define BN_GROUPS_PER_CU 4 /* work-groups per compute unit on CPUs */
+
+/* Kernel flags, as in kernels/batchnorm.cl. */
+enum {
+    BN_AFFINE = 1,
+    BN_RUNNING = 2,
+    BN_SAVE_VAR = 4,
+    BN_HAS_DOUT = 8,
+    BN_DSTATS = 16,
+};
+
+size_t clg_bn_local(clg_ctx *ctx, cl_kernel k) {
+    /* On CPUs a work-group runs on one core as a loop over its work-items and
+     * the kernels vectorise explicitly, so more work-items only add PoCL's
+     * per-barrier-region cost: one work-item does best (measured on PoCL
+     * on DCGAN-64's shapes: 1 beat 4 and 16). */
+    if (!(ctx->dev.type & CL_DEVICE_TYPE_GPU)) return 1;
+    return clg_local_size(ctx, k, 256);
+}
+
+/* bn_fwd_train8/bn_bwd8 (blocks of 8 channels) on CPUs for short rows:
+ * there the one-channel walk waits on a cache miss per row. */
+static int use_blocks8(const clg_ctx *ctx, const clg_tensor *inp) {
+    return !(ctx->dev.type & CL_DEVICE_TYPE_GPU) && inp->h * inp->w < 256;
+}
+
+size_t clg_bn_groups(clg_ctx *ctx, int channels) {
+    size_t g = (size_t)channels;
+    if (!(ctx->dev.type & CL_DEVICE_TYPE_GPU)) {
+        size_t cu = ctx->dev.compute_units ? ctx->dev.compute_units : 1;
+        if (g > cu * BN_GROUPS_PER_CU) g = cu * BN_GROUPS_PER_CU;
+    }
+    return g;
+}
+
+clg_status clg_bn_check_vec(const char *op, const char *what, const clg_tensor *t, int c) {
+    if (clg_tensor_numel(t) != (size_t)c)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: %s has %zu elements, want %d (one per channel)",
+                        op, what, clg_tensor_numel(t), c);
+    return CLG_OK;
+}
+
+clg_status clg_bn_check_same(const char *op, const char *what, const clg_tensor *t,
+                             const clg_tensor *ref) {
+    if (t->n != ref->n || t->c != ref->c || t->h != ref->h || t->w != ref->w)
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "%s: %s is (%d, %d, %d, %d), want (%d, %d, %d, %d)", op, what, t->n,
+                        t->c, t->h, t->w, ref->n, ref->c, ref->h, ref->w);
+    return CLG_OK;
+}
+
+/* Offsets are uint in the kernels. */
+static clg_status check_fits(const char *op, const clg_tensor *t) {
+    if (t->off / 4 + clg_tensor_numel(t) > 0xffffffffu)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: tensor of %zu elements at element %zu exceeds "
+                        "the kernels' 32-bit indexing", op, clg_tensor_numel(t), t->off / 4);
+    return CLG_OK;
+}
+
+static clg_status check_affine(const char *op, const clg_tensor *gamma, const clg_tensor *beta,
+                               int c) {
+    if ((gamma == NULL) != (beta == NULL))
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: give gamma and beta together, or neither", op);
+    if (gamma) {
+        CLG_TRY(clg_bn_check_vec(op, "gamma", gamma, c));
+        CLG_TRY(clg_bn_check_vec(op, "beta", beta, c));
+    }
+    return CLG_OK;
+}
+
+/* A (buffer, element offset) kernel argument pair; absent tensors become
+ * `dflt`'s buffer, which the kernel never touches (its flag is off). */
+typedef struct {
+    cl_mem buf;
+    cl_uint off;
+} bufarg;
+static bufarg arg_of(const clg_tensor *t, const clg_tensor *dflt) {
+    bufarg a = {t ? t->buf : dflt->buf, t ? clg_tensor_eoff(t) : clg_tensor_eoff(dflt)};
+    return a;
+}
+
+clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
+                                const clg_tensor *rstd, const clg_tensor *var,
+                                const clg_tensor *mean_lo, const clg_tensor *inp,
+                                const clg_tensor *gamma,
+                                const clg_tensor *beta, const clg_tensor *running_mean,
+                                const clg_tensor *running_var, float momentum, float eps) {
+    const char *op = "batchnorm_forward";
+    const int C = inp->c;
+    CLG_TRY(check_fits(op, inp));
+    CLG_TRY(check_fits(op, out));
+    CLG_TRY(clg_bn_check_same(op, "out", out, inp));
+    CLG_TRY(clg_bn_check_vec(op, "mean", mean, C));
+    CLG_TRY(clg_bn_check_vec(op, "rstd", rstd, C));
+    if ((var == NULL) != (mean_lo == NULL))
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: give var and mean_lo together", op);
+    if (var) CLG_TRY(clg_bn_check_vec(op, "var", var, C));
+    if (mean_lo) CLG_TRY(clg_bn_check_vec(op, "mean_lo", mean_lo, C));
+    CLG_TRY(check_affine(op, gamma, beta, C));
+    if ((running_mean == NULL) != (running_var == NULL))
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "%s: give running_mean and running_var together, or neither", op);
+    const size_t count = (size_t)inp->n * (size_t)inp->h * (size_t)inp->w;
+    if (running_mean) {
+        CLG_TRY(clg_bn_check_vec(op, "running_mean", running_mean, C));
+        CLG_TRY(clg_bn_check_vec(op, "running_var", running_var, C));
+        if (count < 2)
+            return clg_fail(CLG_ERR_INVALID_ARG,
+                            "%s: one value per channel (N*H*W = 1) has no unbiased variance "
+                            "for the running statistics", op);
+    }
+    if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: eps %g must be > 0, momentum %g in [0, 1]", op,
+                        (double)eps, (double)momentum);
+
+    cl_kernel k;
+    const int b8 = use_blocks8(ctx, inp);
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_fwd_train8" : "bn_fwd_train", &k));
+    size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
+    cl_uint flags = (gamma ? BN_AFFINE : 0) | (running_mean ? BN_RUNNING : 0) |
+                    (var ? BN_SAVE_VAR : 0);
+    bufarg o = arg_of(out, NULL), mu = arg_of(mean, NULL), rs = arg_of(rstd, NULL);
+    bufarg va = arg_of(var, mean), lo = arg_of(mean_lo, mean);
+    bufarg rm = arg_of(running_mean, mean), rv = arg_of(running_var, mean);
+    bufarg x = arg_of(inp, NULL), g = arg_of(gamma, inp), b = arg_of(beta, inp);
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)C, p = (cl_uint)(inp->h * inp->w);
+    cl_float e = eps, m = momentum;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(o.buf), CLG_ARG(o.off), CLG_ARG(mu.buf), CLG_ARG(mu.off),
+                         CLG_ARG(rs.buf), CLG_ARG(rs.off), CLG_ARG(va.buf), CLG_ARG(va.off),
+                         CLG_ARG(lo.buf), CLG_ARG(lo.off), CLG_ARG(rm.buf), CLG_ARG(rm.off),
+                         CLG_ARG(rv.buf), CLG_ARG(rv.off), CLG_ARG(x.buf), CLG_ARG(x.off),
+                         CLG_ARG(g.buf), CLG_ARG(g.off), CLG_ARG(b.buf), CLG_ARG(b.off),
+                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(e), CLG_ARG(m),
+                         CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
+    size_t groups = clg_bn_groups(ctx, b8 ? (C + 7) / 8 : C);
+    return clg_launch_1d(ctx, k, groups * local, local, NULL);
+}
+
+clg_status clg_batchnorm_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
+                                 const clg_tensor *rstd, const clg_tensor *inp,
+                                 const clg_tensor *gamma, const clg_tensor *beta,
+                                 const clg_tensor *running_mean, const clg_tensor *running_var,
+                                 float momentum, float eps) {
+    return clg_bn_forward_stats(ctx, out, mean, rstd, NULL, NULL, inp, gamma, beta,
+                                running_mean, running_var, momentum, eps);
+}
+
+clg_status clg_batchnorm_forward_inference(clg_ctx *ctx, const clg_tensor *out,
+                                           const clg_tensor *inp, const clg_tensor *gamma,
+                                           const clg_tensor *beta,
+                                           const clg_tensor *running_mean,
+                                           const clg_tensor *running_var, float eps) {
+    const char *op = "batchnorm_forward_inference";
+    const int C = inp->c;
+    CLG_TRY(check_fits(op, inp));
+    CLG_TRY(check_fits(op, out));
+    CLG_TRY(clg_bn_check_same(op, "out", out, inp));
+    CLG_TRY(check_affine(op, gamma, beta, C));
+    CLG_TRY(clg_bn_check_vec(op, "running_mean", running_mean, C));
+    CLG_TRY(clg_bn_check_vec(op, "running_var", running_var, C));
+    if (!(eps > 0.0f))
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: eps %g must be > 0", op, (double)eps);
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_fwd_infer", &k));
+    bufarg o = arg_of(out, NULL), x = arg_of(inp, NULL);
+    bufarg rm = arg_of(running_mean, NULL), rv = arg_of(running_var, NULL);
+    bufarg g = arg_of(gamma, inp), b = arg_of(beta, inp);
+    cl_uint total = (cl_uint)clg_tensor_numel(inp), c = (cl_uint)C;
+    cl_uint p = (cl_uint)(inp->h * inp->w), flags = gamma ? BN_AFFINE : 0;
+    cl_float e = eps;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(o.buf), CLG_ARG(o.off), CLG_ARG(x.buf), CLG_ARG(x.off),
+                         CLG_ARG(rm.buf), CLG_ARG(rm.off), CLG_ARG(rv.buf), CLG_ARG(rv.off),
+                         CLG_ARG(g.buf), CLG_ARG(g.off), CLG_ARG(b.buf), CLG_ARG(b.off),
+                         CLG_ARG(total), CLG_ARG(c), CLG_ARG(p), CLG_ARG(e), CLG_ARG(flags)));
+    return clg_launch_flat(ctx, k, total, NULL);
+}
+
+clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg_tensor *dgamma,
+                                 const clg_tensor *dbeta, const clg_tensor *dout,
+                                 const clg_tensor *inp, const clg_tensor *mean,
+                                 const clg_tensor *rstd, const clg_tensor *gamma,
+                                 const clg_tensor *dmean_x, const clg_tensor *dvar_x) {
+    const char *op = "batchnorm_backward";
+    const int C = inp->c;
+    CLG_TRY(check_fits(op, inp));
+    CLG_TRY(check_fits(op, dinp));
+    CLG_TRY(clg_bn_check_same(op, "dinp", dinp, inp));
+    if (dout) {
+        CLG_TRY(check_fits(op, dout));
+        CLG_TRY(clg_bn_check_same(op, "dout", dout, inp));
+    }
+    CLG_TRY(clg_bn_check_vec(op, "mean", mean, C));
+    CLG_TRY(clg_bn_check_vec(op, "rstd", rstd, C));
+    if (gamma) {
+        CLG_TRY(clg_bn_check_vec(op, "gamma", gamma, C));
+        /* Without dout nothing reaches gamma and beta: their gradients may be absent. */
+        if (dout && (!dgamma || !dbeta))
+            return clg_fail(CLG_ERR_INVALID_ARG, "%s: with gamma, dgamma and dbeta are needed", op);
+        if (dgamma) CLG_TRY(clg_bn_check_vec(op, "dgamma", dgamma, C));
+        if (dbeta) CLG_TRY(clg_bn_check_vec(op, "dbeta", dbeta, C));
+    } else if (dgamma || dbeta) {
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: dgamma/dbeta given without gamma", op);
+    }
+    if ((dmean_x == NULL) != (dvar_x == NULL))
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: give dmean_x and dvar_x together", op);
+    if (dmean_x) {
+        CLG_TRY(clg_bn_check_vec(op, "dmean_x", dmean_x, C));
+        CLG_TRY(clg_bn_check_vec(op, "dvar_x", dvar_x, C));
+    }
+    cl_kernel k;
+    const int b8 = use_blocks8(ctx, inp);
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_bwd8" : "bn_bwd", &k));
+    size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
+    cl_uint flags = (gamma ? BN_AFFINE : 0) | (dout ? BN_HAS_DOUT : 0) | (dmean_x ? BN_DSTATS : 0);
+    bufarg dx = arg_of(dinp, NULL), dg = arg_of(dgamma, mean), db = arg_of(dbeta, mean);
+    bufarg dy = arg_of(dout, inp), x = arg_of(inp, NULL), mu = arg_of(mean, NULL);
+    bufarg rs = arg_of(rstd, NULL), g = arg_of(gamma, mean);
+    bufarg dm = arg_of(dmean_x, mean), dv = arg_of(dvar_x, mean);
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)C, p = (cl_uint)(inp->h * inp->w);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dx.buf), CLG_ARG(dx.off), CLG_ARG(dg.buf), CLG_ARG(dg.off),
+                         CLG_ARG(db.buf), CLG_ARG(db.off), CLG_ARG(dy.buf), CLG_ARG(dy.off),
+                         CLG_ARG(x.buf), CLG_ARG(x.off), CLG_ARG(mu.buf), CLG_ARG(mu.off),
+                         CLG_ARG(rs.buf), CLG_ARG(rs.off), CLG_ARG(g.buf), CLG_ARG(g.off),
+                         CLG_ARG(dm.buf), CLG_ARG(dm.off), CLG_ARG(dv.buf), CLG_ARG(dv.off),
+                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(flags),
+                         CLG_LOCAL(local * sizeof(float))));
+    size_t groups = clg_bn_groups(ctx, b8 ? (C + 7) / 8 : C);
+    return clg_launch_1d(ctx, k, groups * local, local, NULL);
+}
+
+clg_status clg_batchnorm_backward(clg_ctx *ctx, const clg_tensor *dinp, const clg_tensor *dgamma,
+                                  const clg_tensor *dbeta, const clg_tensor *dout,
+                                  const clg_tensor *inp, const clg_tensor *mean,
+                                  const clg_tensor *rstd, const clg_tensor *gamma) {
+    if (!dout) return clg_fail(CLG_ERR_INVALID_ARG, "batchnorm_backward: dout is NULL");
+    return clg_bn_backward_stats(ctx, dinp, dgamma, dbeta, dout, inp, mean, rstd, gamma, NULL,
+                                 NULL);
+}

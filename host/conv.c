@@ -1,0 +1,607 @@
+/* conv.c: host wrappers for kernels/conv.cl: shape checks, the choice of
+ * variant, split-K scratch, launches. Transposed convolution maps onto the
+ * same three GEMMs (see conv.h). */
+#include "conv.h"
+#include "conv_tune.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FAMILY "conv"
+
+#define CONV_FLAG_BIAS 1u
+#define CONV_FLAG_ACCUMULATE 2u
+
+/* Scratch for split-K partial sums is kept below this. */
+#define CONV_SPLIT_MAX_BYTES ((size_t)128 << 20)
+#define CONV_SPLIT_MAX 64
+
+clg_status clg_conv_desc_init(clg_conv_desc *d, int N, int C, int H, int W, int K, int R, int S,
+                              int stride, int pad) {
+    memset(d, 0, sizeof *d);
+    if (N < 1 || C < 1 || H < 1 || W < 1 || K < 1 || R < 1 || S < 1)
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "conv: sizes must be >= 1 (N=%d C=%d H=%d W=%d K=%d R=%d S=%d)", N, C, H,
+                        W, K, R, S);
+    if (stride < 1 || pad < 0)
+        return clg_fail(CLG_ERR_INVALID_ARG, "conv: stride %d must be >= 1 and pad %d >= 0",
+                        stride, pad);
+    if (H + 2 * pad < R || W + 2 * pad < S)
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "conv: kernel %dx%d larger than the padded input %dx%d (pad %d)", R, S,
+                        H + 2 * pad, W + 2 * pad, pad);
+    int P = (H + 2 * pad - R) / stride + 1, Q = (W + 2 * pad - S) / stride + 1;
+    double big = (double)INT_MAX;
+    if ((double)N * C * H * W >= big || (double)N * K * P * Q >= big ||
+        (double)K * C * R * S >= big)
+        return clg_fail(CLG_ERR_INVALID_ARG, "conv: a tensor has 2^31 elements or more");
+    *d = (clg_conv_desc){N, C, H, W, K, R, S, stride, pad, P, Q};
+    return CLG_OK;
+}
+
+clg_status clg_conv_transpose_desc_init(clg_conv_desc *d, int N, int C_in, int H_in, int W_in,
+                                        int C_out, int R, int S, int stride, int pad) {
+    memset(d, 0, sizeof *d);
+    if (H_in < 1 || W_in < 1 || stride < 1 || R < 1 || S < 1)
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "conv_transpose: sizes must be >= 1 (H_in=%d W_in=%d R=%d S=%d "
+                        "stride=%d)",
+                        H_in, W_in, R, S, stride);
+    int H = (H_in - 1) * stride - 2 * pad + R, W = (W_in - 1) * stride - 2 * pad + S;
+    if (H < 1 || W < 1)
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "conv_transpose: output %dx%d is empty (H_in=%d stride=%d pad=%d R=%d)",
+                        H, W, H_in, stride, pad, R);
+    CLG_TRY(clg_conv_desc_init(d, N, C_out, H, W, C_in, R, S, stride, pad));
+    if (d->P != H_in || d->Q != W_in)
+        return clg_fail(CLG_ERR_INVALID_ARG, "conv_transpose: internal shape mismatch");
+    return CLG_OK;
+}
+
+double clg_conv_flops(const clg_conv_desc *d) {
+    return 2.0 * d->N * d->K * d->P * d->Q * (double)d->C * d->R * d->S;
+}
+
+const char *clg_conv_dir_name(clg_conv_dir dir) {
+    switch (dir) {
+    case CLG_CONV_FWD: return "fwd";
+    case CLG_CONV_BWD_DATA: return "bwd_data";
+    case CLG_CONV_BWD_WEIGHT: return "bwd_weight";
+    default: return "?";
+    }
+}
+
+/* ---- variants ---------------------------------------------------------- */
+
+/* Direct variants carry the tile sizes of a tiled one so that both share a
+ * program (one build per tile set). */
+static const clg_conv_algo algos[] = {
+    {CLG_CONV_TILED, 64, 64, 16, 8, 8, 0, 0, 0},  /* CPU default: 8x8 block, float8 */
+    {CLG_CONV_TILED, 32, 64, 16, 4, 8, 0, 0, 0},  /* fewer rows: few channels */
+    {CLG_CONV_TILED, 64, 64, 16, 4, 4, 0, 0, 0},  /* 256 work-items */
+    {CLG_CONV_TILED, 32, 32, 8, 4, 4, 0, 0, 0},   /* GPU default (won most H200 shapes) */
+    {CLG_CONV_DIRECT, 64, 64, 16, 8, 8, 8, 8, 0}, /* no local memory */
+    {CLG_CONV_DIRECT, 64, 64, 16, 4, 4, 16, 4, 0},
+    {CLG_CONV_DIRECT, 64, 64, 16, 4, 16, 16, 1, 0}, /* few rows, wide columns (CPU) */
+};
+#define NALGOS (int)(sizeof algos / sizeof algos[0])
+
+int clg_conv_algo_count(void) { return NALGOS; }
+const clg_conv_algo *clg_conv_algo_at(int i) { return i >= 0 && i < NALGOS ? &algos[i] : NULL; }
+
+void clg_conv_algo_format(const clg_conv_algo *a, char *buf, size_t cap) {
+    int n;
+    if (a->kind == CLG_CONV_TILED)
+        n = snprintf(buf, cap, "tiled:%dx%dx%d:%dx%d", a->tm, a->tn, a->tk, a->wm, a->vw);
+    else
+        n = snprintf(buf, cap, "direct:%dx%d:%dx%d:%dx%dx%d", a->wm, a->vw, a->lx, a->ly, a->tm,
+                     a->tn, a->tk);
+    if (a->split > 0 && n > 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, ":s%d", a->split);
+}
+
+static int pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
+
+/* The kernel's compile-time constraints (see the #error in conv.cl). */
+static int algo_valid(const clg_conv_algo *a) {
+    if (!pow2(a->vw) || a->vw > 16 || a->wm < 1 || a->wm > 16 || a->tm < 1 || a->tn < 1 ||
+        a->tk < 1 || a->tm % a->wm || a->tn % a->vw || a->split < 0)
+        return 0;
+    int wg = (a->tm / a->wm) * (a->tn / a->vw);
+    if (wg % a->tk || (a->tm * a->tk) % wg || (a->tn * a->tk) % wg) return 0;
+    if (a->kind == CLG_CONV_DIRECT && (a->lx < 1 || a->ly < 1)) return 0;
+    return 1;
+}
+
+clg_status clg_conv_algo_parse(const char *s, clg_conv_algo *out) {
+    clg_conv_algo a = {0};
+    int used = 0;
+    if (sscanf(s, "tiled:%dx%dx%d:%dx%d%n", &a.tm, &a.tn, &a.tk, &a.wm, &a.vw, &used) == 5) {
+        a.kind = CLG_CONV_TILED;
+    } else if (sscanf(s, "direct:%dx%d:%dx%d:%dx%dx%d%n", &a.wm, &a.vw, &a.lx, &a.ly, &a.tm,
+                      &a.tn, &a.tk, &used) == 7) {
+        a.kind = CLG_CONV_DIRECT;
+    } else {
+        return clg_fail(CLG_ERR_FORMAT, "conv: cannot parse variant '%s'", s);
+    }
+    int more = 0;
+    if (s[used] == ':' && sscanf(s + used, ":s%d%n", &a.split, &more) == 1) used += more;
+    if (s[used] != '\0' || !algo_valid(&a))
+        return clg_fail(CLG_ERR_FORMAT, "conv: invalid variant '%s'", s);
+    *out = a;
+    return CLG_OK;
+}
+
+void clg_conv_algo_default(const clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
+                           clg_conv_algo *out) {
+    /* From `clgan tune` on PoCL (2-core AVX-512) and an H200. Few GEMM rows
+     * (D's last layer, the RGB side of D's first and G's last) waste most of
+     * a 32- or 64-row tile: the CPU, and backward-data on GPUs, go direct
+     * with 4-row blocks there. */
+    int rows = dir == CLG_CONV_BWD_DATA ? d->C : d->K;
+    int gpu = (ctx->dev.type & CL_DEVICE_TYPE_GPU) != 0;
+    if (rows < 16) *out = gpu && dir != CLG_CONV_BWD_DATA ? algos[3] : algos[6];
+    else *out = gpu ? algos[3] : algos[0];
+}
+
+clg_status clg_conv_algo_select(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
+                                clg_conv_algo *out) {
+    int found = 0;
+    if (clg_conv_tune_lookup(ctx, dir, d, out, &found) == CLG_OK && found &&
+        clg_conv_algo_check(ctx, out) == CLG_OK)
+        return CLG_OK;
+    clg_clear_error(); /* an unreadable tune file only costs the tuned choice */
+    clg_conv_algo_default(ctx, dir, d, out);
+    if (clg_conv_algo_check(ctx, out) != CLG_OK) {
+        /* The variant with the smallest work-groups (16 work-items). */
+        *out = algos[NALGOS - 1];
+        clg_clear_error();
+    }
+    return CLG_OK;
+}
+
+static void algo_defines(const clg_conv_algo *a, char *buf, size_t cap) {
+    snprintf(buf, cap, "TM=%d TN=%d TK=%d WM=%d VW=%d", a->tm, a->tn, a->tk, a->wm, a->vw);
+}
+
+static clg_status algo_kernel(clg_ctx *ctx, const clg_conv_algo *a, const char *name,
+                              cl_kernel *k) {
+    char defs[96];
+    algo_defines(a, defs, sizeof defs);
+    return clg_kernel_get(ctx, FAMILY, defs, name, k);
+}
+
+static size_t kernel_limit(clg_ctx *ctx, cl_kernel k) {
+    size_t lim = 0;
+    if (clGetKernelWorkGroupInfo(k, ctx->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof lim, &lim,
+                                 NULL) != CL_SUCCESS)
+        lim = 1;
+    return lim < ctx->dev.max_wg ? lim : ctx->dev.max_wg;
+}
+
+clg_status clg_conv_algo_check(clg_ctx *ctx, const clg_conv_algo *a) {
+    char name[64];
+    clg_conv_algo_format(a, name, sizeof name);
+    if (!algo_valid(a)) return clg_fail(CLG_ERR_INVALID_ARG, "conv: invalid variant %s", name);
+    const char *kn[2] = {"conv2d_igemm_tiled", "conv2d_bwdw_tiled"};
+    if (a->kind == CLG_CONV_DIRECT) {
+        kn[0] = "conv2d_igemm_direct";
+        kn[1] = "conv2d_bwdw_direct";
+    }
+    size_t wg = a->kind == CLG_CONV_TILED ? (size_t)(a->tm / a->wm) * (size_t)(a->tn / a->vw)
+                                          : (size_t)a->lx * (size_t)a->ly;
+    if (a->kind == CLG_CONV_TILED &&
+        (size_t)(a->tm + a->tn) * (size_t)a->tk * sizeof(float) > ctx->dev.local_mem)
+        return clg_fail(CLG_ERR_UNSUPPORTED, "conv: %s needs more local memory than %s has",
+                        name, ctx->dev.name);
+    for (int i = 0; i < 2; i++) {
+        cl_kernel k;
+        CLG_TRY(algo_kernel(ctx, a, kn[i], &k));
+        size_t lim = kernel_limit(ctx, k);
+        if (wg > lim)
+            return clg_fail(CLG_ERR_UNSUPPORTED,
+                            "conv: %s needs work-groups of %zu, %s allows %zu for %s", name, wg,
+                            ctx->dev.name, lim, kn[i]);
+    }
+    return CLG_OK;
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+static clg_status check_shape(const char *op, const char *what, const clg_tensor *t, int n,
+                              int c, int h, int w) {
+    if (!t || !t->buf) return clg_fail(CLG_ERR_INVALID_ARG, "%s: %s is missing", op, what);
+    if (t->n != n || t->c != c || t->h != h || t->w != w)
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "%s: %s is (%d, %d, %d, %d), expected (%d, %d, %d, %d)", op, what,
+                        t->n, t->c, t->h, t->w, n, c, h, w);
+    return CLG_OK;
+}
+
+static clg_status check_vec(const char *op, const char *what, const clg_tensor *t, int n) {
+    if (!t) return CLG_OK;
+    if (!t->buf || clg_tensor_numel(t) != (size_t)n)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: %s has %zu elements, expected %d", op, what,
+                        t->buf ? clg_tensor_numel(t) : 0, n);
+    return CLG_OK;
+}
+
+static clg_status check_desc(const char *op, const clg_conv_desc *d) {
+    clg_conv_desc v;
+    if (!d) return clg_fail(CLG_ERR_INVALID_ARG, "%s: no descriptor", op);
+    clg_status s = clg_conv_desc_init(&v, d->N, d->C, d->H, d->W, d->K, d->R, d->S, d->stride,
+                                      d->pad);
+    if (s != CLG_OK) {
+        clg_error_context("in %s", op);
+        return s;
+    }
+    if (v.P != d->P || v.Q != d->Q)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: descriptor output %dx%d should be %dx%d", op,
+                        d->P, d->Q, v.P, v.Q);
+    return CLG_OK;
+}
+
+/* ---- launches ----------------------------------------------------------- */
+
+static int cdiv(long a, long b) { return (int)((a + b - 1) / b); }
+
+/* How many ways to split the reduction: enough work-groups to fill the
+ * device, each split still at least 8 reduction steps, scratch bounded. */
+static int choose_split(const clg_ctx *ctx, const clg_conv_algo *a, long groups, long kd,
+                        size_t numel) {
+    int step = a->kind == CLG_CONV_TILED ? a->tk : 8;
+    long nsplit;
+    if (a->split > 0) {
+        nsplit = a->split;
+    } else {
+        long target = 4L * (long)(ctx->dev.compute_units ? ctx->dev.compute_units : 1);
+        if (target < 8) target = 8;
+        if (groups >= target) return 1;
+        nsplit = (target + groups - 1) / groups;
+        long by_k = kd / (8L * step);
+        if (nsplit > by_k) nsplit = by_k;
+    }
+    if (nsplit > CONV_SPLIT_MAX) nsplit = CONV_SPLIT_MAX;
+    while (nsplit > 1 && ((size_t)nsplit * numel * sizeof(float) > CONV_SPLIT_MAX_BYTES ||
+                          (double)nsplit * (double)numel >= (double)INT_MAX))
+        nsplit--;
+    return nsplit < 1 ? 1 : (int)nsplit;
+}
+
+/* Add up split partials into out (see conv_split_reduce). */
+static clg_status split_reduce(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *out,
+                               cl_mem part, cl_uint numel, cl_uint nsplit, const clg_tensor *bias,
+                               cl_uint plane, cl_uint nchan, cl_uint flags) {
+    cl_kernel k;
+    CLG_TRY(algo_kernel(ctx, a, "conv_split_reduce", &k));
+    cl_uint oo = clg_tensor_eoff(out), zero = 0, bo = bias ? clg_tensor_eoff(bias) : 0;
+    cl_mem bb = bias ? bias->buf : part;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(part), CLG_ARG(zero),
+                         CLG_ARG(bb), CLG_ARG(bo), CLG_ARG(numel), CLG_ARG(nsplit),
+                         CLG_ARG(plane), CLG_ARG(nchan), CLG_ARG(flags)));
+    return clg_launch_flat(ctx, k, numel, NULL);
+}
+
+/* Backward-data by output position (kernel mode 2) pays when dout is smaller
+ * than the grid of taps that reach one output, where the phase GEMM would
+ * mostly multiply zeros (DCGAN G's first layer: 1x1 -> 4x4). */
+static int by_position(const clg_conv_desc *d) {
+    return (d->P < cdiv(d->R, d->stride) || d->Q < cdiv(d->S, d->stride)) &&
+           (long)d->H * d->W <= 4096;
+}
+
+/* The shape of one implicit GEMM launch: rows, columns, phases, the
+ * reduction length and how it is split. */
+typedef struct {
+    int mode, M, nphase, nsplit, split_len;
+    long ncols, kd;
+} igemm_plan;
+
+static igemm_plan plan_igemm(const clg_ctx *ctx, const clg_conv_algo *a, int mode,
+                             const clg_conv_desc *d, size_t numel) {
+    igemm_plan p;
+    const int st = d->stride;
+    if (mode == 1 && by_position(d)) mode = 2;
+    p.mode = mode;
+    p.M = mode ? d->C : d->K;
+    p.nphase = mode == 2 ? d->H * d->W : mode ? st * st : 1;
+    p.ncols = mode == 2 ? (long)d->N
+            : mode ? (long)d->N * cdiv(d->H, st) * cdiv(d->W, st)
+                   : (long)d->N * d->P * d->Q;
+    p.kd = mode ? (long)d->K * cdiv(d->R, st) * cdiv(d->S, st) : (long)d->C * d->R * d->S;
+    long groups;
+    if (a->kind == CLG_CONV_TILED)
+        groups = (long)cdiv(p.ncols, a->tn) * cdiv(p.M, a->tm) * p.nphase;
+    else
+        groups = ((long)cdiv(p.ncols, a->vw) * cdiv(p.M, a->wm) + (long)a->lx * a->ly - 1) /
+                 ((long)a->lx * a->ly) * p.nphase;
+    int nsplit = choose_split(ctx, a, groups, p.kd, numel);
+    int step = a->kind == CLG_CONV_TILED ? a->tk : 1;
+    p.split_len = cdiv(cdiv(p.kd, nsplit), step) * step;
+    if (p.split_len < 1) p.split_len = 1;
+    p.nsplit = cdiv(p.kd, p.split_len);
+    if (p.nsplit < 1) p.nsplit = 1;
+    return p;
+}
+
+/* out = A x B as conv2d_igemm (mode 0 forward, 1 or 2 backward-data). */
+static clg_status igemm(clg_ctx *ctx, const clg_conv_algo *a, int mode, const clg_tensor *out,
+                        const clg_tensor *src, const clg_tensor *wt, const clg_tensor *bias,
+                        const clg_conv_desc *d) {
+    const size_t numel = clg_tensor_numel(out);
+    const igemm_plan pl = plan_igemm(ctx, a, mode, d, numel);
+    mode = pl.mode;
+    const int M = pl.M, nphase = pl.nphase, nsplit = pl.nsplit, split_len = pl.split_len;
+    const long ncols = pl.ncols;
+
+    clg_status rc = CLG_OK;
+    cl_mem sc = NULL;
+    cl_kernel k;
+    CLG_TRY(algo_kernel(ctx, a,
+                        a->kind == CLG_CONV_TILED ? "conv2d_igemm_tiled" : "conv2d_igemm_direct",
+                        &k));
+    cl_mem dst = out->buf;
+    cl_uint dst_off = clg_tensor_eoff(out);
+    cl_uint flags = bias ? CONV_FLAG_BIAS : 0;
+    if (nsplit > 1) {
+        CLG_TRY(clg_scratch(ctx, (size_t)nsplit * numel * sizeof(float), &sc));
+        dst = sc;
+        dst_off = 0;
+        flags = 0;
+    }
+    cl_uint so = clg_tensor_eoff(src), wo = clg_tensor_eoff(wt);
+    cl_mem bb = bias ? bias->buf : wt->buf;
+    cl_uint bo = bias ? clg_tensor_eoff(bias) : 0;
+    cl_uint N = (cl_uint)d->N, C = (cl_uint)d->C, H = (cl_uint)d->H, W = (cl_uint)d->W;
+    cl_uint K = (cl_uint)d->K, R = (cl_uint)d->R, S = (cl_uint)d->S;
+    cl_uint ust = (cl_uint)d->stride, upad = (cl_uint)d->pad, P = (cl_uint)d->P,
+            Q = (cl_uint)d->Q;
+    cl_uint umode = (cl_uint)mode, slen = (cl_uint)split_len, unumel = (cl_uint)numel;
+    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_ARG(dst), CLG_ARG(dst_off), CLG_ARG(src->buf), CLG_ARG(so),
+                              CLG_ARG(wt->buf), CLG_ARG(wo), CLG_ARG(bb), CLG_ARG(bo), CLG_ARG(N),
+                              CLG_ARG(C), CLG_ARG(H), CLG_ARG(W), CLG_ARG(K), CLG_ARG(R),
+                              CLG_ARG(S), CLG_ARG(ust), CLG_ARG(upad), CLG_ARG(P), CLG_ARG(Q),
+                              CLG_ARG(umode), CLG_ARG(flags), CLG_ARG(slen), CLG_ARG(unumel)),
+                 done);
+    if (a->kind == CLG_CONV_TILED) {
+        size_t lx = (size_t)(a->tn / a->vw), ly = (size_t)(a->tm / a->wm);
+        CLG_TRY_GOTO(clg_launch_2d(ctx, k, (size_t)cdiv(ncols, a->tn) * lx,
+                                   (size_t)cdiv(M, a->tm) * ly * (size_t)(nphase * nsplit), lx,
+                                   ly, NULL),
+                     done);
+    } else {
+        size_t rb = (size_t)cdiv(cdiv(M, a->wm), a->ly) * (size_t)a->ly;
+        CLG_TRY_GOTO(clg_launch_2d(ctx, k, (size_t)cdiv(ncols, a->vw),
+                                   rb * (size_t)(nphase * nsplit), (size_t)a->lx, (size_t)a->ly,
+                                   NULL),
+                     done);
+    }
+    if (nsplit > 1)
+        CLG_TRY_GOTO(split_reduce(ctx, a, out, sc, (cl_uint)numel, (cl_uint)nsplit, bias,
+                                  (cl_uint)(mode ? d->H * d->W : d->P * d->Q), (cl_uint)M,
+                                  bias ? CONV_FLAG_BIAS : 0),
+                     done);
+done:
+    return rc;
+}
+
+/* dweight += dout x im2col(inp)^T (conv2d_bwdw). */
+static igemm_plan plan_bwdw(const clg_ctx *ctx, const clg_conv_algo *a, const clg_conv_desc *d,
+                            size_t numel) {
+    igemm_plan p = {0, d->K, 1, 1, 1, (long)d->C * d->R * d->S, (long)d->N * d->P * d->Q};
+    long groups;
+    if (a->kind == CLG_CONV_TILED)
+        groups = (long)cdiv(p.ncols, a->tn) * cdiv(p.M, a->tm);
+    else
+        groups = ((long)cdiv(p.ncols, a->vw) * cdiv(p.M, a->wm) + (long)a->lx * a->ly - 1) /
+                 ((long)a->lx * a->ly);
+    int nsplit = choose_split(ctx, a, groups, p.kd, numel);
+    int step = a->kind == CLG_CONV_TILED ? a->tk : 1;
+    p.split_len = cdiv(cdiv(p.kd, nsplit), step) * step;
+    p.nsplit = cdiv(p.kd, p.split_len);
+    return p;
+}
+
+static clg_status bwdw(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *dw,
+                       const clg_tensor *dout, const clg_tensor *inp, const clg_conv_desc *d) {
+    const size_t numel = clg_tensor_numel(dw);
+    const igemm_plan pl = plan_bwdw(ctx, a, d, numel);
+    const int M = pl.M, nsplit = pl.nsplit, split_len = pl.split_len;
+    const long ncols = pl.ncols;
+
+    clg_status rc = CLG_OK;
+    cl_mem sc = NULL;
+    cl_kernel k;
+    CLG_TRY(algo_kernel(ctx, a,
+                        a->kind == CLG_CONV_TILED ? "conv2d_bwdw_tiled" : "conv2d_bwdw_direct",
+                        &k));
+    cl_mem dst = dw->buf;
+    cl_uint dst_off = clg_tensor_eoff(dw), flags = CONV_FLAG_ACCUMULATE;
+    if (nsplit > 1) {
+        CLG_TRY(clg_scratch(ctx, (size_t)nsplit * numel * sizeof(float), &sc));
+        dst = sc;
+        dst_off = 0;
+        flags = 0;
+    }
+    cl_uint doo = clg_tensor_eoff(dout), io = clg_tensor_eoff(inp);
+    cl_uint N = (cl_uint)d->N, C = (cl_uint)d->C, H = (cl_uint)d->H, W = (cl_uint)d->W;
+    cl_uint K = (cl_uint)d->K, R = (cl_uint)d->R, S = (cl_uint)d->S;
+    cl_uint ust = (cl_uint)d->stride, upad = (cl_uint)d->pad, P = (cl_uint)d->P,
+            Q = (cl_uint)d->Q;
+    cl_uint slen = (cl_uint)split_len, unumel = (cl_uint)numel;
+    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_ARG(dst), CLG_ARG(dst_off), CLG_ARG(dout->buf), CLG_ARG(doo),
+                              CLG_ARG(inp->buf), CLG_ARG(io), CLG_ARG(N), CLG_ARG(C), CLG_ARG(H),
+                              CLG_ARG(W), CLG_ARG(K), CLG_ARG(R), CLG_ARG(S), CLG_ARG(ust),
+                              CLG_ARG(upad), CLG_ARG(P), CLG_ARG(Q), CLG_ARG(flags),
+                              CLG_ARG(slen), CLG_ARG(unumel)),
+                 done);
+    if (a->kind == CLG_CONV_TILED) {
+        size_t lx = (size_t)(a->tn / a->vw), ly = (size_t)(a->tm / a->wm);
+        CLG_TRY_GOTO(clg_launch_2d(ctx, k, (size_t)cdiv(ncols, a->tn) * lx,
+                                   (size_t)cdiv(M, a->tm) * ly * (size_t)nsplit, lx, ly, NULL),
+                     done);
+    } else {
+        size_t rb = (size_t)cdiv(cdiv(M, a->wm), a->ly) * (size_t)a->ly;
+        CLG_TRY_GOTO(clg_launch_2d(ctx, k, (size_t)cdiv(ncols, a->vw), rb * (size_t)nsplit,
+                                   (size_t)a->lx, (size_t)a->ly, NULL),
+                     done);
+    }
+    if (nsplit > 1)
+        CLG_TRY_GOTO(split_reduce(ctx, a, dw, sc, (cl_uint)numel, (cl_uint)nsplit, NULL, 1, 1,
+                                  CONV_FLAG_ACCUMULATE),
+                     done);
+done:
+    return rc;
+}
+
+/* dbias (C) += sum of x (N, C, plane) over n and the plane. */
+static clg_status bias_grad(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *dbias,
+                            const clg_tensor *x, int N, int C, int plane) {
+    cl_kernel k;
+    CLG_TRY(algo_kernel(ctx, a, "conv_bias_grad", &k));
+    size_t ls = clg_local_size(ctx, k, 256);
+    cl_uint bo = clg_tensor_eoff(dbias), xo = clg_tensor_eoff(x);
+    cl_uint n = (cl_uint)N, c = (cl_uint)C, pl = (cl_uint)plane;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dbias->buf), CLG_ARG(bo), CLG_ARG(x->buf), CLG_ARG(xo),
+                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(pl), CLG_LOCAL(ls * sizeof(float))));
+    return clg_launch_1d(ctx, k, (size_t)C * ls, ls, NULL);
+}
+
+static clg_status resolve(clg_ctx *ctx, const clg_conv_algo *a, clg_conv_dir dir,
+                          const clg_conv_desc *d, clg_conv_algo *out) {
+    if (a) {
+        CLG_TRY(clg_conv_algo_check(ctx, a));
+        *out = *a;
+        return CLG_OK;
+    }
+    return clg_conv_algo_select(ctx, dir, d, out);
+}
+
+/* ---- convolution -------------------------------------------------------- */
+
+clg_status clg_conv2d_forward_algo(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *out,
+                                   const clg_tensor *inp, const clg_tensor *weight,
+                                   const clg_tensor *bias, const clg_conv_desc *d) {
+    const char *op = "conv2d_forward";
+    CLG_TRY(check_desc(op, d));
+    CLG_TRY(check_shape(op, "out", out, d->N, d->K, d->P, d->Q));
+    CLG_TRY(check_shape(op, "inp", inp, d->N, d->C, d->H, d->W));
+    CLG_TRY(check_shape(op, "weight", weight, d->K, d->C, d->R, d->S));
+    CLG_TRY(check_vec(op, "bias", bias, d->K));
+    clg_conv_algo use;
+    CLG_TRY(resolve(ctx, a, CLG_CONV_FWD, d, &use));
+    return igemm(ctx, &use, 0, out, inp, weight, bias, d);
+}
+
+clg_status clg_conv2d_backward_data_algo(clg_ctx *ctx, const clg_conv_algo *a,
+                                         const clg_tensor *dinp, const clg_tensor *dout,
+                                         const clg_tensor *weight, const clg_tensor *bias,
+                                         const clg_conv_desc *d) {
+    const char *op = "conv2d_backward_data";
+    CLG_TRY(check_desc(op, d));
+    CLG_TRY(check_shape(op, "dinp", dinp, d->N, d->C, d->H, d->W));
+    CLG_TRY(check_shape(op, "dout", dout, d->N, d->K, d->P, d->Q));
+    CLG_TRY(check_shape(op, "weight", weight, d->K, d->C, d->R, d->S));
+    CLG_TRY(check_vec(op, "bias", bias, d->C));
+    clg_conv_algo use;
+    CLG_TRY(resolve(ctx, a, CLG_CONV_BWD_DATA, d, &use));
+    return igemm(ctx, &use, 1, dinp, dout, weight, bias, d);
+}
+
+clg_status clg_conv2d_backward_weight_algo(clg_ctx *ctx, const clg_conv_algo *a,
+                                           const clg_tensor *dweight, const clg_tensor *dbias,
+                                           const clg_tensor *dout, const clg_tensor *inp,
+                                           const clg_conv_desc *d) {
+    const char *op = "conv2d_backward_weight";
+    CLG_TRY(check_desc(op, d));
+    CLG_TRY(check_shape(op, "dweight", dweight, d->K, d->C, d->R, d->S));
+    CLG_TRY(check_vec(op, "dbias", dbias, d->K));
+    CLG_TRY(check_shape(op, "dout", dout, d->N, d->K, d->P, d->Q));
+    CLG_TRY(check_shape(op, "inp", inp, d->N, d->C, d->H, d->W));
+    clg_conv_algo use;
+    CLG_TRY(resolve(ctx, a, CLG_CONV_BWD_WEIGHT, d, &use));
+    CLG_TRY(bwdw(ctx, &use, dweight, dout, inp, d));
+    if (dbias) CLG_TRY(bias_grad(ctx, &use, dbias, dout, d->N, d->K, d->P * d->Q));
+    return CLG_OK;
+}
+
+clg_status clg_conv2d_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *inp,
+                              const clg_tensor *weight, const clg_tensor *bias,
+                              const clg_conv_desc *d) {
+    return clg_conv2d_forward_algo(ctx, NULL, out, inp, weight, bias, d);
+}
+
+clg_status clg_conv2d_backward_data(clg_ctx *ctx, const clg_tensor *dinp,
+                                    const clg_tensor *dout, const clg_tensor *weight,
+                                    const clg_conv_desc *d) {
+    return clg_conv2d_backward_data_algo(ctx, NULL, dinp, dout, weight, NULL, d);
+}
+
+clg_status clg_conv2d_backward_weight(clg_ctx *ctx, const clg_tensor *dweight,
+                                      const clg_tensor *dbias, const clg_tensor *dout,
+                                      const clg_tensor *inp, const clg_conv_desc *d) {
+    return clg_conv2d_backward_weight_algo(ctx, NULL, dweight, dbias, dout, inp, d);
+}
+
+/* ---- transposed convolution: the adjoint convolution's GEMMs ------------- */
+
+/* Name the transposed call in a failure's message: shape complaints speak
+ * of the adjoint convolution's roles (its dout is this layer's input). */
+static clg_status transposed(clg_status s, const char *op) {
+    if (s != CLG_OK)
+        clg_error_context("in %s, checked as its adjoint convolution: dout is this "
+                          "layer's inp, dinp its out",
+                          op);
+    return s;
+}
+
+clg_status clg_conv_transpose2d_forward(clg_ctx *ctx, const clg_tensor *out,
+                                        const clg_tensor *inp, const clg_tensor *weight,
+                                        const clg_tensor *bias, const clg_conv_desc *d) {
+    return transposed(clg_conv2d_backward_data_algo(ctx, NULL, out, inp, weight, bias, d),
+                      "conv_transpose2d_forward");
+}
+
+clg_status clg_conv_transpose2d_backward_data(clg_ctx *ctx, const clg_tensor *dinp,
+                                              const clg_tensor *dout, const clg_tensor *weight,
+                                              const clg_conv_desc *d) {
+    return transposed(clg_conv2d_forward_algo(ctx, NULL, dinp, dout, weight, NULL, d),
+                      "conv_transpose2d_backward_data");
+}
+
+clg_status clg_conv_transpose2d_backward_weight(clg_ctx *ctx, const clg_tensor *dweight,
+                                                const clg_tensor *dbias, const clg_tensor *dout,
+                                                const clg_tensor *inp, const clg_conv_desc *d) {
+    const char *op = "conv_transpose2d_backward_weight";
+    CLG_TRY(check_desc(op, d));
+    CLG_TRY(check_vec(op, "dbias", dbias, d->C));
+    CLG_TRY(check_shape(op, "dout", dout, d->N, d->C, d->H, d->W));
+    /* The adjoint conv's output is this layer's input and vice versa. */
+    CLG_TRY(transposed(clg_conv2d_backward_weight_algo(ctx, NULL, dweight, NULL, inp, dout, d),
+                       op));
+    if (!dbias) return CLG_OK;
+    clg_conv_algo use;
+    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_BWD_WEIGHT, d, &use));
+    return bias_grad(ctx, &use, dbias, dout, d->N, d->C, d->H * d->W);
+}
+
+clg_status clg_conv_reserve(clg_ctx *ctx, const clg_conv_desc *d) {
+    const size_t n_out = (size_t)d->N * d->K * d->P * d->Q;
+    const size_t n_in = (size_t)d->N * d->C * d->H * d->W;
+    const size_t n_w = (size_t)d->K * d->C * d->R * d->S;
+    clg_conv_algo a;
+    size_t need = 0;
+    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_FWD, d, &a));
+    igemm_plan p = plan_igemm(ctx, &a, 0, d, n_out);
+    if (p.nsplit > 1) need = (size_t)p.nsplit * n_out;
+    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_BWD_DATA, d, &a));
+    p = plan_igemm(ctx, &a, 1, d, n_in);
+    if (p.nsplit > 1 && (size_t)p.nsplit * n_in > need) need = (size_t)p.nsplit * n_in;
+    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_BWD_WEIGHT, d, &a));
+    p = plan_bwdw(ctx, &a, d, n_w);
+    if (p.nsplit > 1 && (size_t)p.nsplit * n_w > need) need = (size_t)p.nsplit * n_w;
+    if (need == 0) return CLG_OK;
+    cl_mem unused;
+    return clg_scratch(ctx, need * sizeof(float), &unused);
+}

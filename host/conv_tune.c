@@ -1,0 +1,163 @@
+/* conv_tune.c: the stored conv variant choices (format in conv_tune.h). */
+#include "conv_tune.h"
+#include "program.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    int dir;
+    int v[9]; /* N C H W K R S stride pad */
+    clg_conv_algo algo;
+} tune_entry;
+
+/* The table of one device, read on first use. */
+static struct {
+    char path[4096];
+    int loaded;
+    tune_entry *e;
+    int n, cap;
+} table;
+
+static void key_of(const clg_conv_desc *d, int *v) {
+    const int k[9] = {d->N, d->C, d->H, d->W, d->K, d->R, d->S, d->stride, d->pad};
+    memcpy(v, k, sizeof k);
+}
+
+clg_status clg_conv_tune_path(const clg_ctx *ctx, char *buf, size_t cap) {
+    char dir[4000];
+    CLG_TRY(clg_cache_dir(dir, sizeof dir));
+    if (!dir[0]) {
+        buf[0] = '\0';
+        return CLG_OK;
+    }
+    uint64_t h = CLG_FNV_SEED;
+    h = clg_fnv1a64(ctx->dev.platform_name, strlen(ctx->dev.platform_name), h);
+    h = clg_fnv1a64(ctx->dev.name, strlen(ctx->dev.name), h);
+    h = clg_fnv1a64(ctx->dev.driver, strlen(ctx->dev.driver), h);
+    h = clg_fnv1a64(ctx->dev.version, strlen(ctx->dev.version), h);
+    snprintf(buf, cap, "%s/conv-tune-%016llx.txt", dir, (unsigned long long)h);
+    return CLG_OK;
+}
+
+static clg_status put(clg_conv_dir dir, const int *v, const clg_conv_algo *a) {
+    for (int i = 0; i < table.n; i++)
+        if (table.e[i].dir == (int)dir && !memcmp(table.e[i].v, v, sizeof table.e[i].v)) {
+            table.e[i].algo = *a;
+            return CLG_OK;
+        }
+    if (table.n == table.cap) {
+        int cap = table.cap ? table.cap * 2 : 32;
+        tune_entry *e = realloc(table.e, (size_t)cap * sizeof *e);
+        if (!e) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+        table.e = e;
+        table.cap = cap;
+    }
+    tune_entry *t = &table.e[table.n++];
+    t->dir = (int)dir;
+    memcpy(t->v, v, sizeof t->v);
+    t->algo = *a;
+    return CLG_OK;
+}
+
+/* Create the directories above `path`. */
+static clg_status mkdir_parents(const char *path) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            return clg_fail(CLG_ERR_IO, "conv tune: cannot create %s: %s", p, strerror(errno));
+        *c = '/';
+    }
+    return CLG_OK;
+}
+
+static int dir_parse(const char *s) {
+    for (int d = 0; d < CLG_CONV_DIR_COUNT; d++)
+        if (!strcmp(s, clg_conv_dir_name((clg_conv_dir)d))) return d;
+    return -1;
+}
+
+/* Load the table for ctx's device unless it is the one held. */
+static clg_status load(const clg_ctx *ctx) {
+    char path[4096];
+    CLG_TRY(clg_conv_tune_path(ctx, path, sizeof path));
+    if (table.loaded && !strcmp(path, table.path)) return CLG_OK;
+    table.n = 0;
+    table.loaded = 1;
+    snprintf(table.path, sizeof table.path, "%s", path);
+    if (!path[0]) return CLG_OK;
+    FILE *f = fopen(path, "r");
+    if (!f) return CLG_OK; /* nothing tuned yet */
+    char line[512], dname[32], algo[128];
+    while (fgets(line, sizeof line, f)) {
+        int v[9];
+        clg_conv_algo a;
+        if (sscanf(line, "%31s %d %d %d %d %d %d %d %d %d %127s", dname, &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], algo) != 11)
+            continue;
+        int dir = dir_parse(dname);
+        if (dir < 0 || clg_conv_algo_parse(algo, &a) != CLG_OK) {
+            clg_clear_error();
+            continue;
+        }
+        clg_status s = put((clg_conv_dir)dir, v, &a);
+        if (s != CLG_OK) {
+            fclose(f);
+            return s;
+        }
+    }
+    fclose(f);
+    return CLG_OK;
+}
+
+clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
+                                clg_conv_algo *out, int *found) {
+    *found = 0;
+    CLG_TRY(load(ctx));
+    int v[9];
+    key_of(d, v);
+    for (int i = 0; i < table.n; i++)
+        if (table.e[i].dir == (int)dir && !memcmp(table.e[i].v, v, sizeof v)) {
+            *out = table.e[i].algo;
+            *found = 1;
+            return CLG_OK;
+        }
+    return CLG_OK;
+}
+
+clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
+                               const clg_conv_algo *a) {
+    CLG_TRY(load(ctx));
+    if (!table.path[0])
+        return clg_fail(CLG_ERR_IO, "conv tune: the cache is disabled (CLGAN_NO_CACHE)");
+    int v[9];
+    key_of(d, v);
+    CLG_TRY(put(dir, v, a));
+    CLG_TRY(mkdir_parents(table.path));
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", table.path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return clg_fail(CLG_ERR_IO, "conv tune: cannot write %s: %s", tmp, strerror(errno));
+    fprintf(f, "# clgan conv tuning for %s (%s, driver %s)\n", ctx->dev.name,
+            ctx->dev.platform_name, ctx->dev.driver);
+    for (int i = 0; i < table.n; i++) {
+        const tune_entry *t = &table.e[i];
+        char algo[128];
+        clg_conv_algo_format(&t->algo, algo, sizeof algo);
+        fprintf(f, "%s %d %d %d %d %d %d %d %d %d %s\n", clg_conv_dir_name((clg_conv_dir)t->dir),
+                t->v[0], t->v[1], t->v[2], t->v[3], t->v[4], t->v[5], t->v[6], t->v[7], t->v[8],
+                algo);
+    }
+    if (fclose(f) != 0 || rename(tmp, table.path) != 0) {
+        remove(tmp);
+        return clg_fail(CLG_ERR_IO, "conv tune: cannot write %s: %s", table.path,
+                        strerror(errno));
+    }
+    return CLG_OK;
+}

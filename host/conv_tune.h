@@ -1,0 +1,22 @@
+/* conv_tune.h: the conv variant `clgan tune` chose per layer shape, stored
+ * per device under the cache directory ($XDG_CACHE_HOME/clgan, see
+ * program.h) in conv-tune-<key>.txt, where key hashes the platform, device
+ * and driver. One line per (direction, shape):
+ *   fwd N C H W K R S stride pad ALGO        (ALGO as clg_conv_algo_format)
+ * Lines that do not parse are ignored. The table is read once per process
+ * and device; not thread-safe. CLGAN_NO_CACHE=1 disables lookups and stores. */
+#ifndef CLG_CONV_TUNE_H
+#define CLG_CONV_TUNE_H
+
+#include "conv.h"
+
+/* *found = 1 and *out set when a choice is stored for (dir, d) on ctx's device. */
+clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
+                                clg_conv_algo *out, int *found);
+/* Record a choice (replacing any for the same key) and rewrite the file. */
+clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
+                               const clg_conv_algo *a);
+/* The file this device's choices live in ("" when the cache is disabled). */
+clg_status clg_conv_tune_path(const clg_ctx *ctx, char *buf, size_t cap);
+
+#endif

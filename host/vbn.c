@@ -1,0 +1,234 @@
+/* vbn.c: host wrappers for kernels/vbn.cl, and the reference batch's passes
+ * through kernels/batchnorm.cl. */
+#include "vbn.h"
+#include "batchnorm.h"
+#include "elementwise.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FAMILY "vbn"
+#define VBN_VW 16    /* as the kernel's default */
+#define VBN_ITEMS 32 /* items (vectors or floats) per work-item and row */
+
+enum { VBN_AFFINE = 1 };
+
+clg_status clg_vbn_create(clg_ctx *ctx, clg_vbn *v, int c, int n_ref, float eps) {
+    memset(v, 0, sizeof *v);
+    if (c <= 0 || n_ref <= 0 || !(eps > 0.0f))
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "vbn_create: C %d and n_ref %d must be > 0, eps %g > 0", c, n_ref,
+                        (double)eps);
+    clg_tensor ts[6];
+    for (int i = 0; i < 6; i++) ts[i] = clg_tensor_view(NULL, 0, 1, c, 1, 1);
+    CLG_TRY(clg_block_alloc(ctx, &v->blk, ts, 6, "vbn statistics"));
+    v->c = c;
+    v->n_ref = n_ref;
+    v->eps = eps;
+    v->ref_mean = ts[0];
+    v->ref_var = ts[1];
+    v->ref_rstd = ts[2];
+    v->dref_mean = ts[3];
+    v->dref_var = ts[4];
+    v->ref_mean_lo = ts[5];
+    return CLG_OK;
+}
+
+void clg_vbn_free(clg_ctx *ctx, clg_vbn *v) {
+    if (v->blk.buf) clg_block_free(ctx, &v->blk);
+    memset(v, 0, sizeof *v);
+}
+
+clg_status clg_vbn_init_params(clg_ctx *ctx, const clg_tensor *gamma, const clg_tensor *beta,
+                               uint64_t seed) {
+    const size_t c = clg_tensor_numel(gamma);
+    CLG_TRY(clg_bn_check_vec("vbn_init_params", "beta", beta, (int)c));
+    float *g = malloc(c * sizeof *g);
+    if (!g) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "vbn_init_params: out of host memory");
+    uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
+    for (size_t i = 0; i < c; i++) {
+        double u[2];
+        for (int k = 0; k < 2; k++) { /* xorshift64*, 53-bit uniforms in (0, 1] */
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            u[k] = ((double)((s * 0x2545F4914F6CDD1DULL) >> 11) + 1.0) / 9007199254740992.0;
+        }
+        g[i] = (float)(1.0 + 0.02 * sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]));
+    }
+    clg_status rc = clg_tensor_upload(ctx, gamma, g);
+    free(g);
+    CLG_TRY(rc);
+    return clg_fill(ctx, beta, 0.0f);
+}
+
+static clg_status check_input(const char *op, const clg_vbn *v, const clg_tensor *inp,
+                              const clg_tensor *gamma, const clg_tensor *beta) {
+    if (!v->blk.buf) return clg_fail(CLG_ERR_INVALID_ARG, "%s: vbn not created", op);
+    if (inp->c != v->c)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: input has %d channels, the vbn %d", op, inp->c,
+                        v->c);
+    if (inp->off / 4 + clg_tensor_numel(inp) > 0xffffffffu)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: tensor exceeds 32-bit indexing", op);
+    if ((gamma == NULL) != (beta == NULL))
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: give gamma and beta together, or neither", op);
+    if (gamma) CLG_TRY(clg_bn_check_vec(op, "gamma", gamma, v->c));
+    if (beta) CLG_TRY(clg_bn_check_vec(op, "beta", beta, v->c));
+    return CLG_OK;
+}
+
+clg_status clg_vbn_ref_forward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_ref,
+                               const clg_tensor *inp_ref, const clg_tensor *gamma,
+                               const clg_tensor *beta) {
+    const char *op = "vbn_ref_forward";
+    CLG_TRY(check_input(op, v, inp_ref, gamma, beta));
+    if (inp_ref->n != v->n_ref)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: reference batch of %d, the vbn was made for %d",
+                        op, inp_ref->n, v->n_ref);
+    CLG_TRY(clg_bn_forward_stats(ctx, out_ref, &v->ref_mean, &v->ref_rstd, &v->ref_var,
+                                 &v->ref_mean_lo, inp_ref, gamma, beta, NULL, NULL, 0.0f,
+                                 v->eps));
+    CLG_TRY(clg_fill(ctx, &v->dref_mean, 0.0f));
+    return clg_fill(ctx, &v->dref_var, 0.0f);
+}
+
+/* Items in one example's row of a channel: vectors of VBN_VW floats, or floats. */
+static size_t row_items(const clg_tensor *inp) {
+    size_t p = (size_t)inp->h * (size_t)inp->w;
+    return p % VBN_VW == 0 ? p / VBN_VW : p;
+}
+
+/* The kernel `name` built for inp's rows: VBN_T work-items per row (a power
+ * of two giving each at most about VBN_ITEMS items, at most the local size;
+ * a build-time constant so that T = 1 needs no barrier), and its local size. */
+static clg_status vbn_kernel(clg_ctx *ctx, const clg_tensor *inp, const char *name,
+                             cl_kernel *k, size_t *local) {
+    char defs[32];
+    const size_t q = row_items(inp);
+    /* The local size depends on the kernel only through its limits, equal
+     * across T variants: ask the T = 1 build first. */
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, "VBN_T=1", name, k));
+    *local = clg_bn_local(ctx, *k);
+    size_t t = 1;
+    while (t < *local && t * VBN_ITEMS < q) t *= 2;
+    /* A group covers at most all N examples at once (GPUs: no idle lanes). */
+    size_t want = t;
+    while (want < *local && want < t * (size_t)inp->n) want *= 2;
+    *local = want;
+    if (t == 1) return CLG_OK;
+    snprintf(defs, sizeof defs, "VBN_T=%zu", t);
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, defs, name, k));
+    size_t lim = clg_local_size(ctx, *k, *local);
+    if (lim < t)
+        return clg_fail(CLG_ERR_UNSUPPORTED,
+                        "vbn: kernel %s allows %zu work-items, rows want %zu", name, lim, t);
+    *local = lim;
+    return CLG_OK;
+}
+
+typedef struct {
+    cl_mem buf;
+    cl_uint off;
+} bufarg;
+static bufarg arg_of(const clg_tensor *t, const clg_tensor *dflt) {
+    bufarg a = {t ? t->buf : dflt->buf, t ? clg_tensor_eoff(t) : clg_tensor_eoff(dflt)};
+    return a;
+}
+
+static clg_status check_rows(const char *op, const char *what, const clg_tensor *t,
+                             const clg_tensor *inp) {
+    if (clg_tensor_numel(t) != (size_t)inp->n * (size_t)inp->c)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: %s has %zu elements, want N*C = %d*%d", op,
+                        what, clg_tensor_numel(t), inp->n, inp->c);
+    return CLG_OK;
+}
+
+clg_status clg_vbn_forward(clg_ctx *ctx, const clg_vbn *v, const clg_tensor *out,
+                           const clg_tensor *mean, const clg_tensor *rstd, const clg_tensor *inp,
+                           const clg_tensor *gamma, const clg_tensor *beta) {
+    const char *op = "vbn_forward";
+    CLG_TRY(check_input(op, v, inp, gamma, beta));
+    CLG_TRY(clg_bn_check_same(op, "out", out, inp));
+    CLG_TRY(check_rows(op, "mean", mean, inp));
+    CLG_TRY(check_rows(op, "rstd", rstd, inp));
+    cl_kernel k;
+    size_t local;
+    CLG_TRY(vbn_kernel(ctx, inp, "vbn_fwd", &k, &local));
+    bufarg o = arg_of(out, NULL), mu = arg_of(mean, NULL), rs = arg_of(rstd, NULL);
+    bufarg x = arg_of(inp, NULL), rm = arg_of(&v->ref_mean, NULL), rv = arg_of(&v->ref_var, NULL);
+    bufarg lo = arg_of(&v->ref_mean_lo, NULL);
+    bufarg g = arg_of(gamma, inp), b = arg_of(beta, inp);
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
+    cl_uint flags = gamma ? VBN_AFFINE : 0;
+    cl_float a = 1.0f / (float)(v->n_ref + 1), eps = v->eps;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(o.buf), CLG_ARG(o.off), CLG_ARG(mu.buf), CLG_ARG(mu.off),
+                         CLG_ARG(rs.buf), CLG_ARG(rs.off), CLG_ARG(x.buf), CLG_ARG(x.off),
+                         CLG_ARG(rm.buf), CLG_ARG(rm.off), CLG_ARG(lo.buf), CLG_ARG(lo.off),
+                         CLG_ARG(rv.buf), CLG_ARG(rv.off), CLG_ARG(g.buf), CLG_ARG(g.off),
+                         CLG_ARG(b.buf), CLG_ARG(b.off),
+                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a), CLG_ARG(eps),
+                         CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
+    return clg_launch_1d(ctx, k, clg_bn_groups(ctx, (inp->c + 7) / 8) * local, local, NULL);
+}
+
+static clg_status check_grads(const char *op, const clg_vbn *v, const clg_tensor *gamma,
+                              const clg_tensor *dgamma, const clg_tensor *dbeta) {
+    if (gamma) {
+        if (!dgamma || !dbeta)
+            return clg_fail(CLG_ERR_INVALID_ARG, "%s: with gamma, dgamma and dbeta are needed", op);
+        CLG_TRY(clg_bn_check_vec(op, "dgamma", dgamma, v->c));
+        CLG_TRY(clg_bn_check_vec(op, "dbeta", dbeta, v->c));
+    } else if (dgamma || dbeta) {
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: dgamma/dbeta given without gamma", op);
+    }
+    return CLG_OK;
+}
+
+clg_status clg_vbn_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
+                            const clg_tensor *dgamma, const clg_tensor *dbeta,
+                            const clg_tensor *dout, const clg_tensor *inp,
+                            const clg_tensor *rstd, const clg_tensor *gamma) {
+    const char *op = "vbn_backward";
+    CLG_TRY(check_input(op, v, inp, gamma, gamma));
+    CLG_TRY(clg_bn_check_same(op, "dinp", dinp, inp));
+    CLG_TRY(clg_bn_check_same(op, "dout", dout, inp));
+    CLG_TRY(check_rows(op, "rstd", rstd, inp));
+    CLG_TRY(check_grads(op, v, gamma, dgamma, dbeta));
+    cl_kernel k;
+    size_t local;
+    CLG_TRY(vbn_kernel(ctx, inp, "vbn_bwd", &k, &local));
+    bufarg dx = arg_of(dinp, NULL), dg = arg_of(dgamma, &v->dref_mean);
+    bufarg db = arg_of(dbeta, &v->dref_mean), drm = arg_of(&v->dref_mean, NULL);
+    bufarg drv = arg_of(&v->dref_var, NULL), dy = arg_of(dout, NULL), x = arg_of(inp, NULL);
+    bufarg rs = arg_of(rstd, NULL), rm = arg_of(&v->ref_mean, NULL), g = arg_of(gamma, inp);
+    bufarg lo = arg_of(&v->ref_mean_lo, NULL);
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
+    cl_uint flags = gamma ? VBN_AFFINE : 0;
+    cl_float a = 1.0f / (float)(v->n_ref + 1);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dx.buf), CLG_ARG(dx.off), CLG_ARG(dg.buf), CLG_ARG(dg.off),
+                         CLG_ARG(db.buf), CLG_ARG(db.off), CLG_ARG(drm.buf), CLG_ARG(drm.off),
+                         CLG_ARG(drv.buf), CLG_ARG(drv.off), CLG_ARG(dy.buf), CLG_ARG(dy.off),
+                         CLG_ARG(x.buf), CLG_ARG(x.off), CLG_ARG(rs.buf), CLG_ARG(rs.off),
+                         CLG_ARG(rm.buf), CLG_ARG(rm.off), CLG_ARG(lo.buf), CLG_ARG(lo.off),
+                         CLG_ARG(g.buf), CLG_ARG(g.off), CLG_ARG(n), CLG_ARG(c), CLG_ARG(p),
+                         CLG_ARG(a), CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
+    return clg_launch_1d(ctx, k, clg_bn_groups(ctx, (inp->c + 7) / 8) * local, local, NULL);
+}
+
+clg_status clg_vbn_ref_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp_ref,
+                                const clg_tensor *dgamma, const clg_tensor *dbeta,
+                                const clg_tensor *dout_ref, const clg_tensor *inp_ref,
+                                const clg_tensor *gamma) {
+    const char *op = "vbn_ref_backward";
+    CLG_TRY(check_input(op, v, inp_ref, gamma, gamma));
+    if (inp_ref->n != v->n_ref)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: reference batch of %d, the vbn was made for %d",
+                        op, inp_ref->n, v->n_ref);
+    CLG_TRY(check_grads(op, v, gamma, dgamma, dbeta));
+    /* Without dout_ref nothing reaches gamma/beta from the reference output. */
+    return clg_bn_backward_stats(ctx, dinp_ref, dout_ref ? dgamma : NULL,
+                                 dout_ref ? dbeta : NULL, dout_ref, inp_ref, &v->ref_mean,
+                                 &v->ref_rstd, gamma, &v->dref_mean, &v->dref_var);
+}

@@ -1,0 +1,507 @@
+/* batchnorm.cl: batch normalisation over (N, H, W) per channel of an NCHW
+ * tensor (a (N, C, 1, 1) tensor normalises fully connected features over N).
+ *
+ * Layout: channel c is N rows of P = H*W contiguous floats, row n starting at
+ * (n*C + c)*P. A work-group owns one channel at a time (groups loop over the
+ * channels: one group per channel on GPUs, a few per compute unit on CPUs)
+ * and walks its rows with a loop over items of BN_VW floats when
+ * P % BN_VW == 0, scalars otherwise (explicit SIMD, which PoCL cannot derive
+ * from a loop inside a work-item); each work-item takes a contiguous range of
+ * items on CPUs, every L-th item on GPUs (BN_BLOCKED). The first pass streams
+ * the channel from memory, the later passes find it in cache (a channel of
+ * DCGAN-64 is at most 256 KiB), so x costs about one trip to memory. On CPUs
+ * short rows (P < 256) go to bn_fwd_train8/bn_bwd8 at the end of this file,
+ * which take 8 channels at a time.
+ *
+ * Statistics are shifted sums: sum(x - K) and sum((x - K)^2) with K the
+ * channel's first element, so the variance does not cancel at large means
+ * (mean 1e3, std 1e-2 is tested). Every work-item reaches every barrier.
+ *
+ * Not here: virtual batch norm's per-example pass (vbn.cl); its reference
+ * batch uses bn_fwd_train (BN_SAVE_VAR) and bn_bwd (BN_DSTATS). */
+
+#ifndef BN_VW /* floats per vector item: 4, 8 or 16 */
+#define BN_VW 16
+#endif
+
+#define BN_CAT_(a, b) a##b
+#define BN_CAT(a, b) BN_CAT_(a, b)
+#define floatV BN_CAT(float, BN_VW)
+#define vloadV BN_CAT(vload, BN_VW)
+#define vstoreV BN_CAT(vstore, BN_VW)
+#define BN_HSUM4(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3))
+#define BN_HSUM8(v) (BN_HSUM4((v).lo) + BN_HSUM4((v).hi))
+#define BN_HSUM16(v) (BN_HSUM8((v).lo) + BN_HSUM8((v).hi))
+#define BN_HSUM(v) BN_CAT(BN_HSUM, BN_VW)(v)
+
+/* flags */
+#define BN_AFFINE 1u   /* gamma, beta given */
+#define BN_RUNNING 2u  /* update running mean / var */
+#define BN_SAVE_VAR 4u /* write the biased batch variance */
+#define BN_HAS_DOUT 8u /* bn_bwd: dout given (else zero) */
+#define BN_DSTATS 16u  /* bn_bwd: extra gradients w.r.t. the batch mean and variance */
+
+#ifndef BN_BLOCKED /* 1: blocked item ranges (CPUs), 0: interleaved (GPUs) */
+#define BN_BLOCKED CLG_DEVICE_IS_CPU
+#endif
+
+/* This work-item's share of a channel's nq items, stored as rows of `per`
+ * items, walked as (row, col): on CPUs a contiguous range [q0_, q1_) as
+ * nested loops over rows and columns (PoCL runs the work-items of a group
+ * one after another, so each streams through memory, and the inner loop is
+ * plain); on GPUs every L-th item (coalesced), keeping (row, col) without a
+ * division per item. */
+#if BN_BLOCKED
+#define BN_RANGE(nq)                                                            \
+    const uint chunk_ = ((nq) + L - 1u) / L, q0_ = min(lid * chunk_, (nq)),     \
+               q1_ = min(q0_ + chunk_, (nq))
+#define BN_WALK(row, col, per)                                                  \
+    for (uint row = q0_ / (per), r1_ = (q1_ + (per) - 1u) / (per); row < r1_; row++) \
+        for (uint col = max(q0_, row * (per)) - row * (per),                    \
+                  ce_ = min(q1_ - row * (per), (per));                          \
+             col < ce_; col++)
+#else
+#define BN_RANGE(nq) const uint q0_ = lid, q1_ = (nq), st_ = L
+#define BN_WALK(row, col, per)                                                  \
+    for (uint q_ = q0_, row = q0_ / (per), col = q0_ % (per), sn_ = st_ / (per), \
+              sr_ = st_ % (per);                                                \
+         q_ < q1_;                                                              \
+         q_ += st_, col += sr_, row += sn_ + (col >= (per) ? 1u : 0u),          \
+              col -= (col >= (per) ? (per) : 0u))
+#endif
+
+/* out = (x - mean) * rstd * gamma + beta with batch statistics.
+ * mean, rstd: (C) saved for bn_bwd; var: (C) biased variance and mean_lo: (C)
+ * the rounding error of mean (BN_SAVE_VAR);
+ * run_mean, run_var: (C), running = (1 - momentum) * running + momentum *
+ * batch, with the unbiased variance (BN_RUNNING; needs N*P > 1). Buffers whose
+ * flag is off are never touched (the host passes any valid buffer). */
+__kernel void bn_fwd_train(__global float *out, uint out_off,
+                           __global float *mean, uint mean_off,
+                           __global float *rstd, uint rstd_off,
+                           __global float *var, uint var_off,
+                           __global float *mean_lo, uint lo_off,
+                           __global float *run_mean, uint rm_off,
+                           __global float *run_var, uint rv_off,
+                           __global const float *inp, uint inp_off,
+                           __global const float *gamma, uint g_off,
+                           __global const float *beta, uint b_off,
+                           uint N, uint C, uint P, float eps, float momentum, uint flags,
+                           __local float *scratch) {
+    /* Channels grid-stride over the groups: on CPUs a few groups each take
+     * many channels, which saves PoCL's per-group cost on small channels. */
+    for (uint c = (uint)get_group_id(0); c < C; c += (uint)get_num_groups(0)) {
+        const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
+        const uint rs = C * P; /* row stride */
+        __global const float *x = inp + inp_off + c * P;
+        __global float *y = out + out_off + c * P;
+        const float K = x[0];
+        const float M = (float)N * (float)P;
+
+        float s1 = 0.0f, s2 = 0.0f;
+        if (P % BN_VW == 0u) {
+            const uint per = P / BN_VW, nq = N * per;
+            BN_RANGE(nq);
+            floatV a1 = (floatV)(0.0f), a2 = (floatV)(0.0f);
+            BN_WALK(n, j, per) {
+                const floatV d = vloadV(j, x + n * rs) - K;
+                a1 += d;
+                a2 += d * d;
+            }
+            s1 = BN_HSUM(a1);
+            s2 = BN_HSUM(a2);
+        } else {
+            const uint nq = N * P;
+            BN_RANGE(nq);
+            BN_WALK(n, j, P) {
+                const float d = x[n * rs + j] - K;
+                s1 += d;
+                s2 += d * d;
+            }
+        }
+        s1 = clg_group_sum(s1, scratch);
+        s2 = clg_group_sum(s2, scratch);
+        const float dm = s1 / M;
+        const float v = fmax(s2 / M - dm * dm, 0.0f);
+        const float mu = K + dm;
+        const float r = 1.0f / sqrt(v + eps);
+        if (lid == 0u) {
+            mean[mean_off + c] = mu;
+            rstd[rstd_off + c] = r;
+            if (flags & BN_SAVE_VAR) {
+                /* mean = K + dm exactly as mean + mean_lo (TwoSum): VBN needs the
+                 * reference mean beyond float precision at large means. */
+                const float bb = mu - K;
+                var[var_off + c] = v;
+                mean_lo[lo_off + c] = (K - (mu - bb)) + (dm - bb);
+            }
+            if (flags & BN_RUNNING) {
+                run_mean[rm_off + c] = (1.0f - momentum) * run_mean[rm_off + c] + momentum * mu;
+                run_var[rv_off + c] =
+                    (1.0f - momentum) * run_var[rv_off + c] + momentum * v * (M / (M - 1.0f));
+            }
+        }
+        const float sc = (flags & BN_AFFINE) ? r * gamma[g_off + c] : r;
+        const float sh = (flags & BN_AFFINE) ? beta[b_off + c] : 0.0f;
+        if (P % BN_VW == 0u) {
+            const uint per = P / BN_VW, nq = N * per;
+            BN_RANGE(nq);
+            BN_WALK(n, j, per) {
+                vstoreV(((vloadV(j, x + n * rs) - K) - dm) * sc + sh, j, y + n * rs);
+            }
+        } else {
+            const uint nq = N * P;
+            BN_RANGE(nq);
+            BN_WALK(n, j, P) { y[n * rs + j] = ((x[n * rs + j] - K) - dm) * sc + sh; }
+        }
+    }
+}
+
+/* Inference: out = (x - run_mean) / sqrt(run_var + eps) * gamma + beta,
+ * one element per work-item. */
+__kernel void bn_fwd_infer(__global float *out, uint out_off,
+                           __global const float *inp, uint inp_off,
+                           __global const float *run_mean, uint rm_off,
+                           __global const float *run_var, uint rv_off,
+                           __global const float *gamma, uint g_off,
+                           __global const float *beta, uint b_off,
+                           uint total, uint C, uint P, float eps, uint flags) {
+    CLG_FOR_EACH(i, total) {
+        const uint c = (i / P) % C;
+        float sc = 1.0f / sqrt(run_var[rv_off + c] + eps);
+        float sh = 0.0f;
+        if (flags & BN_AFFINE) {
+            sc *= gamma[g_off + c];
+            sh = beta[b_off + c];
+        }
+        out[out_off + i] = (inp[inp_off + i] - run_mean[rm_off + c]) * sc + sh;
+    }
+}
+
+/* Backward of bn_fwd_train. With xhat = (x - mean) * rstd, g = gamma (or 1),
+ * M = N*P, A = sum(dout), B = sum(dout * xhat) over the channel:
+ *   dgamma += B, dbeta += A                       (BN_AFFINE; accumulated)
+ *   dmean_t = -rstd*g*A + dmean_x,  dvar_t = -rstd^2*g*B/2 + dvar_x
+ *   dinp    = rstd*g*dout + (dmean_t + 2*(x - mean)*dvar_t) / M   (written)
+ * dmean_x, dvar_x (C) are extra gradients w.r.t. this batch's mean and biased
+ * variance (BN_DSTATS: VBN's reference batch), else 0. Without BN_HAS_DOUT
+ * dout counts as zero. dinp may alias dout: each element is read and then
+ * written by the same work-item, after the reductions. */
+__kernel void bn_bwd(__global float *dinp, uint dinp_off,
+                     __global float *dgamma, uint dg_off,
+                     __global float *dbeta, uint db_off,
+                     __global const float *dout, uint dout_off,
+                     __global const float *inp, uint inp_off,
+                     __global const float *mean, uint mean_off,
+                     __global const float *rstd, uint rstd_off,
+                     __global const float *gamma, uint g_off,
+                     __global const float *dmean_x, uint dmx_off,
+                     __global const float *dvar_x, uint dvx_off,
+                     uint N, uint C, uint P, uint flags, __local float *scratch) {
+    /* Channels grid-stride over the groups: on CPUs a few groups each take
+     * many channels, which saves PoCL's per-group cost on small channels. */
+    for (uint c = (uint)get_group_id(0); c < C; c += (uint)get_num_groups(0)) {
+        const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
+        const uint rs = C * P;
+        __global const float *x = inp + inp_off + c * P;
+        __global const float *dy = dout + dout_off + c * P;
+        __global float *dx = dinp + dinp_off + c * P;
+        const float mu = mean[mean_off + c], r = rstd[rstd_off + c];
+        const float g = (flags & BN_AFFINE) ? gamma[g_off + c] : 1.0f;
+        const float M = (float)N * (float)P;
+        const int has_dy = (flags & BN_HAS_DOUT) != 0u;
+
+        /* The saved mean is rounded to float; at |mean| >> std that rounding is
+         * visible in x - mean, so this pass also measures the residual
+         * delta = mean(x - mean_saved) and uses (x - mean_saved) - delta. */
+        float s0 = 0.0f, sa = 0.0f, sb = 0.0f;
+        if (P % BN_VW == 0u) {
+            const uint per = P / BN_VW, nq = N * per;
+            BN_RANGE(nq);
+            floatV a0 = (floatV)(0.0f), a = (floatV)(0.0f), b = (floatV)(0.0f);
+            BN_WALK(n, j, per) {
+                const floatV xc = vloadV(j, x + n * rs) - mu;
+                const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
+                a0 += xc;
+                a += d;
+                b += d * xc;
+            }
+            s0 = BN_HSUM(a0);
+            sa = BN_HSUM(a);
+            sb = BN_HSUM(b);
+        } else {
+            const uint nq = N * P;
+            BN_RANGE(nq);
+            BN_WALK(n, j, P) {
+                const float xc = x[n * rs + j] - mu;
+                const float d = has_dy ? dy[n * rs + j] : 0.0f;
+                s0 += xc;
+                sa += d;
+                sb += d * xc;
+            }
+        }
+        s0 = clg_group_sum(s0, scratch);
+        sa = clg_group_sum(sa, scratch);
+        sb = clg_group_sum(sb, scratch);
+        const float delta = s0 / M;
+        sb = (sb - delta * sa) * r; /* sum(dout * xhat) */
+        if (lid == 0u && (flags & BN_AFFINE) && has_dy) {
+            dgamma[dg_off + c] += sb;
+            dbeta[db_off + c] += sa;
+        }
+        float dmt = -r * g * sa, dvt = -0.5f * r * r * g * sb;
+        if (flags & BN_DSTATS) {
+            dmt += dmean_x[dmx_off + c];
+            dvt += dvar_x[dvx_off + c];
+        }
+        const float k0 = dmt / M, k1 = 2.0f * dvt / M, rg = has_dy ? r * g : 0.0f;
+        if (P % BN_VW == 0u) {
+            const uint per = P / BN_VW, nq = N * per;
+            BN_RANGE(nq);
+            BN_WALK(n, j, per) {
+                const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
+                vstoreV(rg * d + k0 + k1 * ((vloadV(j, x + n * rs) - mu) - delta), j, dx + n * rs);
+            }
+        } else {
+            const uint nq = N * P;
+            BN_RANGE(nq);
+            BN_WALK(n, j, P) {
+                const float d = has_dy ? dy[n * rs + j] : 0.0f;
+                dx[n * rs + j] = rg * d + k0 + k1 * ((x[n * rs + j] - mu) - delta);
+            }
+        }
+    }
+}
+
+/* ---- small channels: blocks of 8 ------------------------------------------
+ * bn_fwd_train8 and bn_bwd8 compute what bn_fwd_train and bn_bwd do, for
+ * blocks of BN_CB = 8 consecutive channels: example n's 8 rows are then one
+ * contiguous run in memory, where the one-channel walk visits one small row
+ * per page (a 4x4 row is 64 bytes, rows of a channel are C*64 bytes apart)
+ * and waits on a cache miss for each. Statistics are float8 math, one lane
+ * per channel. CPU kernels: one work-item per group (PoCL runs a group on
+ * one core anyway), so no barriers; the host uses them on CPUs for rows
+ * under 256 floats. */
+
+#define BN_CB 8
+
+/* out[k] = the sum of the lanes of v[k], k < 8 (a transposed tree for
+ * float16 items: 8 shuffle-and-add steps instead of 8 horizontal sums). */
+void bn_rowsums(const floatV *v, float *out) {
+#if BN_VW == 16
+    float16 h[4];
+    for (uint k = 0; k < 4u; k++)
+        h[k] = (float16)(v[2 * k].even + v[2 * k].odd, v[2 * k + 1].even + v[2 * k + 1].odd);
+    for (uint k = 0; k < 2u; k++)
+        h[k] = (float16)(h[2 * k].even + h[2 * k].odd, h[2 * k + 1].even + h[2 * k + 1].odd);
+    h[0] = (float16)(h[0].even + h[0].odd, h[1].even + h[1].odd);
+    vstore8(h[0].even + h[0].odd, 0, out);
+#else
+    for (uint k = 0; k < BN_CB; k++) out[k] = BN_HSUM(v[k]);
+#endif
+}
+
+/* dst[k] = src[off + c0 + k] for the block's channels below C, else dflt. */
+void bn_load8(float *dst, __global const float *src, uint off, uint c0, uint C, int have,
+              float dflt) {
+    for (uint k = 0; k < BN_CB; k++) dst[k] = (have && c0 + k < C) ? src[off + c0 + k] : dflt;
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+bn_fwd_train8(__global float *out, uint out_off,
+                            __global float *mean, uint mean_off,
+                            __global float *rstd, uint rstd_off,
+                            __global float *var, uint var_off,
+                            __global float *mean_lo, uint lo_off,
+                            __global float *run_mean, uint rm_off,
+                            __global float *run_var, uint rv_off,
+                            __global const float *inp, uint inp_off,
+                            __global const float *gamma, uint g_off,
+                            __global const float *beta, uint b_off,
+                            uint N, uint C, uint P, float eps, float momentum, uint flags,
+                            __local float *scratch) {
+    const int vec = P % BN_VW == 0u;
+    const uint Q = vec ? P / BN_VW : P;
+    (void)scratch;
+    const float M = (float)N * (float)P;
+    const uint blocks = (C + BN_CB - 1u) / BN_CB;
+    for (uint cb = (uint)get_group_id(0); cb < blocks; cb += (uint)get_num_groups(0)) {
+        const uint c0 = cb * BN_CB, kn = min((uint)BN_CB, C - c0); /* channels in the block */
+        float kv[BN_CB], s1[BN_CB], s2[BN_CB];
+        for (uint k = 0; k < BN_CB; k++) {
+            /* K: the channel's first element */
+            kv[k] = c0 + k < C ? inp[inp_off + (c0 + k) * P] : 0.0f;
+            s1[k] = s2[k] = 0.0f;
+        }
+        floatV a1[BN_CB], a2[BN_CB];
+        for (uint k = 0; k < BN_CB; k++) a1[k] = a2[k] = (floatV)(0.0f);
+        for (uint n = 0; n < N; n++) {
+            for (uint k = 0; k < kn; k++) {
+                __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
+                const float K = kv[k];
+                if (vec) {
+                    for (uint q = 0; q < Q; q++) {
+                        const floatV d = vloadV(q, x) - K;
+                        a1[k] += d;
+                        a2[k] += d * d;
+                    }
+                } else {
+                    for (uint q = 0; q < Q; q++) {
+                        const float d = x[q] - K;
+                        s1[k] += d;
+                        s2[k] += d * d;
+                    }
+                }
+            }
+        }
+        if (vec) {
+            bn_rowsums(a1, s1);
+            bn_rowsums(a2, s2);
+        }
+        float gv[BN_CB], shv[BN_CB], dmv[BN_CB], scv[BN_CB];
+        bn_load8(gv, gamma, g_off, c0, C, (flags & BN_AFFINE) != 0u, 1.0f);
+        bn_load8(shv, beta, b_off, c0, C, (flags & BN_AFFINE) != 0u, 0.0f);
+        {
+            const float8 K = vload8(0, kv), dm = vload8(0, s1) / M;
+            const float8 v = fmax(vload8(0, s2) / M - dm * dm, 0.0f);
+            const float8 r = 1.0f / sqrt(v + eps);
+            vstore8(dm, 0, dmv);
+            vstore8(r * vload8(0, gv), 0, scv);
+            vstore8(K + dm, 0, s1); /* the float mean */
+            vstore8(r, 0, s2);
+            vstore8(v, 0, gv);      /* gamma no longer needed: the variance */
+        }
+        {
+            for (uint k = 0; k < kn; k++) {
+                const uint c = c0 + k;
+                const float mu = s1[k], v = gv[k];
+                mean[mean_off + c] = mu;
+                rstd[rstd_off + c] = s2[k];
+                if (flags & BN_SAVE_VAR) {
+                    const float bb = mu - kv[k]; /* TwoSum, as in bn_fwd_train */
+                    var[var_off + c] = v;
+                    mean_lo[lo_off + c] = (kv[k] - (mu - bb)) + (dmv[k] - bb);
+                }
+                if (flags & BN_RUNNING) {
+                    run_mean[rm_off + c] = (1.0f - momentum) * run_mean[rm_off + c] + momentum * mu;
+                    run_var[rv_off + c] =
+                        (1.0f - momentum) * run_var[rv_off + c] + momentum * v * (M / (M - 1.0f));
+                }
+            }
+        }
+        for (uint n = 0; n < N; n++) {
+            for (uint k = 0; k < kn; k++) {
+                __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
+                __global float *y = out + out_off + (n * C + c0 + k) * P;
+                const float K = kv[k], dm = dmv[k], sc = scv[k], sh = shv[k];
+                if (vec) {
+                    for (uint q = 0; q < Q; q++) vstoreV(((vloadV(q, x) - K) - dm) * sc + sh, q, y);
+                } else {
+                    for (uint q = 0; q < Q; q++) y[q] = ((x[q] - K) - dm) * sc + sh;
+                }
+            }
+        }
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+bn_bwd8(__global float *dinp, uint dinp_off,
+                      __global float *dgamma, uint dg_off,
+                      __global float *dbeta, uint db_off,
+                      __global const float *dout, uint dout_off,
+                      __global const float *inp, uint inp_off,
+                      __global const float *mean, uint mean_off,
+                      __global const float *rstd, uint rstd_off,
+                      __global const float *gamma, uint g_off,
+                      __global const float *dmean_x, uint dmx_off,
+                      __global const float *dvar_x, uint dvx_off,
+                      uint N, uint C, uint P, uint flags, __local float *scratch) {
+    const int vec = P % BN_VW == 0u;
+    const uint Q = vec ? P / BN_VW : P;
+    (void)scratch;
+    const float M = (float)N * (float)P;
+    const int has_dy = (flags & BN_HAS_DOUT) != 0u;
+    const uint blocks = (C + BN_CB - 1u) / BN_CB;
+    for (uint cb = (uint)get_group_id(0); cb < blocks; cb += (uint)get_num_groups(0)) {
+        const uint c0 = cb * BN_CB, kn = min((uint)BN_CB, C - c0); /* channels in the block */
+        float muv[BN_CB], rv[BN_CB], gv[BN_CB], s0[BN_CB], sa[BN_CB], sb[BN_CB];
+        bn_load8(muv, mean, mean_off, c0, C, 1, 0.0f);
+        bn_load8(rv, rstd, rstd_off, c0, C, 1, 0.0f);
+        bn_load8(gv, gamma, g_off, c0, C, (flags & BN_AFFINE) != 0u, 1.0f);
+        floatV a0[BN_CB], aa[BN_CB], ab[BN_CB];
+        for (uint k = 0; k < BN_CB; k++) {
+            s0[k] = sa[k] = sb[k] = 0.0f;
+            a0[k] = aa[k] = ab[k] = (floatV)(0.0f);
+        }
+        /* (x - mean_saved), as bn_bwd: its mean is the rounding residual */
+        for (uint n = 0; n < N; n++) {
+            for (uint k = 0; k < kn; k++) {
+                __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
+                __global const float *dy = dout + dout_off + (n * C + c0 + k) * P;
+                const float mu = muv[k];
+                if (vec) {
+                    for (uint q = 0; q < Q; q++) {
+                        const floatV xc = vloadV(q, x) - mu;
+                        const floatV d = has_dy ? vloadV(q, dy) : (floatV)(0.0f);
+                        a0[k] += xc;
+                        aa[k] += d;
+                        ab[k] += d * xc;
+                    }
+                } else {
+                    for (uint q = 0; q < Q; q++) {
+                        const float xc = x[q] - mu, d = has_dy ? dy[q] : 0.0f;
+                        s0[k] += xc;
+                        sa[k] += d;
+                        sb[k] += d * xc;
+                    }
+                }
+            }
+        }
+        if (vec) {
+            bn_rowsums(a0, s0);
+            bn_rowsums(aa, sa);
+            bn_rowsums(ab, sb);
+        }
+        float dmx[BN_CB], dvx[BN_CB];
+        bn_load8(dmx, dmean_x, dmx_off, c0, C, (flags & BN_DSTATS) != 0u, 0.0f);
+        bn_load8(dvx, dvar_x, dvx_off, c0, C, (flags & BN_DSTATS) != 0u, 0.0f);
+        float dlv[BN_CB], k0v[BN_CB], k1v[BN_CB], rgv[BN_CB];
+        {
+            const float8 r = vload8(0, rv), g = vload8(0, gv), A = vload8(0, sa);
+            const float8 delta = vload8(0, s0) / M;
+            const float8 B = (vload8(0, sb) - delta * A) * r; /* sum(dout * xhat) */
+            const float8 dmt = -r * g * A + vload8(0, dmx);
+            const float8 dvt = -0.5f * r * r * g * B + vload8(0, dvx);
+            vstore8(delta, 0, dlv);
+            vstore8(dmt / M, 0, k0v);
+            vstore8(2.0f * dvt / M, 0, k1v);
+            vstore8(has_dy ? r * g : (float8)(0.0f), 0, rgv);
+            vstore8(B, 0, sb);
+        }
+        if ((flags & BN_AFFINE) && has_dy) {
+            for (uint k = 0; k < kn; k++) {
+                dgamma[dg_off + c0 + k] += sb[k];
+                dbeta[db_off + c0 + k] += sa[k];
+            }
+        }
+        for (uint n = 0; n < N; n++) {
+            for (uint k = 0; k < kn; k++) {
+                __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
+                __global const float *dy = dout + dout_off + (n * C + c0 + k) * P;
+                __global float *dx = dinp + dinp_off + (n * C + c0 + k) * P;
+                const float mu = muv[k], dl = dlv[k], k0 = k0v[k], k1 = k1v[k], rg = rgv[k];
+                if (vec) {
+                    for (uint q = 0; q < Q; q++) {
+                        const floatV d = has_dy ? vloadV(q, dy) : (floatV)(0.0f);
+                        vstoreV(rg * d + k0 + k1 * ((vloadV(q, x) - mu) - dl), q, dx);
+                    }
+                } else {
+                    for (uint q = 0; q < Q; q++) {
+                        const float d = has_dy ? dy[q] : 0.0f;
+                        dx[q] = rg * d + k0 + k1 * ((x[q] - mu) - dl);
+                    }
+                }
+            }
+        }
+    }
+}

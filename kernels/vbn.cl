@@ -1,0 +1,357 @@
+/* vbn.cl: virtual batch normalisation (Salimans et al. 2016), the pass over
+ * the examples of a minibatch. Each example n is normalised per channel c
+ * with the statistics of {reference batch} + {itself}, itself weighted
+ * a = 1/(N_ref + 1), b = 1 - a:
+ *     mean = a*m_n + b*m_r
+ *     var  = a*E_n[x^2] + b*E_r[x^2] - mean^2
+ *          = a*v_n + b*v_r + a*b*(m_n - m_r)^2        (the form used: no
+ *                                                      cancellation at large means)
+ *     out  = (x - mean) / sqrt(var + eps) * gamma + beta
+ * with m, v the mean and biased variance over the spatial positions (P = H*W)
+ * of one example, or over the reference batch and its positions (m_r, v_r,
+ * from bn_fwd_train in batchnorm.cl, with m_r's float rounding error kept
+ * beside it so that m_r - x stays exact at large means). An example's
+ * output depends on no other example of its minibatch.
+ *
+ * Layout: a row is example n's P contiguous floats of channel c, at
+ * (n*C + c)*P. A work-group owns a block of VBN_ROWS = 8 consecutive channels
+ * (groups loop over blocks) and walks the examples; for example n its 8 rows
+ * are contiguous in memory, so a work-item keeps all 8 in flight: their sums
+ * first, then their statistics as float8 math (one lane per channel: the
+ * divisions and square root cost once per 8 rows), then their outputs. Small
+ * rows (DCGAN's 4x4 are one vector each) are thus streamed 8 at a time
+ * instead of one row per page. T work-items share a row (a power of two
+ * fixed at build time: 1 on CPUs; on GPUs enough for a few items each), each
+ * a contiguous part of it on CPUs, every T-th item on GPUs, in items of
+ * VBN_VW floats (or scalars when P % VBN_VW != 0); rows are reduced with a
+ * segmented tree in local memory. Row sums are shifted by the row's first
+ * element K, as in batchnorm.cl.
+ *
+ * Not here: the reference batch's own pass and its backward (batchnorm.cl). */
+
+#ifndef VBN_VW /* floats per vector item: 4, 8 or 16 */
+#define VBN_VW 16
+#endif
+
+#define VBN_CAT_(a, b) a##b
+#define VBN_CAT(a, b) VBN_CAT_(a, b)
+#define floatV VBN_CAT(float, VBN_VW)
+#define vloadV VBN_CAT(vload, VBN_VW)
+#define vstoreV VBN_CAT(vstore, VBN_VW)
+#define VBN_HSUM4(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3))
+#define VBN_HSUM8(v) (VBN_HSUM4((v).lo) + VBN_HSUM4((v).hi))
+#define VBN_HSUM16(v) (VBN_HSUM8((v).lo) + VBN_HSUM8((v).hi))
+#define VBN_HSUM(v) VBN_CAT(VBN_HSUM, VBN_VW)(v)
+
+#define VBN_AFFINE 1u
+
+#ifndef VBN_BLOCKED /* 1: blocked item ranges (CPUs), 0: interleaved (GPUs) */
+#define VBN_BLOCKED CLG_DEVICE_IS_CPU
+#endif
+
+/* Work-item t's items q of a row of Q: a contiguous range on CPUs (PoCL runs
+ * work-items one after another), q = t, t + T, ... on GPUs (coalesced). */
+#if VBN_BLOCKED
+#define VBN_ROW(q)                                                              \
+    for (uint c_ = (Q + T - 1u) / T, q = min(t * c_, Q), e_ = min(q + c_, Q); q < e_; q++)
+#else
+#define VBN_ROW(q) for (uint q = t; q < Q; q += T)
+#endif
+
+#define VBN_ROWS 8 /* channels per block, rows in flight per work-item (float8 statistics) */
+
+#ifndef VBN_T /* work-items per row, a power of two; the host builds one program per value */
+#define VBN_T 1
+#endif
+#define T VBN_T
+
+/* Sum over each segment of T consecutive work-items (T divides the local
+ * size); every work-item gets its segment's total. With T = 1 there is
+ * nothing to add and no barrier at all: small rows (DCGAN's 4x4 and 8x8)
+ * would otherwise pay several barriers per row. */
+float vbn_seg_sum(float v, __local float *scratch, uint lid) {
+#if VBN_T > 1
+    const uint t = lid & (T - 1u);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = T / 2u; s > 0u; s >>= 1) {
+        if (t < s) scratch[lid] += scratch[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = scratch[lid - t];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+#else
+    (void)scratch;
+    (void)lid;
+    return v;
+#endif
+}
+
+/* out[k] = the sum of the lanes of v[k], k < 8. For float16 items a
+ * transposed tree: 8 rows cost 8 shuffle-and-add steps instead of 8
+ * horizontal sums of 4 steps each. */
+void vbn_rowsums(const floatV *v, float *out) {
+#if VBN_VW == 16
+    float16 h[4];
+    for (uint k = 0; k < 4u; k++)
+        h[k] = (float16)(v[2 * k].even + v[2 * k].odd, v[2 * k + 1].even + v[2 * k + 1].odd);
+    for (uint k = 0; k < 2u; k++)
+        h[k] = (float16)(h[2 * k].even + h[2 * k].odd, h[2 * k + 1].even + h[2 * k + 1].odd);
+    h[0] = (float16)(h[0].even + h[0].odd, h[1].even + h[1].odd);
+    vstore8(h[0].even + h[0].odd, 0, out);
+#else
+    for (uint k = 0; k < VBN_ROWS; k++) out[k] = VBN_HSUM(v[k]);
+#endif
+}
+
+/* Per-channel constants of channel block c0 as private arrays (lanes past C
+ * get `dflt`). */
+void vbn_load8(float *dst, __global const float *src, uint off, uint c0, uint C, int have,
+               float dflt) {
+    for (uint k = 0; k < VBN_ROWS; k++)
+        dst[k] = (have && c0 + k < C) ? src[off + c0 + k] : dflt;
+}
+
+/* mean, rstd: (N, C), the combined statistics per example and channel
+ * (saved; mean is informational: the backward recomputes it exactly). */
+__kernel void vbn_fwd(__global float *out, uint out_off,
+                      __global float *mean, uint mean_off,
+                      __global float *rstd, uint rstd_off,
+                      __global const float *inp, uint inp_off,
+                      __global const float *ref_mean, uint rm_off,
+                      __global const float *ref_mean_lo, uint lo_off,
+                      __global const float *ref_var, uint rv_off,
+                      __global const float *gamma, uint g_off,
+                      __global const float *beta, uint b_off,
+                      uint N, uint C, uint P, float a, float eps, uint flags,
+                      __local float *scratch) {
+    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
+    const uint t = lid & (T - 1u), R = L / T;
+    const int vec = P % VBN_VW == 0u;
+    const uint Q = vec ? P / VBN_VW : P;
+    const float b = 1.0f - a, invP = 1.0f / (float)P;
+    const int affine = (flags & VBN_AFFINE) != 0u;
+    const uint blocks = (C + VBN_ROWS - 1u) / VBN_ROWS;
+    for (uint cb = (uint)get_group_id(0); cb < blocks; cb += (uint)get_num_groups(0)) {
+        const uint c0 = cb * VBN_ROWS;
+        float tmp[VBN_ROWS];
+        vbn_load8(tmp, ref_mean, rm_off, c0, C, 1, 0.0f);
+        const float8 mr = vload8(0, tmp);
+        vbn_load8(tmp, ref_mean_lo, lo_off, c0, C, 1, 0.0f);
+        const float8 mlo = vload8(0, tmp);
+        vbn_load8(tmp, ref_var, rv_off, c0, C, 1, 1.0f);
+        const float8 vr = vload8(0, tmp);
+        vbn_load8(tmp, gamma, g_off, c0, C, affine, 1.0f);
+        const float8 g = vload8(0, tmp);
+        float shv[VBN_ROWS];
+        vbn_load8(shv, beta, b_off, c0, C, affine, 0.0f);
+        for (uint n0 = 0; n0 < N; n0 += R) {
+            const uint n = n0 + lid / T;
+            float kv[VBN_ROWS], s1v[VBN_ROWS], s2v[VBN_ROWS], rv[VBN_ROWS];
+            floatV a1[VBN_ROWS], a2[VBN_ROWS];
+            for (uint k = 0; k < VBN_ROWS; k++) {
+                const int act = n < N && c0 + k < C;
+                __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
+                const float K = act ? x[0] : 0.0f;
+                float s1 = 0.0f, s2 = 0.0f;
+                a1[k] = a2[k] = (floatV)(0.0f);
+                if (act && vec) {
+                    VBN_ROW(q) {
+                        const floatV d = vloadV(q, x) - K;
+                        a1[k] += d;
+                        a2[k] += d * d;
+                    }
+                } else if (act) {
+                    VBN_ROW(q) {
+                        const float d = x[q] - K;
+                        s1 += d;
+                        s2 += d * d;
+                    }
+                }
+                kv[k] = K;
+                s1v[k] = s1;
+                s2v[k] = s2;
+            }
+            if (vec) {
+                vbn_rowsums(a1, s1v);
+                vbn_rowsums(a2, s2v);
+            }
+            for (uint k = 0; k < VBN_ROWS; k++) {
+                s1v[k] = vbn_seg_sum(s1v[k], scratch, lid);
+                s2v[k] = vbn_seg_sum(s2v[k], scratch, lid);
+            }
+            {
+                /* The 8 channels' statistics side by side; s1v becomes
+                 * mean - K, s2v the output scale. */
+                const float8 K = vload8(0, kv), dm = vload8(0, s1v) * invP;
+                const float8 vn = fmax(vload8(0, s2v) * invP - dm * dm, 0.0f);
+                const float8 mrK = (mr - K) + mlo; /* m_r - K, exact to float at large means */
+                const float8 dnr = dm - mrK;       /* m_n - m_r */
+                const float8 r = 1.0f / sqrt(a * vn + b * vr + a * b * dnr * dnr + eps);
+                vstore8(a * dm + b * mrK, 0, s1v);
+                vstore8(r * g, 0, s2v);
+                if (n < N && t == 0u) {
+                    /* 8 channels of one example are contiguous: one store each */
+                    if (c0 + VBN_ROWS <= C) {
+                        vstore8(K + a * dm + b * mrK, 0, mean + mean_off + n * C + c0);
+                        vstore8(r, 0, rstd + rstd_off + n * C + c0);
+                    } else {
+                        vstore8(K + a * dm + b * mrK, 0, kv); /* kv is free after this */
+                        vstore8(r, 0, rv);
+                        for (uint k = 0; c0 + k < C; k++) {
+                            mean[mean_off + n * C + c0 + k] = kv[k];
+                            rstd[rstd_off + n * C + c0 + k] = rv[k];
+                        }
+                        vstore8(K, 0, kv);
+                    }
+                }
+            }
+            for (uint k = 0; k < VBN_ROWS; k++) {
+                const int act = n < N && c0 + k < C;
+                __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
+                __global float *y = out + out_off + (n * C + c0 + k) * P;
+                const float K = kv[k], muK = s1v[k], sc = s2v[k], sh = shv[k];
+                if (act && vec) {
+                    VBN_ROW(q) vstoreV(((vloadV(q, x) - K) - muK) * sc + sh, q, y);
+                } else if (act) {
+                    VBN_ROW(q) y[q] = ((x[q] - K) - muK) * sc + sh;
+                }
+            }
+        }
+    }
+}
+
+/* Backward of vbn_fwd. Per example and channel, with g = gamma (or 1),
+ * xhat = (x - mean)*rstd, A = sum(dout), Bx = sum(dout*xhat) over P:
+ *   dinp      = rstd*g*(dout - (a/P)*A - (a/P)*xhat*Bx)          (written)
+ *   dgamma   += sum_n Bx, dbeta += sum_n A                        (VBN_AFFINE)
+ *   dref_mean += sum_n (-b*rstd*g*A + a*b*rstd^2*g*Bx*(m_n - m_r)) (d/d m_r, v_r fixed)
+ *   dref_var  += sum_n (-b*rstd^2*g*Bx/2)                          (d/d v_r)
+ * The example's mean is recomputed from x in the pass that reads it anyway,
+ * so x - mean is as exact as in the forward. dinp may alias dout. */
+__kernel void vbn_bwd(__global float *dinp, uint dinp_off,
+                      __global float *dgamma, uint dg_off,
+                      __global float *dbeta, uint db_off,
+                      __global float *dref_mean, uint drm_off,
+                      __global float *dref_var, uint drv_off,
+                      __global const float *dout, uint dout_off,
+                      __global const float *inp, uint inp_off,
+                      __global const float *rstd, uint rstd_off,
+                      __global const float *ref_mean, uint rm_off,
+                      __global const float *ref_mean_lo, uint lo_off,
+                      __global const float *gamma, uint g_off,
+                      uint N, uint C, uint P, float a, uint flags,
+                      __local float *scratch) {
+    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
+    const uint t = lid & (T - 1u), R = L / T;
+    const int vec = P % VBN_VW == 0u;
+    const uint Q = vec ? P / VBN_VW : P;
+    const float b = 1.0f - a, invP = 1.0f / (float)P, aP = a / (float)P;
+    const int affine = (flags & VBN_AFFINE) != 0u;
+    const uint blocks = (C + VBN_ROWS - 1u) / VBN_ROWS;
+    for (uint cb = (uint)get_group_id(0); cb < blocks; cb += (uint)get_num_groups(0)) {
+        const uint c0 = cb * VBN_ROWS;
+        float tmp[VBN_ROWS];
+        vbn_load8(tmp, ref_mean, rm_off, c0, C, 1, 0.0f);
+        const float8 mr = vload8(0, tmp);
+        vbn_load8(tmp, ref_mean_lo, lo_off, c0, C, 1, 0.0f);
+        const float8 mlo = vload8(0, tmp);
+        vbn_load8(tmp, gamma, g_off, c0, C, affine, 1.0f);
+        const float8 g = vload8(0, tmp);
+        /* this work-item's rows, one lane per channel */
+        float8 acc_g = (float8)(0.0f), acc_b = (float8)(0.0f);
+        float8 acc_m = (float8)(0.0f), acc_v = (float8)(0.0f);
+        for (uint n0 = 0; n0 < N; n0 += R) {
+            const uint n = n0 + lid / T;
+            /* per row: K, rstd; sum(x-K) -> mean - K; sum(dy) -> k0; sum(dy*(x-K)) -> k1 */
+            float kv[VBN_ROWS], rv[VBN_ROWS], s1v[VBN_ROWS], sav[VBN_ROWS], sev[VBN_ROWS];
+            floatV a1[VBN_ROWS], aa[VBN_ROWS], ae[VBN_ROWS];
+            for (uint k = 0; k < VBN_ROWS; k++) {
+                const int act = n < N && c0 + k < C;
+                __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
+                __global const float *dy = dout + dout_off + (n * C + c0 + k) * P;
+                const float K = act ? x[0] : 0.0f;
+                float s1 = 0.0f, sa = 0.0f, se = 0.0f;
+                a1[k] = aa[k] = ae[k] = (floatV)(0.0f);
+                if (act && vec) {
+                    VBN_ROW(q) {
+                        const floatV d = vloadV(q, x) - K, e = vloadV(q, dy);
+                        a1[k] += d;
+                        aa[k] += e;
+                        ae[k] += e * d;
+                    }
+                } else if (act) {
+                    VBN_ROW(q) {
+                        const float d = x[q] - K, e = dy[q];
+                        s1 += d;
+                        sa += e;
+                        se += e * d;
+                    }
+                }
+                kv[k] = K;
+                rv[k] = act ? rstd[rstd_off + n * C + c0 + k] : 0.0f;
+                s1v[k] = s1;
+                sav[k] = sa;
+                sev[k] = se;
+            }
+            if (vec) {
+                vbn_rowsums(a1, s1v);
+                vbn_rowsums(aa, sav);
+                vbn_rowsums(ae, sev);
+            }
+            for (uint k = 0; k < VBN_ROWS; k++) {
+                s1v[k] = vbn_seg_sum(s1v[k], scratch, lid);
+                sav[k] = vbn_seg_sum(sav[k], scratch, lid);
+                sev[k] = vbn_seg_sum(sev[k], scratch, lid);
+            }
+            {
+                /* Inactive rows have r = 0 and zero sums: they add nothing. */
+                const float8 K = vload8(0, kv), r = vload8(0, rv), sa = vload8(0, sav);
+                const float8 dm = vload8(0, s1v) * invP;
+                const float8 mrK = (mr - K) + mlo; /* m_r - K */
+                const float8 muK = a * dm + b * mrK;
+                const float8 bx = (vload8(0, sev) - muK * sa) * r; /* sum(dy * xhat) */
+                if (t == 0u) {
+                    acc_g += bx;
+                    acc_b += sa;
+                    acc_m += -b * r * g * sa + a * b * r * r * g * bx * (dm - mrK);
+                    acc_v += -0.5f * b * r * r * g * bx;
+                }
+                vstore8(muK, 0, s1v);
+                vstore8(aP * sa, 0, sav);
+                vstore8(aP * bx * r, 0, sev);
+                vstore8(r * g, 0, rv);
+            }
+            for (uint k = 0; k < VBN_ROWS; k++) {
+                const int act = n < N && c0 + k < C;
+                __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
+                __global const float *dy = dout + dout_off + (n * C + c0 + k) * P;
+                __global float *dx = dinp + dinp_off + (n * C + c0 + k) * P;
+                const float K = kv[k], muK = s1v[k], k0 = sav[k], k1 = sev[k], rg = rv[k];
+                if (act && vec) {
+                    VBN_ROW(q)
+                        vstoreV(rg * (vloadV(q, dy) - k0 - k1 * ((vloadV(q, x) - K) - muK)), q, dx);
+                } else if (act) {
+                    VBN_ROW(q) dx[q] = rg * (dy[q] - k0 - k1 * ((x[q] - K) - muK));
+                }
+            }
+        }
+        float accs[4][VBN_ROWS];
+        vstore8(acc_g, 0, accs[0]);
+        vstore8(acc_b, 0, accs[1]);
+        vstore8(acc_m, 0, accs[2]);
+        vstore8(acc_v, 0, accs[3]);
+        for (uint k = 0; k < VBN_ROWS; k++) {
+            for (uint j = 0; j < 4u; j++) accs[j][k] = clg_group_sum(accs[j][k], scratch);
+            if (lid == 0u && c0 + k < C) {
+                if (affine) {
+                    dgamma[dg_off + c0 + k] += accs[0][k];
+                    dbeta[db_off + c0 + k] += accs[1][k];
+                }
+                dref_mean[drm_off + c0 + k] += accs[2][k];
+                dref_var[drv_off + c0 + k] += accs[3][k];
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+/* evaluate.c: IS and FID of samples and of real data (see evaluate.h). */
+#include "evaluate.h"
+#include "checkpoint.h"
+#include "classifier.h"
+#include "data.h"
+#include "metrics.h"
+#include "rng.h"
+#include "train.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EVAL_BATCH 250
+
+/* Probabilities and features of n images (n, nc, 32, 32). */
+static clg_status score(clg_ctx *ctx, clg_net *cls, const float *img, size_t n, int k, int f,
+                        float **probs, float **feats) {
+    *probs = malloc(n * (size_t)k * sizeof **probs);
+    *feats = malloc(n * (size_t)f * sizeof **feats);
+    if (!*probs || !*feats) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    return clg_classifier_run(ctx, cls, img, n, *probs, *feats);
+}
+
+static clg_status dataset_images(const clg_dataset *d, size_t n, float **out) {
+    size_t per = (size_t)d->c * 32 * 32;
+    *out = calloc(n * per, sizeof **out);
+    if (!*out) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (size_t i = 0; i < n; i++) clg_dataset_image(d, (int)i, 32, *out + i * per);
+    return CLG_OK;
+}
+
+/* n samples of G as 32x32 images (64x64 ones averaged 2x2). */
+static clg_status sample_images(clg_ctx *ctx, const char *ckpt, long n, uint64_t seed,
+                                float **out, int *nc) {
+    clg_dcgan_config cfg;
+    CLG_TRY(clg_ckpt_read_config(ckpt, &cfg));
+    clg_net g;
+    memset(&g, 0, sizeof g);
+    clg_tensor z = {0};
+    float *img = NULL;
+    clg_status rc;
+    CLG_TRY_GOTO(clg_dcgan_build_g(&g, &cfg, EVAL_BATCH), done);
+    CLG_TRY_GOTO(clg_net_alloc(ctx, &g), done);
+    CLG_TRY_GOTO(clg_ckpt_load_g(ctx, &g, ckpt), done);
+    CLG_TRY_GOTO(clg_tensor_create(ctx, &z, EVAL_BATCH, cfg.nz, 1, 1, "eval noise"), done);
+    int s = cfg.image_size, f = s / 32;
+    size_t per = (size_t)cfg.nc * 32 * 32, big = (size_t)cfg.nc * s * s;
+    *out = malloc((size_t)n * per * sizeof **out);
+    img = malloc(EVAL_BATCH * big * sizeof *img);
+    if (!*out || !img) {
+        rc = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory for %ld samples", n);
+        goto done;
+    }
+    for (long at = 0; at < n; at += EVAL_BATCH) {
+        CLG_TRY_GOTO(clg_rng_normal(ctx, &z, seed, (uint64_t)at * cfg.nz, 0.0f, 1.0f), done);
+        CLG_TRY_GOTO(clg_net_forward(ctx, &g, &z, CLG_NET_BATCH_STATS), done);
+        CLG_TRY_GOTO(clg_tensor_download(ctx, clg_net_output(&g), img), done);
+        for (long b = 0; b < EVAL_BATCH && at + b < n; b++)
+            for (int c = 0; c < cfg.nc; c++)
+                for (int y = 0; y < 32; y++)
+                    for (int x = 0; x < 32; x++) {
+                        double acc = 0;
+                        for (int dy = 0; dy < f; dy++)
+                            for (int dx = 0; dx < f; dx++)
+                                acc += img[(size_t)b * big + ((size_t)c * s + y * f + dy) * s +
+                                           x * f + dx];
+                        (*out)[(size_t)(at + b) * per + ((size_t)c * 32 + y) * 32 + x] =
+                            (float)(acc / (f * f));
+                    }
+    }
+    *nc = cfg.nc;
+    rc = CLG_OK;
+done:
+    free(img);
+    clg_tensor_free(ctx, &z);
+    clg_net_free(ctx, &g);
+    return rc;
+}
+
+clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, long n,
+                        uint64_t seed, clg_eval_result *out) {
+    memset(out, 0, sizeof *out);
+    clg_net cls;
+    memset(&cls, 0, sizeof cls);
+    clg_classifier_config cc;
+    clg_dataset test = {0}, train = {0};
+    float *img = NULL, *probs = NULL, *feats = NULL;
+    double *mu_t = NULL, *cov_t = NULL, *mu = NULL, *cov = NULL;
+    clg_status rc;
+    int ch;
+    CLG_TRY_GOTO(clg_classifier_load(ctx, classifier, EVAL_BATCH, &cls, &cc), done);
+    const int k = cc.classes, f = cc.features;
+    out->classes = k;
+    mu_t = malloc((size_t)f * sizeof *mu_t), mu = malloc((size_t)f * sizeof *mu);
+    cov_t = malloc((size_t)f * f * sizeof *cov_t), cov = malloc((size_t)f * f * sizeof *cov);
+    if (!mu_t || !mu || !cov_t || !cov) {
+        rc = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+        goto done;
+    }
+    /* The real line: test set IS, and FID of 10,000 training images. */
+    CLG_TRY_GOTO(clg_data_open("fashion-mnist-test", 32, &ch, &test), done);
+    CLG_TRY_GOTO(dataset_images(&test, (size_t)test.n, &img), done);
+    CLG_TRY_GOTO(score(ctx, &cls, img, (size_t)test.n, k, f, &probs, &feats), done);
+    CLG_TRY_GOTO(clg_inception_score(probs, (size_t)test.n, k, 10, &out->real_is_mean,
+                                     &out->real_is_std), done);
+    CLG_TRY_GOTO(clg_feature_stats(feats, (size_t)test.n, f, mu_t, cov_t), done);
+    free(img), free(probs), free(feats);
+    img = NULL, probs = NULL, feats = NULL;
+    CLG_TRY_GOTO(clg_data_open("fashion-mnist", 32, &ch, &train), done);
+    size_t nr = train.n < 10000 ? (size_t)train.n : 10000;
+    CLG_TRY_GOTO(dataset_images(&train, nr, &img), done);
+    CLG_TRY_GOTO(score(ctx, &cls, img, nr, k, f, &probs, &feats), done);
+    CLG_TRY_GOTO(clg_feature_stats(feats, nr, f, mu, cov), done);
+    CLG_TRY_GOTO(clg_frechet_distance(mu, cov, mu_t, cov_t, f, &out->real_fid), done);
+    free(img), free(probs), free(feats);
+    img = NULL, probs = NULL, feats = NULL;
+    if (ckpt) {
+        int nc = 0;
+        CLG_TRY_GOTO(sample_images(ctx, ckpt, n, seed, &img, &nc), done);
+        if (nc != cc.nc) {
+            rc = clg_fail(CLG_ERR_INVALID_ARG, "the generator makes %d-channel images, the "
+                          "classifier reads %d", nc, cc.nc);
+            goto done;
+        }
+        CLG_TRY_GOTO(score(ctx, &cls, img, (size_t)n, k, f, &probs, &feats), done);
+        CLG_TRY_GOTO(clg_inception_score(probs, (size_t)n, k, 10, &out->is_mean, &out->is_std),
+                     done);
+        CLG_TRY_GOTO(clg_feature_stats(feats, (size_t)n, f, mu, cov), done);
+        CLG_TRY_GOTO(clg_frechet_distance(mu, cov, mu_t, cov_t, f, &out->fid), done);
+        for (long i = 0; i < n; i++) {
+            int best = 0;
+            for (int j = 1; j < k; j++)
+                if (probs[i * k + j] > probs[i * k + best]) best = j;
+            if (best < 64) out->histogram[best]++;
+        }
+        out->n = n;
+    }
+    rc = CLG_OK;
+done:
+    free(img), free(probs), free(feats), free(mu_t), free(cov_t), free(mu), free(cov);
+    clg_dataset_free(&test);
+    clg_dataset_free(&train);
+    clg_net_free(ctx, &cls);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* evaluate.h: scoring generators with the evaluation classifier
+ * (models/classifier.h): Inception Score (10 splits) and FID in the
+ * classifier's feature space against the real test set, with the real data's
+ * own IS and FID (first 10,000 training images against the test set) as the
+ * reference line, and the class histogram of the samples. */
+#ifndef CLG_EVALUATE_H
+#define CLG_EVALUATE_H
+
+#include "runtime.h"
+
+typedef struct {
+    double is_mean, is_std, fid;         /* of the samples (when scored) */
+    double real_is_mean, real_is_std, real_fid;
+    long histogram[64];                  /* samples per predicted class */
+    int classes;
+    long n;                              /* samples scored */
+} clg_eval_result;
+
+/* ckpt NULL: only the real-data line. n samples drawn with `seed`. */
+clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, long n,
+                        uint64_t seed, clg_eval_result *out);
+
+#endif

@@ -1,0 +1,54 @@
+/* train.h: the DCGAN training run: data, the step loop, logs, sample grids,
+ * checkpoints, resume and the stop conditions. The caller (the CLI) gets a
+ * progress callback per logged step and prints; nothing here prints.
+ *
+ * Under opts->out: config.json (settings, device, clgan version),
+ * metrics.jsonl (one JSON line per logged step), real.png, samples/NNNNNN.png
+ * (from a fixed noise batch), checkpoint.safetensors (the latest, written
+ * atomically). */
+#ifndef CLG_TRAIN_H
+#define CLG_TRAIN_H
+
+#include "dataset.h"
+#include "dcgan.h"
+
+typedef struct {
+    clg_dcgan_config cfg;
+    const char *data;     /* "fashion-mnist", an IDX file, a CIFAR-10 folder, a PNG folder */
+    const char *out;      /* output folder (created) */
+    long steps;           /* total steps of the whole run (resumed runs included); 0: none */
+    long epochs;          /* 0: none */
+    double minutes;       /* wall-clock budget of this invocation; 0: none */
+    int resume;           /* continue from out/checkpoint.safetensors */
+    long sample_every, ckpt_every, log_every;
+    int profile;          /* time kernel families and host overhead */
+} clg_train_opts;
+
+typedef struct {
+    long step, total_steps; /* total_steps 0 when the run is bounded by time only */
+    long epoch;
+    double images_per_s, elapsed_s, eta_s; /* eta_s < 0: unknown */
+    clg_dcgan_metrics m;
+} clg_progress;
+
+typedef struct {
+    void (*on_start)(void *user, const char *message); /* setup facts, one per call */
+    void (*on_progress)(void *user, const clg_progress *p);
+    void *user;
+} clg_train_hooks;
+
+/* Per-family device time and the host's share, filled when opts->profile. */
+typedef struct {
+    clg_profile_entry families[48];
+    int count;
+    double device_ms, wall_ms;
+    long steps;
+} clg_train_profile;
+
+clg_status clg_train_dcgan(clg_ctx *ctx, const clg_train_opts *opts, const clg_train_hooks *hooks,
+                           clg_train_profile *profile);
+
+/* Load the dataset named by `data` (see clg_train_opts) with its labels. */
+clg_status clg_data_open(const char *data, int image_size, int *channels, clg_dataset *out);
+
+#endif
