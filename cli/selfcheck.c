@@ -4,6 +4,8 @@
 #include "cli.h"
 #include "elementwise.h"
 #include "activation.h"
+#include "batchnorm.h"
+#include "conv.h"
 #include "gemm.h"
 #include "reduce.h"
 #include "rng.h"
@@ -168,6 +170,72 @@ static void check_rng_stats(check_state *st) {
     clg_tensor_free(ctx, &ts);
 }
 
+/* A strided, padded convolution with bias, and batch norm's training
+ * forward, each against C in double. */
+static void check_conv_bn(check_state *st) {
+    clg_ctx *ctx = st->ctx;
+    enum { NB = 2, NC = 3, IH = 9, IW = 7, NK = 5, KR = 4, STR = 2, PAD = 1 };
+    clg_conv_desc d;
+    clg_status s = clg_conv_desc_init(&d, NB, NC, IH, IW, NK, KR, KR, STR, PAD);
+    const int P = d.P, Q = d.Q;
+    static float x[NB * NC * IH * IW], w[NK * NC * KR * KR], b[NK], y[NB * NK * 5 * 4];
+    static double ref[NB * NK * 5 * 4];
+    for (int i = 0; i < NB * NC * IH * IW; i++) x[i] = (float)sin(i * 0.7);
+    for (int i = 0; i < NK * NC * KR * KR; i++) w[i] = (float)cos(i * 0.3);
+    for (int i = 0; i < NK; i++) b[i] = 0.1f * (float)i;
+    for (int n = 0; n < NB; n++)
+        for (int k = 0; k < NK; k++)
+            for (int p = 0; p < P; p++)
+                for (int q = 0; q < Q; q++) {
+                    double acc = b[k];
+                    for (int c = 0; c < NC; c++)
+                        for (int r = 0; r < KR; r++)
+                            for (int t = 0; t < KR; t++) {
+                                int h = p * STR - PAD + r, ww = q * STR - PAD + t;
+                                if (h >= 0 && h < IH && ww >= 0 && ww < IW)
+                                    acc += (double)x[((n * NC + c) * IH + h) * IW + ww] *
+                                           w[((k * NC + c) * KR + r) * KR + t];
+                            }
+                    ref[((n * NK + k) * P + p) * Q + q] = acc;
+                }
+    clg_tensor tx = {0}, tw = {0}, tb = {0}, ty = {0}, tm = {0}, tr = {0};
+    if (s == CLG_OK) s = clg_tensor_create(ctx, &tx, NB, NC, IH, IW, "selfcheck x");
+    if (s == CLG_OK) s = clg_tensor_create(ctx, &tw, NK, NC, KR, KR, "selfcheck w");
+    if (s == CLG_OK) s = clg_tensor_create(ctx, &tb, 1, NK, 1, 1, "selfcheck b");
+    if (s == CLG_OK) s = clg_tensor_create(ctx, &ty, NB, NK, P, Q, "selfcheck y");
+    if (s == CLG_OK) s = clg_tensor_upload(ctx, &tx, x);
+    if (s == CLG_OK) s = clg_tensor_upload(ctx, &tw, w);
+    if (s == CLG_OK) s = clg_tensor_upload(ctx, &tb, b);
+    if (s == CLG_OK) s = clg_conv2d_forward(ctx, &ty, &tx, &tw, &tb, &d);
+    if (s == CLG_OK) s = clg_tensor_download(ctx, &ty, y);
+    const int M = NB * NK * P * Q;
+    report(st, "conv2d (k4 s2 p1)", s, s == CLG_OK ? rel_err(y, ref, M) : 0, 1e-5);
+    /* Batch norm of the convolution's output, no affine. */
+    for (int k = 0; k < NK; k++) {
+        double m = 0, v = 0;
+        for (int n = 0; n < NB; n++)
+            for (int i = 0; i < P * Q; i++) m += ref[(n * NK + k) * P * Q + i];
+        m /= NB * P * Q;
+        for (int n = 0; n < NB; n++)
+            for (int i = 0; i < P * Q; i++) {
+                double e = ref[(n * NK + k) * P * Q + i] - m;
+                v += e * e;
+            }
+        v /= NB * P * Q;
+        for (int n = 0; n < NB; n++)
+            for (int i = 0; i < P * Q; i++)
+                ref[(n * NK + k) * P * Q + i] = (ref[(n * NK + k) * P * Q + i] - m) / sqrt(v + 1e-5);
+    }
+    if (s == CLG_OK) s = clg_tensor_create(ctx, &tm, 1, NK, 1, 1, "selfcheck mean");
+    if (s == CLG_OK) s = clg_tensor_create(ctx, &tr, 1, NK, 1, 1, "selfcheck rstd");
+    if (s == CLG_OK)
+        s = clg_batchnorm_forward(ctx, &ty, &tm, &tr, &ty, NULL, NULL, NULL, NULL, 0.1f, 1e-5f);
+    if (s == CLG_OK) s = clg_tensor_download(ctx, &ty, y);
+    report(st, "batch norm", s, s == CLG_OK ? rel_err(y, ref, M) : 0, 1e-4);
+    clg_tensor *all[] = {&tx, &tw, &tb, &ty, &tm, &tr};
+    for (int i = 0; i < 6; i++) clg_tensor_free(ctx, all[i]);
+}
+
 int cli_selfcheck(int argc, char **argv) {
     const char *device = NULL;
     for (int i = 1; i < argc; i++) {
@@ -193,6 +261,7 @@ int cli_selfcheck(int argc, char **argv) {
     check_gemm(&st);
     check_activation_softmax(&st);
     check_rng_stats(&st);
+    check_conv_bn(&st);
     printf("program cache: %llu hits, %llu builds, %llu rejected entries\n",
            (unsigned long long)ctx->stats.cache_hits, (unsigned long long)ctx->stats.cache_misses,
            (unsigned long long)ctx->stats.cache_rejects);
