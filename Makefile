@@ -48,15 +48,15 @@ $(B)/tests/%: $(B)/tests/%.o $(TEST_SUP) $(B)/libclgan.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcmocka $(LDLIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TESTS)
+	@$(MAKE) -s --no-print-directory all $(TESTS)
 	@scripts/run-tests.sh $(TESTS)
 
 test-oclgrind: deps
-	@$(MAKE) --no-print-directory all $(TESTS)
+	@$(MAKE) -s --no-print-directory all $(TESTS)
 	@scripts/run-oclgrind.sh $(TESTS)
 
 valgrind: deps
-	@$(MAKE) --no-print-directory all $(TESTS)
+	@$(MAKE) -s --no-print-directory all $(TESTS)
 	@scripts/run-valgrind.sh $(TESTS)
 
 demo: deps
