@@ -1,18 +1,19 @@
 #!/bin/sh
 # demo.sh: what `make demo` runs after building: list the devices, self-check
 # the kernels on the default device, train DCGAN-32 on Fashion-MNIST for a
-# fixed time (DEMO_MINUTES, default 8), draw the loss curve, and say where
+# fixed time (DEMO_MINUTES, default 7), draw the loss curve, and say where
 # everything is. CLGAN_DEVICE picks another device; DEMO_OUT another folder.
 set -eu
 cd "$(dirname "$0")/.."
 out=${DEMO_OUT:-demo}
-minutes=${DEMO_MINUTES:-8}
+minutes=${DEMO_MINUTES:-7}
 echo "== OpenCL devices (clgan devices)"
 build/clgan devices
 echo
 echo "== Kernel self-check on the default device (clgan selfcheck)"
 build/clgan selfcheck
 echo
+rm -rf "$out/samples" # a fresh grid series: the last one printed below is this run's
 echo "== DCGAN-32 on Fashion-MNIST for $minutes minutes (clgan train dcgan)"
 build/clgan train dcgan --data fashion-mnist --image-size 32 --ngf 32 --ndf 32 \
     --batch-size 64 --minutes "$minutes" --sample-every 100 --ckpt-every 200 \
