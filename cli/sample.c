@@ -23,7 +23,7 @@ static clg_status open_g(clg_ctx *ctx, const char *ckpt, int n, clg_net *g) {
 
 /* Run G on host noise z (n x nz) and write the grid. */
 static clg_status render(clg_ctx *ctx, clg_net *g, const float *z, int nrow, int running,
-                         const char *out) {
+                         int numbered, const char *out) {
     clg_tensor tz = {0};
     float *img = NULL;
     clg_status rc;
@@ -38,7 +38,8 @@ static clg_status render(clg_ctx *ctx, clg_net *g, const float *z, int nrow, int
         goto done;
     }
     CLG_TRY_GOTO(clg_tensor_download(ctx, o, img), done);
-    rc = clg_png_write_grid(out, img, o->n, o->c, o->h, o->w, nrow);
+    rc = numbered ? clg_png_write_grid_numbered(out, img, o->n, o->c, o->h, o->w, nrow)
+                  : clg_png_write_grid(out, img, o->n, o->c, o->h, o->w, nrow);
 done:
     free(img);
     clg_tensor_free(ctx, &tz);
@@ -59,7 +60,7 @@ void cli_host_normals(float *z, size_t n, uint64_t seed) {
 }
 
 static int run_cmd(const char *what, const char *ckpt, const char *device, int n, int nrow,
-                   int running, const char *out, uint64_t seed, int interp_steps) {
+                   int running, int numbers, const char *out, uint64_t seed, int interp_steps) {
     clg_ctx *ctx;
     clg_status s = clg_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
@@ -91,7 +92,7 @@ static int run_cmd(const char *what, const char *ckpt, const char *device, int n
             }
         }
     }
-    if (s == CLG_OK) s = render(ctx, &g, z, nrow, running, out);
+    if (s == CLG_OK) s = render(ctx, &g, z, nrow, running, numbers && interp_steps <= 1, out);
     free(z);
     clg_net_free(ctx, &g);
     clg_ctx_free(ctx);
@@ -101,7 +102,7 @@ static int run_cmd(const char *what, const char *ckpt, const char *device, int n
 }
 
 int cli_sample(int argc, char **argv) {
-    int n = 64, nrow = 8, running = 0;
+    int n = 64, nrow = 8, running = 0, plain = 0;
     uint64_t seed = 1;
     const char *out = "samples.png", *device = NULL;
     cli_opt opts[] = {
@@ -111,12 +112,14 @@ int cli_sample(int argc, char **argv) {
         {"--seed", NULL, OPT_U64, &seed, "seed of the latent vectors"},
         {"--running-stats", NULL, OPT_FLAG, &running,
          "BN with running statistics (default: the batch's own, as during training)"},
+        {"--plain", NULL, OPT_FLAG, &plain, "no index numbers on the tiles"},
         {"--device", "-d", OPT_STR, &device, "P:D or part of a device name"},
     };
     const char *pos[1];
     int np;
     int r = cli_parse("sample", "usage: clgan sample CKPT [-n 64] [-o grid.png] [--seed S]\n\n"
-                      "Draws n samples from a DCGAN checkpoint's generator into a PNG grid.",
+                      "Draws n samples from a DCGAN checkpoint's generator into a PNG grid,\n"
+                      "each tile numbered (row by row from 0) for clgan arith.",
                       argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 1, &np);
     if (r) return r < 0 ? 0 : r;
     if (np != 1) {
@@ -127,7 +130,7 @@ int cli_sample(int argc, char **argv) {
         fprintf(stderr, "clgan sample: -n must be 1..4096 and --nrow positive\n");
         return 2;
     }
-    return run_cmd("sampling", pos[0], device, n, nrow, running, out, seed, 1);
+    return run_cmd("sampling", pos[0], device, n, nrow, running, !plain, out, seed, 1);
 }
 
 int cli_interpolate(int argc, char **argv) {
@@ -157,7 +160,7 @@ int cli_interpolate(int argc, char **argv) {
         fprintf(stderr, "clgan interpolate: --rows >= 1, --steps >= 2, rows x steps <= 4096\n");
         return 2;
     }
-    return run_cmd("interpolating", pos[0], device, rows * steps, steps, running, out, seed,
+    return run_cmd("interpolating", pos[0], device, rows * steps, steps, running, 0, out, seed,
                    steps);
 }
 
@@ -169,7 +172,7 @@ int cli_render_latents(const char *ckpt, const char *device, const float *z, int
     clg_net g;
     memset(&g, 0, sizeof g);
     s = open_g(ctx, ckpt, n, &g);
-    if (s == CLG_OK) s = render(ctx, &g, z, nrow, 0, out);
+    if (s == CLG_OK) s = render(ctx, &g, z, nrow, 0, 0, out);
     clg_net_free(ctx, &g);
     clg_ctx_free(ctx);
     if (s != CLG_OK) return cli_error(s, "decoding");

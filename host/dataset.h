@@ -41,5 +41,9 @@ clg_status clg_png_read(const char *path, unsigned char **pixels, int *w, int *h
  * `nrow` images per row, 2-pixel dark borders (torchvision's make_grid). */
 clg_status clg_png_write_grid(const char *path, const float *images, int n, int c, int h, int w,
                               int nrow);
+/* The same with each tile's index (0, 1, ... row by row) in its top-left
+ * corner, so a user can pick samples by number (clgan sample, clgan arith). */
+clg_status clg_png_write_grid_numbered(const char *path, const float *images, int n, int c,
+                                       int h, int w, int nrow);
 
 #endif

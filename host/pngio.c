@@ -241,8 +241,29 @@ done:
     return rc;
 }
 
-clg_status clg_png_write_grid(const char *path, const float *images, int n, int c, int h, int w,
-                              int nrow) {
+/* 3x5 pixel digits for grid numbers, one row of 3 bits per line. */
+static const unsigned char digit_font[10][5] = {
+    {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
+    {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}};
+
+/* Write `number` in white on black at (x0, y0) of an interleaved image. */
+static void draw_number(unsigned char *px, int gw, int gh, int c, int x0, int y0, int number) {
+    char digits[16];
+    int nd = snprintf(digits, sizeof digits, "%d", number);
+    int w = nd * 4 + 1, h = 7;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int on = 0, dx = x - 1, dy = y - 1;
+            if (dx >= 0 && dy >= 0 && dy < 5 && dx % 4 < 3 && dx / 4 < nd)
+                on = (digit_font[digits[dx / 4] - '0'][dy] >> (2 - dx % 4)) & 1;
+            if (x0 + x >= gw || y0 + y >= gh) continue;
+            for (int ch = 0; ch < c; ch++)
+                px[((size_t)(y0 + y) * gw + (x0 + x)) * c + ch] = on ? 255 : 0;
+        }
+}
+
+static clg_status write_grid(const char *path, const float *images, int n, int c, int h, int w,
+                             int nrow, int numbered) {
     if (n <= 0 || (c != 1 && c != 3) || nrow <= 0)
         return clg_fail(CLG_ERR_INVALID_ARG, "grid %s: %d images of %d channels", path, n, c);
     const int pad = 2;
@@ -261,8 +282,19 @@ clg_status clg_png_write_grid(const char *path, const float *images, int n, int 
                     if (v > 255.0f) v = 255.0f;
                     px[((size_t)(y0 + y) * gw + (x0 + x)) * c + ch] = (unsigned char)(v + 0.5f);
                 }
+        if (numbered) draw_number(px, gw, gh, c, x0, y0, i);
     }
     clg_status s = clg_png_write(path, px, gw, gh, c);
     free(px);
     return s;
+}
+
+clg_status clg_png_write_grid(const char *path, const float *images, int n, int c, int h, int w,
+                              int nrow) {
+    return write_grid(path, images, n, c, h, w, nrow, 0);
+}
+
+clg_status clg_png_write_grid_numbered(const char *path, const float *images, int n, int c,
+                                       int h, int w, int nrow) {
+    return write_grid(path, images, n, c, h, w, nrow, 1);
 }

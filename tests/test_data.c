@@ -295,6 +295,46 @@ static void test_png_folder(void **state) {
     assert_non_null(strstr(clg_last_error(), "no .png files"));
 }
 
+/* Grids: tile i at (2 + (i % nrow) * (w + 2), 2 + (i / nrow) * (h + 2)),
+ * values mapped from [-1, 1] to [0, 255]; the numbered grid differs only in
+ * the label boxes at the tiles' top-left corners. */
+static void test_grid(void **state) {
+    (void)state;
+    enum { N = 5, H = 12, W = 16 };
+    static float img[N * H * W];
+    for (int i = 0; i < N * H * W; i++) img[i] = (float)(i % 7) / 3.0f - 1.0f;
+    char a[300], b[300];
+    path_in(a, sizeof a, "grid.png");
+    path_in(b, sizeof b, "gridn.png");
+    assert_int_equal(clg_png_write_grid(a, img, N, 1, H, W, 3), CLG_OK);
+    assert_int_equal(clg_png_write_grid_numbered(b, img, N, 1, H, W, 3), CLG_OK);
+    unsigned char *pa, *pb;
+    int w, h, ch;
+    assert_int_equal(clg_png_read(a, &pa, &w, &h, &ch), CLG_OK);
+    assert_int_equal(w, 3 * (W + 2) + 2);
+    assert_int_equal(h, 2 * (H + 2) + 2);
+    for (int i = 0; i < N; i++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                float v = img[(i * H + y) * W + x];
+                int want = (int)((v + 1.0f) * 127.5f + 0.5f);
+                int gx = 2 + (i % 3) * (W + 2) + x, gy = 2 + (i / 3) * (H + 2) + y;
+                assert_int_equal(pa[gy * w + gx], want);
+            }
+    assert_int_equal(pa[0], 0); /* border */
+    assert_int_equal(clg_png_read(b, &pb, &w, &h, &ch), CLG_OK);
+    int differ = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (pa[y * w + x] != pb[y * w + x]) {
+                int tx = (x - 2) % (W + 2), ty = (y - 2) % (H + 2);
+                assert_true(tx < 5 && ty < 7); /* inside a label box ("0".."4") */
+                differ++;
+            }
+    assert_true(differ > 20);
+    free(pa), free(pb);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/clgan-test-data-XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -302,7 +342,7 @@ int main(void) {
         cmocka_unit_test(test_idx_plain_and_gzip), cmocka_unit_test(test_idx_bad_files),
         cmocka_unit_test(test_real_fashion_mnist), cmocka_unit_test(test_cifar),
         cmocka_unit_test(test_png_roundtrip),      cmocka_unit_test(test_png_bad_files),
-        cmocka_unit_test(test_png_folder),
+        cmocka_unit_test(test_png_folder),   cmocka_unit_test(test_grid),
     };
     int rc = cmocka_run_group_tests_name("data", tests, NULL, NULL);
     char cmd[300];
