@@ -17,6 +17,7 @@ struct clg_kernel_entry {
     char family[32];
     char name[64];
     cl_kernel kernel;
+    size_t wg_limit; /* min(CL_KERNEL_WORK_GROUP_SIZE, device max); 0 until asked */
 };
 
 const char *clg_device_type_name(cl_device_type t) {
@@ -316,12 +317,29 @@ clg_status clg_set_args(cl_kernel k, const clg_arg *args, int n) {
     return CLG_OK;
 }
 
+static clg_kernel_entry *find_entry(clg_ctx *ctx, cl_kernel k) {
+    for (clg_kernel_entry *e = ctx->kernels; e; e = e->next)
+        if (e->kernel == k) return e;
+    return NULL;
+}
+
+/* Queried once per kernel: launches are on the hot path of every step. */
 static size_t kernel_wg_limit(clg_ctx *ctx, cl_kernel k) {
+    clg_kernel_entry *e = find_entry(ctx, k);
+    if (e && e->wg_limit) return e->wg_limit;
     size_t lim = 0;
     if (clGetKernelWorkGroupInfo(k, ctx->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof lim,
                                  &lim, NULL) != CL_SUCCESS || lim == 0)
         lim = 1;
-    return lim < ctx->dev.max_wg ? lim : ctx->dev.max_wg;
+    if (lim > ctx->dev.max_wg) lim = ctx->dev.max_wg;
+    if (e) e->wg_limit = lim;
+    return lim;
+}
+
+static const char *kernel_name(cl_kernel k, char *buf, size_t cap) {
+    snprintf(buf, cap, "?");
+    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, cap, buf, NULL);
+    return buf;
 }
 
 size_t clg_local_size(clg_ctx *ctx, cl_kernel k, size_t want) {
@@ -333,11 +351,12 @@ size_t clg_local_size(clg_ctx *ctx, cl_kernel k, size_t want) {
 
 static clg_status launch(clg_ctx *ctx, cl_kernel k, cl_uint dims, const size_t *g,
                          const size_t *l, cl_event *ev) {
-    char kname[64] = "?";
-    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof kname, kname, NULL);
+    char kname[64];
     size_t total = 1, gr[2];
     for (cl_uint i = 0; i < dims; i++) {
-        if (l[i] == 0) return clg_fail(CLG_ERR_INVALID_ARG, "kernel %s: local size 0", kname);
+        if (l[i] == 0)
+            return clg_fail(CLG_ERR_INVALID_ARG, "kernel %s: local size 0",
+                            kernel_name(k, kname, sizeof kname));
         total *= l[i];
         gr[i] = (g[i] + l[i] - 1) / l[i] * l[i];
         if (gr[i] == 0) gr[i] = l[i];
@@ -347,22 +366,20 @@ static clg_status launch(clg_ctx *ctx, cl_kernel k, cl_uint dims, const size_t *
         return clg_fail(CLG_ERR_INVALID_ARG,
                         "kernel %s: work-group of %zu items exceeds the limit %zu "
                         "(kernel and device %s)",
-                        kname, total, lim, ctx->dev.name);
+                        kernel_name(k, kname, sizeof kname), total, lim, ctx->dev.name);
     cl_event own = NULL;
     if (ctx->profile && !ev) ev = &own;
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, gr, l, 0, NULL, ev);
     if (err == CL_SUCCESS && own) {
-        const char *fam = "?";
-        for (clg_kernel_entry *e = ctx->kernels; e; e = e->next)
-            if (e->kernel == k) fam = e->family;
-        CLG_TRY(clg_profile_record(ctx, own, fam));
+        clg_kernel_entry *e = find_entry(ctx, k);
+        CLG_TRY(clg_profile_record(ctx, own, e ? e->family : "?"));
     }
     if (err != CL_SUCCESS)
         return clg_fail(err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES
                             ? CLG_ERR_OUT_OF_MEMORY : CLG_ERR_OPENCL,
                         "%s launching kernel %s (global %zu x %zu, local %zu x %zu)",
-                        clg_cl_error_name(err), kname, gr[0], dims > 1 ? gr[1] : 1, l[0],
-                        dims > 1 ? l[1] : 1);
+                        clg_cl_error_name(err), kernel_name(k, kname, sizeof kname), gr[0],
+                        dims > 1 ? gr[1] : 1, l[0], dims > 1 ? l[1] : 1);
     return CLG_OK;
 }
 
