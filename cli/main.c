@@ -15,7 +15,7 @@ static const struct {
     {"devices", cli_devices, "list OpenCL platforms and devices"},
     {"selfcheck", cli_selfcheck, "run every kernel once against a C reference"},
     {"bench", cli_bench, "measure the device's rooflines and clgan's kernels"},
-    {"train", cli_train, "train a model (dcgan) on a dataset"},
+    {"train", cli_train, "train a model (dcgan, classifier) on a dataset"},
     {"sample", cli_sample, "draw a grid of samples from a checkpoint"},
     {"interpolate", cli_interpolate, "interpolate between latent vectors of a checkpoint"},
     {"eval", cli_eval, "Inception Score and FID of a checkpoint's samples"},
@@ -32,7 +32,7 @@ static void usage(FILE *f) {
             "commands:\n",
             CLG_VERSION);
     for (int i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nenvironment:\n"
                "  CLGAN_DEVICE      default device (P:D or part of its name)\n"
                "  CLGAN_KERNEL_DIR  read kernels/*.cl from this directory\n"
