@@ -105,6 +105,21 @@ int cli_arith(int argc, char **argv) {
     }
     cli_host_normals(z_all, (size_t)(maxi + 1) * nz, seed);
     cli_host_normals(noise, (size_t)cols * nz, seed ^ 0xa5a5a5a5ULL);
+    /* Unused tiles get random latents, so the batch statistics BN normalises
+     * with look like a sample batch's, then are drawn empty. */
+    unsigned char blank[36] = {0};
+    float *filler = malloc((size_t)total * nz * sizeof *filler);
+    if (!filler) {
+        free(z_all), free(z), free(noise);
+        return cli_error(CLG_ERR_OUT_OF_MEMORY, "arith");
+    }
+    cli_host_normals(filler, (size_t)total * nz, seed ^ 0x5a5a5a5aULL);
+    for (int i = 0; i < 3 * cols; i++)
+        if (i % cols != cols - 1 && i % cols >= (i / cols == 0 ? na : i / cols == 1 ? nb : nc)) {
+            memcpy(z + (size_t)i * nz, filler + (size_t)i * nz, (size_t)nz * sizeof *z);
+            blank[i] = 1;
+        }
+    free(filler);
     const int *groups[3] = {ia, ib, ic};
     const int counts[3] = {na, nb, nc};
     double *mean = calloc((size_t)3 * nz, sizeof *mean);
@@ -123,8 +138,7 @@ int cli_arith(int argc, char **argv) {
             z[((size_t)3 * cols + k) * nz + j] = (float)(v + (k ? 0.25 * noise[(size_t)k * nz + j] : 0));
         }
     free(mean);
-    /* Unused slots (groups shorter than 8) get latent zero. */
-    int rc = cli_render_latents(pos[0], device, z, total, cols, out);
+    int rc = cli_render_latents(pos[0], device, z, total, cols, blank, out);
     free(z_all), free(z), free(noise);
     return rc;
 }

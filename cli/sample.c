@@ -23,7 +23,7 @@ static clg_status open_g(clg_ctx *ctx, const char *ckpt, int n, clg_net *g) {
 
 /* Run G on host noise z (n x nz) and write the grid. */
 static clg_status render(clg_ctx *ctx, clg_net *g, const float *z, int nrow, int running,
-                         int numbered, const char *out) {
+                         int numbered, const unsigned char *blank, const char *out) {
     clg_tensor tz = {0};
     float *img = NULL;
     clg_status rc;
@@ -38,6 +38,10 @@ static clg_status render(clg_ctx *ctx, clg_net *g, const float *z, int nrow, int
         goto done;
     }
     CLG_TRY_GOTO(clg_tensor_download(ctx, o, img), done);
+    size_t per = (size_t)o->c * o->h * o->w;
+    for (int i = 0; blank && i < o->n; i++)
+        if (blank[i])
+            for (size_t j = 0; j < per; j++) img[(size_t)i * per + j] = -1.0f;
     rc = numbered ? clg_png_write_grid_numbered(out, img, o->n, o->c, o->h, o->w, nrow)
                   : clg_png_write_grid(out, img, o->n, o->c, o->h, o->w, nrow);
 done:
@@ -92,7 +96,7 @@ static int run_cmd(const char *what, const char *ckpt, const char *device, int n
             }
         }
     }
-    if (s == CLG_OK) s = render(ctx, &g, z, nrow, running, numbers && interp_steps <= 1, out);
+    if (s == CLG_OK) s = render(ctx, &g, z, nrow, running, numbers && interp_steps <= 1, NULL, out);
     free(z);
     clg_net_free(ctx, &g);
     clg_ctx_free(ctx);
@@ -165,14 +169,14 @@ int cli_interpolate(int argc, char **argv) {
 }
 
 int cli_render_latents(const char *ckpt, const char *device, const float *z, int n, int nrow,
-                       const char *out) {
+                       const unsigned char *blank, const char *out) {
     clg_ctx *ctx;
     clg_status s = clg_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     clg_net g;
     memset(&g, 0, sizeof g);
     s = open_g(ctx, ckpt, n, &g);
-    if (s == CLG_OK) s = render(ctx, &g, z, nrow, 0, 0, out);
+    if (s == CLG_OK) s = render(ctx, &g, z, nrow, 0, 0, blank, out);
     clg_net_free(ctx, &g);
     clg_ctx_free(ctx);
     if (s != CLG_OK) return cli_error(s, "decoding");
