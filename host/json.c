@@ -128,6 +128,8 @@ static clg_status parse_container(parser *p, clg_json *v, int is_obj) {
         }
         clg_status s = parse_value(p, &v->items[v->count]);
         if (s != CLG_OK) {
+            /* The failed element is not counted yet: free what it holds. */
+            clg_json_free(&v->items[v->count]);
             if (is_obj) free(v->keys[v->count]);
             return s;
         }
