@@ -63,20 +63,6 @@ static clg_status put(clg_conv_dir dir, const int *v, const clg_conv_algo *a) {
     return CLG_OK;
 }
 
-/* Create the directories above `path`. */
-static clg_status mkdir_parents(const char *path) {
-    char p[4096];
-    snprintf(p, sizeof p, "%s", path);
-    for (char *c = p + 1; *c; c++) {
-        if (*c != '/') continue;
-        *c = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return clg_fail(CLG_ERR_IO, "conv tune: cannot create %s: %s", p, strerror(errno));
-        *c = '/';
-    }
-    return CLG_OK;
-}
-
 static int dir_parse(const char *s) {
     for (int d = 0; d < CLG_CONV_DIR_COUNT; d++)
         if (!strcmp(s, clg_conv_dir_name((clg_conv_dir)d))) return d;
@@ -139,7 +125,16 @@ clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_de
     int v[9];
     key_of(d, v);
     CLG_TRY(put(dir, v, a));
-    CLG_TRY(mkdir_parents(table.path));
+    {
+        /* The folders above the table file. */
+        char folder[4096];
+        snprintf(folder, sizeof folder, "%s", table.path);
+        char *slash = strrchr(folder, '/');
+        if (slash && slash != folder) {
+            *slash = '\0';
+            CLG_TRY(clg_mkdir_p(folder));
+        }
+    }
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", table.path);
     FILE *f = fopen(tmp, "w");

@@ -279,16 +279,18 @@ clg_status clg_program_cache_path(clg_ctx *ctx, const char *family, const char *
     return s;
 }
 
-static int mkdir_p(const char *path) {
+clg_status clg_mkdir_p(const char *path) {
     char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
+    for (char *p = tmp + 1;; p++)
+        if (*p == '/' || *p == '\0') {
+            char keep = *p;
             *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-            *p = '/';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return clg_fail(CLG_ERR_IO, "cannot create folder %s: %s", tmp, strerror(errno));
+            if (!keep) return CLG_OK;
+            *p = keep;
         }
-    return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
 /* Try the cache file: 1 and *out on success, 0 on a miss or reject. */
@@ -350,7 +352,7 @@ static void cache_store(const clg_ctx *ctx, const char *path, uint64_t key, cl_p
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     uint64_t size = binlen, check = clg_fnv1a64(bin, binlen, CLG_FNV_SEED);
     int fd = -1;
-    if (mkdir_p(dir) != 0) goto done;
+    if (clg_mkdir_p(dir) != CLG_OK) goto done; /* no cache, but the build stands */
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) goto done;
     int ok = write(fd, cache_magic, 8) == 8 && write(fd, &key, 8) == 8 &&

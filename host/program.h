@@ -42,6 +42,10 @@ clg_status clg_program_cache_path(clg_ctx *ctx, const char *family, const char *
 
 void clg_programs_free(clg_ctx *ctx);
 
+/* mkdir -p: create `path` and the folders above it (a file-system helper
+ * for the caches and output folders). */
+clg_status clg_mkdir_p(const char *path);
+
 /* 64-bit FNV-1a, used for cache keys and checksums. */
 uint64_t clg_fnv1a64(const void *data, size_t len, uint64_t h);
 #define CLG_FNV_SEED 0xcbf29ce484222325ULL

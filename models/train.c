@@ -3,6 +3,7 @@
 #include "checkpoint.h"
 #include "data.h"
 #include "dataset.h"
+#include "program.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,12 +55,6 @@ clg_status clg_data_open(const char *data, int image_size, int *channels, clg_da
                         data);
     }
     *channels = out->c;
-    return CLG_OK;
-}
-
-static clg_status mkdir_one(const char *p) {
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        return clg_fail(CLG_ERR_IO, "cannot create folder %s: %s", p, strerror(errno));
     return CLG_OK;
 }
 
@@ -132,9 +127,8 @@ clg_status clg_train_dcgan(clg_ctx *ctx, const clg_train_opts *o, const clg_trai
     char path[4200], ckpt[4200];
     clg_dcgan_config cfg = o->cfg;
 
-    CLG_TRY(mkdir_one(o->out));
     snprintf(path, sizeof path, "%s/samples", o->out);
-    CLG_TRY(mkdir_one(path));
+    CLG_TRY(clg_mkdir_p(path));
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", o->out);
 
     clg_ckpt_extra at = {0, 0};
