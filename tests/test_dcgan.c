@@ -24,15 +24,35 @@ static char dir[256];
 
 /* ---- gradients of a small mixed network ---------------------------------- */
 
+/* loss = sum(out * r) after a forward in `mode`. The stream of dropout and
+ * noise is rewound first, so every forward draws the same mask and noise. */
 static double loss_of(clg_ctx *ctx, clg_net *net, const clg_tensor *x, const float *r,
-                      size_t nout) {
-    CLG_ASSERT_OK(clg_net_forward(ctx, net, x, CLG_NET_BATCH_STATS));
+                      size_t nout, clg_net_mode mode) {
+    net->rng_counter = 0;
+    CLG_ASSERT_OK(clg_net_forward(ctx, net, x, mode));
     float *out = malloc(nout * sizeof *out);
     CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_output(net), out));
     double l = 0;
     for (size_t i = 0; i < nout; i++) l += (double)out[i] * r[i];
     free(out);
     return l;
+}
+
+/* Central difference of the loss in vals[i], which `t` holds on the device
+ * (vals is restored and re-uploaded afterwards). */
+static double central_diff(clg_ctx *ctx, clg_net *net, const clg_tensor *t, float *vals,
+                           size_t i, float h, const clg_tensor *x, const float *r, size_t nout,
+                           clg_net_mode mode) {
+    float keep = vals[i];
+    vals[i] = keep + h;
+    CLG_ASSERT_OK(clg_tensor_upload(ctx, t, vals));
+    double lp = loss_of(ctx, net, x, r, nout, mode);
+    vals[i] = keep - h;
+    CLG_ASSERT_OK(clg_tensor_upload(ctx, t, vals));
+    double lm = loss_of(ctx, net, x, r, nout, mode);
+    vals[i] = keep;
+    CLG_ASSERT_OK(clg_tensor_upload(ctx, t, vals));
+    return (lp - lm) / (2 * h);
 }
 
 static void test_net_gradients(void **state) {
@@ -63,7 +83,7 @@ static void test_net_gradients(void **state) {
     clg_test_fill_uniform(r, 6, 4, -1.0f, 1.0f);
     clg_tensor x = clg_test_tensor(ctx, 2, 2, 6, 6, xv), dxt = clg_test_tensor(ctx, 2, 2, 6, 6, NULL);
     /* Backward of loss = sum(out * r) after a forward in batch-stats mode. */
-    loss_of(ctx, &net, &x, r, 6);
+    loss_of(ctx, &net, &x, r, 6, CLG_NET_BATCH_STATS);
     float out[6];
     CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_output(&net), out));
     for (int i = 0; i < 6; i++) assert_true(fabsf(out[i]) > 0.1f);
@@ -78,19 +98,10 @@ static void test_net_gradients(void **state) {
     double worst = 0, scale = 0;
     /* Input gradient. */
     for (int i = 0; i < 144; i += 7) {
-        float keep = xv[i];
-        xv[i] = keep + h;
-        CLG_ASSERT_OK(clg_tensor_upload(ctx, &x, xv));
-        double lp = loss_of(ctx, &net, &x, r, 6);
-        xv[i] = keep - h;
-        CLG_ASSERT_OK(clg_tensor_upload(ctx, &x, xv));
-        double lm = loss_of(ctx, &net, &x, r, 6);
-        xv[i] = keep;
-        double fd = (lp - lm) / (2 * h);
+        double fd = central_diff(ctx, &net, &x, xv, (size_t)i, h, &x, r, 6, CLG_NET_BATCH_STATS);
         worst = fmax(worst, fabs(fd - dx[i]));
         scale = fmax(scale, fabs(fd));
     }
-    CLG_ASSERT_OK(clg_tensor_upload(ctx, &x, xv));
     /* Every parameter tensor, a few elements each. */
     clg_named_tensor nts[32];
     int nt = clg_net_tensors(&net, nts, 32);
@@ -99,20 +110,11 @@ static void test_net_gradients(void **state) {
         if (!nts[t].trainable) continue;
         size_t off = nts[t].t.off / 4, n = clg_tensor_numel(&nts[t].t);
         for (size_t j = 0; j < n; j += n / 3 + 1) {
-            float keep = pv[off + j];
-            pv[off + j] = keep + h;
-            CLG_ASSERT_OK(clg_tensor_upload(ctx, &p, pv));
-            double lp = loss_of(ctx, &net, &x, r, 6);
-            pv[off + j] = keep - h;
-            CLG_ASSERT_OK(clg_tensor_upload(ctx, &p, pv));
-            double lm = loss_of(ctx, &net, &x, r, 6);
-            pv[off + j] = keep;
-            double fd = (lp - lm) / (2 * h);
+            double fd = central_diff(ctx, &net, &p, pv, off + j, h, &x, r, 6, CLG_NET_BATCH_STATS);
             worst = fmax(worst, fabs(fd - gv[off + j]));
             scale = fmax(scale, fabs(fd));
             checked++;
         }
-        CLG_ASSERT_OK(clg_tensor_upload(ctx, &p, pv));
     }
     assert_true(checked >= 20);
     assert_true(scale > 1e-2); /* the check has signal */
@@ -124,18 +126,8 @@ static void test_net_gradients(void **state) {
 }
 
 /* Max pool, dropout and noise: the forwards run in training mode with the
- * stream rewound each time, so every forward draws the same mask and noise. */
-static double loss_train(clg_ctx *ctx, clg_net *net, const clg_tensor *x, const float *r,
-                         size_t nout) {
-    net->rng_counter = 0;
-    CLG_ASSERT_OK(clg_net_forward(ctx, net, x, CLG_NET_TRAIN));
-    float out[16];
-    CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_output(net), out));
-    double l = 0;
-    for (size_t i = 0; i < nout; i++) l += (double)out[i] * r[i];
-    return l;
-}
-
+ * stream rewound each time (loss_of), so every forward draws the same mask
+ * and noise. */
 static void test_net_gradients_pool_dropout(void **state) {
     clg_ctx *ctx = *state;
     clg_net net;
@@ -160,7 +152,7 @@ static void test_net_gradients_pool_dropout(void **state) {
     for (int i = 0; i < 98; i++) xv[i] = -1.0f + 0.02f * (float)((i * 37) % 98);
     clg_test_fill_uniform(r, 6, 6, -1.0f, 1.0f);
     clg_tensor x = clg_test_tensor(ctx, 2, 1, 7, 7, xv), dxt = clg_test_tensor(ctx, 2, 1, 7, 7, NULL);
-    loss_train(ctx, &net, &x, r, 6);
+    loss_of(ctx, &net, &x, r, 6, CLG_NET_TRAIN);
     clg_tensor dout = clg_net_doutput(&net);
     CLG_ASSERT_OK(clg_tensor_upload(ctx, &dout, r));
     CLG_ASSERT_OK(clg_net_zero_grad(ctx, &net));
@@ -171,29 +163,12 @@ static void test_net_gradients_pool_dropout(void **state) {
     const float h = 1e-3f;
     double worst = 0, scale = 0;
     for (int i = 0; i < 98; i++) {
-        float keep = xv[i];
-        xv[i] = keep + h;
-        CLG_ASSERT_OK(clg_tensor_upload(ctx, &x, xv));
-        double lp = loss_train(ctx, &net, &x, r, 6);
-        xv[i] = keep - h;
-        CLG_ASSERT_OK(clg_tensor_upload(ctx, &x, xv));
-        double lm = loss_train(ctx, &net, &x, r, 6);
-        xv[i] = keep;
-        double fd = (lp - lm) / (2 * h);
+        double fd = central_diff(ctx, &net, &x, xv, (size_t)i, h, &x, r, 6, CLG_NET_TRAIN);
         worst = fmax(worst, fabs(fd - dx[i]));
         scale = fmax(scale, fabs(fd));
     }
-    CLG_ASSERT_OK(clg_tensor_upload(ctx, &x, xv));
     for (size_t j = 0; j < 40; j += 3) { /* conv weights and bias */
-        float keep = pv[j];
-        pv[j] = keep + h;
-        CLG_ASSERT_OK(clg_tensor_upload(ctx, &p, pv));
-        double lp = loss_train(ctx, &net, &x, r, 6);
-        pv[j] = keep - h;
-        CLG_ASSERT_OK(clg_tensor_upload(ctx, &p, pv));
-        double lm = loss_train(ctx, &net, &x, r, 6);
-        pv[j] = keep;
-        double fd = (lp - lm) / (2 * h);
+        double fd = central_diff(ctx, &net, &p, pv, j, h, &x, r, 6, CLG_NET_TRAIN);
         worst = fmax(worst, fabs(fd - gv[j]));
         scale = fmax(scale, fabs(fd));
     }
