@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define FEAT_BATCH 200
+#define SVM_EPOCHS 30
 
 /* Features of every image of ds (in the order of `index`, n of them). */
 static clg_status extract(clg_ctx *ctx, clg_net *d, const clg_dataset *ds, const int *index,
@@ -87,9 +88,12 @@ static void standardise(float *train, size_t ntr, float *test, size_t nte, int d
     }
 }
 
+/* C chosen per feature set when the caller gives none (c <= 0). */
+static const double c_grid[] = {0.001, 0.003, 0.01, 0.03, 0.1};
+
 static clg_status svm_accuracy(clg_ctx *ctx, clg_net *d, const clg_dataset *tr, const int *tri,
                                size_t ntr, const clg_dataset *te, const int *tei, size_t nte,
-                               double c, double *acc) {
+                               double *c, double *acc) {
     int dims = feature_dims(d);
     float *ftr = malloc(ntr * dims * sizeof *ftr), *fte = malloc(nte * dims * sizeof *fte);
     unsigned char *ytr = malloc(ntr);
@@ -103,7 +107,14 @@ static clg_status svm_accuracy(clg_ctx *ctx, clg_net *d, const clg_dataset *tr, 
     CLG_TRY_GOTO(extract(ctx, d, te, tei, nte, dims, fte), done);
     standardise(ftr, ntr, fte, nte, dims);
     for (size_t i = 0; i < ntr; i++) ytr[i] = tr->labels[tri[i]];
-    CLG_TRY_GOTO(clg_svm_train(&svm, ftr, ytr, ntr, dims, tr->num_classes, c, 30), done);
+    if (*c <= 0) {
+        double held_out;
+        CLG_TRY_GOTO(clg_svm_select_c(ftr, ytr, ntr, dims, tr->num_classes, c_grid,
+                                      (int)(sizeof c_grid / sizeof c_grid[0]), SVM_EPOCHS, c,
+                                      &held_out),
+                     done);
+    }
+    CLG_TRY_GOTO(clg_svm_train(&svm, ftr, ytr, ntr, dims, tr->num_classes, *c, SVM_EPOCHS), done);
     size_t right = 0;
     for (size_t i = 0; i < nte; i++) right += clg_svm_predict(&svm, fte + i * dims) == te->labels[tei[i]];
     *acc = (double)right / (double)nte;
@@ -145,11 +156,13 @@ clg_status clg_d_features_svm(clg_ctx *ctx, const char *ckpt, int per_class, dou
     out->dims = feature_dims(&d);
     out->train_n = (long)ntr;
     CLG_TRY_GOTO(clg_net_load(ctx, &d, ckpt, "netD."), done);
-    CLG_TRY_GOTO(svm_accuracy(ctx, &d, &tr, tri, ntr, &te, tei, (size_t)te.n, c, &out->accuracy),
+    out->c = out->random_c = c;
+    CLG_TRY_GOTO(svm_accuracy(ctx, &d, &tr, tri, ntr, &te, tei, (size_t)te.n, &out->c,
+                              &out->accuracy),
                  done);
     /* Baseline: the same network with fresh DCGAN initialisation. */
     CLG_TRY_GOTO(clg_net_init_params(ctx, &d, cfg.seed + 1000003), done);
-    CLG_TRY_GOTO(svm_accuracy(ctx, &d, &tr, tri, ntr, &te, tei, (size_t)te.n, c,
+    CLG_TRY_GOTO(svm_accuracy(ctx, &d, &tr, tri, ntr, &te, tei, (size_t)te.n, &out->random_c,
                               &out->random_accuracy),
                  done);
     rc = CLG_OK;

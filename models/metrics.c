@@ -160,8 +160,10 @@ clg_status clg_frechet_distance(const double *mu1, const double *cov1, const dou
     return CLG_OK;
 }
 
-clg_status clg_svm_train(clg_svm *svm, const float *x, const unsigned char *labels, size_t n,
-                         int d, int k, double c, int max_epochs) {
+/* Trains on the rows `rows[0..n)` of x (all rows 0..n-1 when rows is NULL). */
+static clg_status svm_train_rows(clg_svm *svm, const float *x, const unsigned char *labels,
+                                 const size_t *rows, size_t n, int d, int k, double c,
+                                 int max_epochs) {
     memset(svm, 0, sizeof *svm);
     if (n == 0 || d < 1 || k < 2 || !(c > 0))
         return clg_fail(CLG_ERR_INVALID_ARG, "svm: %zu samples, %d features, %d classes, C %g", n,
@@ -178,10 +180,11 @@ clg_status clg_svm_train(clg_svm *svm, const float *x, const unsigned char *labe
         return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory for the SVM");
     }
     const double diag = 1.0 / (2.0 * c); /* the L2 loss's term in the dual */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t t = 0; t < n; t++) {
+        const float *xi = x + (rows ? rows[t] : t) * d;
         double s = 1.0;
-        for (int j = 0; j < d; j++) s += (double)x[i * d + j] * x[i * d + j];
-        qii[i] = s + diag;
+        for (int j = 0; j < d; j++) s += (double)xi[j] * xi[j];
+        qii[t] = s + diag;
     }
     uint64_t rng = 0x9E3779B97F4A7C15ULL;
     for (int cls = 0; cls < k; cls++) {
@@ -196,9 +199,9 @@ clg_status clg_svm_train(clg_svm *svm, const float *x, const unsigned char *labe
             }
             double maxpg = 0;
             for (size_t t = 0; t < n; t++) {
-                size_t i = order[t];
-                const float *xi = x + i * d;
-                double y = labels[i] == cls ? 1.0 : -1.0;
+                size_t i = order[t], row = rows ? rows[i] : i;
+                const float *xi = x + row * d;
+                double y = labels[row] == cls ? 1.0 : -1.0;
                 double wx = w[d];
                 for (int j = 0; j < d; j++) wx += w[j] * xi[j];
                 double g = y * wx - 1.0 + diag * alpha[i];
@@ -216,6 +219,45 @@ clg_status clg_svm_train(clg_svm *svm, const float *x, const unsigned char *labe
     }
     free(alpha), free(qii), free(order);
     return CLG_OK;
+}
+
+clg_status clg_svm_train(clg_svm *svm, const float *x, const unsigned char *labels, size_t n,
+                         int d, int k, double c, int max_epochs) {
+    return svm_train_rows(svm, x, labels, NULL, n, d, k, c, max_epochs);
+}
+
+clg_status clg_svm_select_c(const float *x, const unsigned char *labels, size_t n, int d, int k,
+                            const double *grid, int ngrid, int max_epochs, double *best_c,
+                            double *best_acc) {
+    if (n < 10 || ngrid < 1)
+        return clg_fail(CLG_ERR_INVALID_ARG, "svm: choosing C needs >= 10 rows and a grid (%zu, %d)",
+                        n, ngrid);
+    size_t nval = n / 10, nfit = n - nval;
+    size_t *fit = malloc(nfit * sizeof *fit), *val = malloc(nval * sizeof *val);
+    if (!fit || !val) {
+        free(fit), free(val);
+        return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory for the SVM");
+    }
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i % 10 == 9 && b < nval) val[b++] = i;
+        else fit[a++] = i;
+    }
+    clg_status rc = CLG_OK;
+    *best_acc = -1.0;
+    for (int g = 0; g < ngrid && rc == CLG_OK; g++) {
+        clg_svm svm;
+        rc = svm_train_rows(&svm, x, labels, fit, nfit, d, k, grid[g], max_epochs);
+        if (rc != CLG_OK) break;
+        size_t right = 0;
+        for (size_t t = 0; t < nval; t++)
+            right += clg_svm_predict(&svm, x + val[t] * d) == labels[val[t]];
+        clg_svm_free(&svm);
+        double acc = (double)right / (double)nval;
+        if (acc > *best_acc) *best_acc = acc, *best_c = grid[g]; /* ties keep the earlier C */
+    }
+    free(fit), free(val);
+    return rc;
 }
 
 int clg_svm_predict(const clg_svm *svm, const float *x) {

@@ -40,6 +40,12 @@ typedef struct {
 
 clg_status clg_svm_train(clg_svm *svm, const float *x, const unsigned char *labels, size_t n,
                          int d, int k, double c, int max_epochs);
+/* Chooses C from grid[0..ngrid): trains on nine tenths of the rows (all but
+ * every tenth, i % 10 == 9), scores on the tenth held out, and returns the C
+ * with the best held-out accuracy (the first on ties) and that accuracy. */
+clg_status clg_svm_select_c(const float *x, const unsigned char *labels, size_t n, int d, int k,
+                            const double *grid, int ngrid, int max_epochs, double *best_c,
+                            double *best_acc);
 /* The class with the highest score. */
 int clg_svm_predict(const clg_svm *svm, const float *x);
 void clg_svm_free(clg_svm *svm);

@@ -130,11 +130,44 @@ static void test_svm_separable(void **state) {
     assert_int_equal(clg_svm_train(&svm, x, y, N, D, 1, 1.0, 5), CLG_ERR_INVALID_ARG);
 }
 
+/* Choosing C on held-out rows: two classes 0.5 apart at x = 10 (+- 0.2).
+ * A tiny C shrinks the weights and the bias (a constant feature, also
+ * regularised) towards sum_i y_i x_i, which puts everything in one class;
+ * a large C fits the bias and separates them. The chooser must see that on
+ * the tenth it holds out. */
+static void test_svm_select_c(void **state) {
+    (void)state;
+    enum { N = 400, K = 2 };
+    static float x[N];
+    static unsigned char y[N];
+    uint64_t st = 11;
+    for (int i = 0; i < N; i++) {
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+        double u = (double)(st >> 11) * 0x1.0p-53 - 0.5;
+        y[i] = (unsigned char)((i / 3) % K);
+        x[i] = (float)(10.0 + 0.5 * y[i] + 0.4 * u);
+    }
+    const double grid[] = {1e-4, 100.0};
+    double best_c = 0, best_acc = 0;
+    assert_int_equal(clg_svm_select_c(x, y, N, 1, K, grid, 2, 500, &best_c, &best_acc), CLG_OK);
+    assert_true(best_c == 100.0);
+    assert_true(best_acc >= 0.95);
+    /* The tiny C really does fail here (so the choice above means something). */
+    clg_svm svm;
+    assert_int_equal(clg_svm_train(&svm, x, y, N, 1, K, 1e-4, 500), CLG_OK);
+    int right = 0;
+    for (int i = 0; i < N; i++) right += clg_svm_predict(&svm, x + i) == y[i];
+    clg_svm_free(&svm);
+    assert_true(right < 0.6 * N);
+    assert_int_equal(clg_svm_select_c(x, y, 5, 1, K, grid, 2, 5, &best_c, &best_acc),
+                     CLG_ERR_INVALID_ARG);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inception_score),   cmocka_unit_test(test_eigen),
         cmocka_unit_test(test_frechet_closed_form), cmocka_unit_test(test_frechet_from_samples),
-        cmocka_unit_test(test_svm_separable),
+        cmocka_unit_test(test_svm_separable), cmocka_unit_test(test_svm_select_c),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }
