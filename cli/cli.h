@@ -19,10 +19,14 @@ int cli_arith(int argc, char **argv);
 /* n standard normals from Philox(seed) on the host: the latent vectors of
  * `clgan sample --seed`, row i of its grid being z[i nz .. (i + 1) nz). */
 void cli_host_normals(float *z, size_t n, uint64_t seed);
-/* Decode n latent vectors with a checkpoint's G into a grid PNG; tiles with
+/* Decode n latent vectors with a checkpoint's G (its trained weights when
+ * `raw`, else their average if it keeps one) into a grid PNG; tiles with
  * blank[i] set (blank may be NULL) are drawn empty. */
-int cli_render_latents(const char *ckpt, const char *device, const float *z, int n, int nrow,
-                       const unsigned char *blank, const char *out);
+int cli_render_latents(const char *ckpt, const char *device, int raw, const float *z, int n,
+                       int nrow, const unsigned char *blank, const char *out);
+
+#define CLI_RAW_WEIGHTS_HELP \
+    "G's trained weights, not their average (of a run trained with --ema)"
 /* Path of the shipped evaluation classifier. */
 const char *cli_default_classifier(void);
 int cli_tune(int argc, char **argv);

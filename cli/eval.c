@@ -29,7 +29,7 @@ const char *cli_default_classifier(void) {
 int cli_eval(int argc, char **argv) {
     long n = 10000;
     uint64_t seed = 1;
-    int real = 0;
+    int real = 0, raw = 0;
     const char *json = NULL, *device = NULL, *classifier = cli_default_classifier();
     cli_opt opts[] = {
         {"-n", NULL, OPT_LONG, &n, "samples to score"},
@@ -37,6 +37,7 @@ int cli_eval(int argc, char **argv) {
         {"--real", NULL, OPT_FLAG, &real, "score only the real data (no checkpoint)"},
         {"--classifier", NULL, OPT_STR, &classifier, "the evaluation classifier"},
         {"--json", NULL, OPT_STR, &json, "also write the numbers as JSON"},
+        {"--raw-weights", NULL, OPT_FLAG, &raw, CLI_RAW_WEIGHTS_HELP},
         {"--device", "-d", OPT_STR, &device, "P:D or part of a device name"},
     };
     const char *pos[1];
@@ -56,15 +57,15 @@ int cli_eval(int argc, char **argv) {
     clg_status s = clg_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     clg_eval_result res;
-    s = clg_evaluate(ctx, real ? NULL : pos[0], classifier, n, seed, &res);
+    s = clg_evaluate(ctx, real ? NULL : pos[0], classifier, n, seed, raw, &res);
     clg_ctx_free(ctx);
     if (s != CLG_OK) return cli_error(s, "evaluating");
     printf("classifier: %s\n", classifier);
     printf("real data:  IS %.3f +- %.3f   FID %.3f (train[:10000] vs test)\n", res.real_is_mean,
            res.real_is_std, res.real_fid);
     if (!real) {
-        printf("samples:    IS %.3f +- %.3f   FID %.3f (%ld samples vs test)\n", res.is_mean,
-               res.is_std, res.fid, res.n);
+        printf("samples:    IS %.3f +- %.3f   FID %.3f (%ld samples vs test; G's %s weights)\n",
+               res.is_mean, res.is_std, res.fid, res.n, res.averaged ? "averaged" : "trained");
         printf("class histogram of the samples:");
         for (int c = 0; c < res.classes && c < 64; c++) printf(" %ld", res.histogram[c]);
         printf("\n");
@@ -79,7 +80,8 @@ int cli_eval(int argc, char **argv) {
                 res.real_is_mean, res.real_is_std, res.real_fid);
         if (!real) {
             fprintf(f, ", \"is_mean\": %.6f, \"is_std\": %.6f, \"fid\": %.6f, \"n\": %ld, "
-                    "\"histogram\": [", res.is_mean, res.is_std, res.fid, res.n);
+                    "\"averaged_weights\": %s, \"histogram\": [", res.is_mean, res.is_std,
+                    res.fid, res.n, res.averaged ? "true" : "false");
             for (int c = 0; c < res.classes && c < 64; c++)
                 fprintf(f, "%s%ld", c ? ", " : "", res.histogram[c]);
             fprintf(f, "]");

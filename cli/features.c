@@ -65,12 +65,14 @@ static int parse_indices(const char *s, int *idx) {
 int cli_arith(int argc, char **argv) {
     uint64_t seed = 1;
     const char *a = NULL, *b = NULL, *c = NULL, *out = "arith.png", *device = NULL;
+    int raw = 0;
     cli_opt opts[] = {
         {"--seed", NULL, OPT_U64, &seed, "the seed given to clgan sample"},
         {"--a", NULL, OPT_STR, &a, "indices of group A in that sample grid (i,j,k)"},
         {"--b", NULL, OPT_STR, &b, "indices of group B"},
         {"--c", NULL, OPT_STR, &c, "indices of group C"},
         {"-o", "--out", OPT_STR, &out, "output PNG"},
+        {"--raw-weights", NULL, OPT_FLAG, &raw, CLI_RAW_WEIGHTS_HELP},
         {"--device", "-d", OPT_STR, &device, "P:D or part of a device name"},
     };
     const char *pos[1];
@@ -139,7 +141,7 @@ int cli_arith(int argc, char **argv) {
             z[((size_t)3 * cols + k) * nz + j] = (float)(v + (k ? 0.25 * noise[(size_t)k * nz + j] : 0));
         }
     free(mean);
-    int rc = cli_render_latents(pos[0], device, z, total, cols, blank, out);
+    int rc = cli_render_latents(pos[0], device, raw, z, total, cols, blank, out);
     free(z_all), free(z), free(noise);
     return rc;
 }

@@ -11,14 +11,15 @@
 #include <math.h>
 #include <string.h>
 
-/* Build G for `n` images from the checkpoint and load its weights. */
-static clg_status open_g(clg_ctx *ctx, const char *ckpt, int n, clg_net *g) {
+/* Build G for `n` images from the checkpoint and load its weights (their
+ * average when the checkpoint keeps one, unless `raw`). */
+static clg_status open_g(clg_ctx *ctx, const char *ckpt, int n, int raw, clg_net *g) {
     clg_dcgan_config cfg;
     CLG_TRY(clg_ckpt_read_config(ckpt, &cfg));
     /* The checkpoint's data channel count is part of its config. */
     CLG_TRY(clg_dcgan_build_g(g, &cfg, n));
     CLG_TRY(clg_net_alloc(ctx, g));
-    return clg_ckpt_load_g(ctx, g, ckpt);
+    return clg_ckpt_load_g(ctx, g, ckpt, raw, NULL);
 }
 
 /* Run G on host noise z (n x nz) and write the grid. */
@@ -64,14 +65,15 @@ void cli_host_normals(float *z, size_t n, uint64_t seed) {
 }
 
 static int run_cmd(const char *what, const char *ckpt, const char *device, int n, int nrow,
-                   int running, int numbers, const char *out, uint64_t seed, int interp_steps) {
+                   int running, int raw, int numbers, const char *out, uint64_t seed,
+                   int interp_steps) {
     clg_ctx *ctx;
     clg_status s = clg_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     clg_net g;
     memset(&g, 0, sizeof g);
     float *z = NULL;
-    s = open_g(ctx, ckpt, n, &g);
+    s = open_g(ctx, ckpt, n, raw, &g);
     if (s == CLG_OK) {
         int nz = g.in[1];
         z = malloc((size_t)n * nz * sizeof *z);
@@ -106,7 +108,7 @@ static int run_cmd(const char *what, const char *ckpt, const char *device, int n
 }
 
 int cli_sample(int argc, char **argv) {
-    int n = 64, nrow = 8, running = 0, plain = 0;
+    int n = 64, nrow = 8, running = 0, plain = 0, raw = 0;
     uint64_t seed = 1;
     const char *out = "samples.png", *device = NULL;
     cli_opt opts[] = {
@@ -117,6 +119,7 @@ int cli_sample(int argc, char **argv) {
         {"--running-stats", NULL, OPT_FLAG, &running,
          "BN with running statistics (default: the batch's own, as during training)"},
         {"--plain", NULL, OPT_FLAG, &plain, "no index numbers on the tiles"},
+        {"--raw-weights", NULL, OPT_FLAG, &raw, CLI_RAW_WEIGHTS_HELP},
         {"--device", "-d", OPT_STR, &device, "P:D or part of a device name"},
     };
     const char *pos[1];
@@ -134,11 +137,11 @@ int cli_sample(int argc, char **argv) {
         fprintf(stderr, "clgan sample: -n must be 1..4096 and --nrow positive\n");
         return 2;
     }
-    return run_cmd("sampling", pos[0], device, n, nrow, running, !plain, out, seed, 1);
+    return run_cmd("sampling", pos[0], device, n, nrow, running, raw, !plain, out, seed, 1);
 }
 
 int cli_interpolate(int argc, char **argv) {
-    int rows = 8, steps = 10, running = 0;
+    int rows = 8, steps = 10, running = 0, raw = 0;
     uint64_t seed = 1;
     const char *out = "interpolation.png", *device = NULL;
     cli_opt opts[] = {
@@ -147,6 +150,7 @@ int cli_interpolate(int argc, char **argv) {
         {"--steps", NULL, OPT_INT, &steps, "images from one end to the other"},
         {"--seed", NULL, OPT_U64, &seed, "seed of the latent pairs"},
         {"--running-stats", NULL, OPT_FLAG, &running, "BN with running statistics"},
+        {"--raw-weights", NULL, OPT_FLAG, &raw, CLI_RAW_WEIGHTS_HELP},
         {"--device", "-d", OPT_STR, &device, "P:D or part of a device name"},
     };
     const char *pos[1];
@@ -164,18 +168,18 @@ int cli_interpolate(int argc, char **argv) {
         fprintf(stderr, "clgan interpolate: --rows >= 1, --steps >= 2, rows x steps <= 4096\n");
         return 2;
     }
-    return run_cmd("interpolating", pos[0], device, rows * steps, steps, running, 0, out, seed,
-                   steps);
+    return run_cmd("interpolating", pos[0], device, rows * steps, steps, running, raw, 0, out,
+                   seed, steps);
 }
 
-int cli_render_latents(const char *ckpt, const char *device, const float *z, int n, int nrow,
-                       const unsigned char *blank, const char *out) {
+int cli_render_latents(const char *ckpt, const char *device, int raw, const float *z, int n,
+                       int nrow, const unsigned char *blank, const char *out) {
     clg_ctx *ctx;
     clg_status s = clg_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     clg_net g;
     memset(&g, 0, sizeof g);
-    s = open_g(ctx, ckpt, n, &g);
+    s = open_g(ctx, ckpt, n, raw, &g);
     if (s == CLG_OK) s = render(ctx, &g, z, nrow, 0, 0, blank, out);
     clg_net_free(ctx, &g);
     clg_ctx_free(ctx);

@@ -129,6 +129,8 @@ int cli_train(int argc, char **argv) {
         {"--beta1", NULL, OPT_FLOAT, &o.cfg.beta1, "Adam beta1"},
         {"--real-label", NULL, OPT_FLOAT, &real_label, "D's target for real images (0.9: one-sided smoothing)"},
         {"--no-affine", NULL, OPT_FLAG, &no_affine, "BN without scale and shift"},
+        {"--ema", NULL, OPT_FLOAT, &o.cfg.ema,
+         "keep an average of G's weights with this decay (e.g. 0.999) for sample and eval; 0: none"},
         {"--seed", "--manualSeed", OPT_U64, &o.cfg.seed, "seed of weights, noise and data order"},
         {"--out", "--outf", OPT_STR, &o.out, "output folder"},
         {"--resume", NULL, OPT_FLAG, &o.resume, "continue from OUT/checkpoint.safetensors"},

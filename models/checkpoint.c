@@ -13,9 +13,9 @@ void clg_dcgan_config_json(const clg_dcgan_config *c, char *buf, size_t cap) {
     snprintf(buf, cap,
              "{\"image_size\": %d, \"nc\": %d, \"nz\": %d, \"ngf\": %d, \"ndf\": %d, "
              "\"batch_size\": %d, \"lr\": %.9g, \"beta1\": %.9g, \"beta2\": %.9g, "
-             "\"real_label\": %.9g, \"bn_affine\": %d, \"seed\": %llu}",
+             "\"real_label\": %.9g, \"bn_affine\": %d, \"seed\": %llu, \"ema\": %.9g}",
              c->image_size, c->nc, c->nz, c->ngf, c->ndf, c->batch, c->lr, c->beta1, c->beta2,
-             c->real_label, c->bn_affine, (unsigned long long)c->seed);
+             c->real_label, c->bn_affine, (unsigned long long)c->seed, c->ema);
 }
 
 /* One entry of the file: where its data lives on the device and on the host. */
@@ -26,7 +26,8 @@ typedef struct {
     float *host;
 } ck_item;
 
-/* Every tensor of the model: G, D, then their Adam moments. */
+/* Every tensor of the model: G, D, then their Adam moments, then G's
+ * average ("ema.main....") when the run keeps one. */
 static int list_items(const clg_dcgan *m, ck_item *items, int cap) {
     clg_named_tensor nts[MAX_NAMED];
     int n = 0;
@@ -52,6 +53,14 @@ static int list_items(const clg_dcgan *m, ck_item *items, int cap) {
                 n++;
             }
         }
+        if (k == 0 && m->cfg.ema > 0) /* same offsets in the average's buffer */
+            for (int i = 0; i < c && n < cap; i++) {
+                if (!nts[i].trainable) continue;
+                snprintf(items[n].name, sizeof items[n].name, "ema.%.47s", nts[i].name);
+                items[n].nt = nts[i];
+                items[n].nt.t.buf = m->g_ema.buf;
+                n++;
+            }
     }
     return n;
 }
@@ -142,13 +151,16 @@ static clg_status parse_config(const clg_safetensors *st, const char *path,
     clg_status rc = CLG_OK;
     for (int i = 0; i < 12 && rc == CLG_OK; i++)
         rc = json_int(&j, path, keys[i], 0, 1.8446744073709552e19, &v[i]);
+    /* Optional (checkpoints from before it existed have none). */
+    double ema = 0;
+    if (rc == CLG_OK && clg_json_get(&j, "ema")) rc = json_int(&j, path, "ema", 0, 1, &ema);
     clg_json_free(&j);
     CLG_TRY(rc);
     *cfg = clg_dcgan_config_default();
     cfg->image_size = (int)v[0], cfg->nc = (int)v[1], cfg->nz = (int)v[2];
     cfg->ngf = (int)v[3], cfg->ndf = (int)v[4], cfg->batch = (int)v[5];
     cfg->lr = (float)v[6], cfg->beta1 = (float)v[7], cfg->beta2 = (float)v[8];
-    cfg->real_label = (float)v[9], cfg->bn_affine = (int)v[10];
+    cfg->real_label = (float)v[9], cfg->bn_affine = (int)v[10], cfg->ema = (float)ema;
     /* The seed does not survive a double above 2^53: store it as text too. */
     const char *seed = clg_safetensors_meta(st, "seed");
     cfg->seed = seed ? strtoull(seed, NULL, 10) : (uint64_t)v[11];
@@ -177,11 +189,13 @@ clg_status clg_ckpt_load(clg_ctx *ctx, clg_dcgan *m, const char *path, clg_ckpt_
     clg_dcgan_config cfg;
     CLG_TRY_GOTO(parse_config(&st, path, &cfg), done);
     if (cfg.image_size != m->cfg.image_size || cfg.nc != m->cfg.nc || cfg.nz != m->cfg.nz ||
-        cfg.ngf != m->cfg.ngf || cfg.ndf != m->cfg.ndf || cfg.bn_affine != m->cfg.bn_affine) {
+        cfg.ngf != m->cfg.ngf || cfg.ndf != m->cfg.ndf || cfg.bn_affine != m->cfg.bn_affine ||
+        (cfg.ema > 0) != (m->cfg.ema > 0)) {
         rc = clg_fail(CLG_ERR_FORMAT, "%s holds a different model (image %d, nc %d, nz %d, "
-                      "ngf %d, ndf %d) than the one asked for (image %d, nc %d, nz %d, ngf %d, "
-                      "ndf %d)", path, cfg.image_size, cfg.nc, cfg.nz, cfg.ngf, cfg.ndf,
-                      m->cfg.image_size, m->cfg.nc, m->cfg.nz, m->cfg.ngf, m->cfg.ndf);
+                      "ngf %d, ndf %d, ema %g) than the one asked for (image %d, nc %d, nz %d, "
+                      "ngf %d, ndf %d, ema %g)", path, cfg.image_size, cfg.nc, cfg.nz, cfg.ngf,
+                      cfg.ndf, cfg.ema, m->cfg.image_size, m->cfg.nc, m->cfg.nz, m->cfg.ngf,
+                      m->cfg.ndf, m->cfg.ema);
         goto done;
     }
     int n = list_items(m, items, 4 * MAX_NAMED);
@@ -241,17 +255,19 @@ clg_status clg_net_save(clg_ctx *ctx, const clg_net *net, const char *path,
     return rc;
 }
 
-clg_status clg_net_load(clg_ctx *ctx, clg_net *net, const char *path, const char *prefix) {
-    clg_safetensors st;
-    CLG_TRY(clg_safetensors_read(path, &st));
+/* The tensors of `net` from `st` under `prefix`; only the trainable ones
+ * (not BN's running statistics) when `trainable_only`. */
+static clg_status load_named(clg_ctx *ctx, clg_net *net, const clg_safetensors *st,
+                             const char *path, const char *prefix, int trainable_only) {
     clg_named_tensor nts[MAX_NAMED];
     int n = clg_net_tensors(net, nts, MAX_NAMED);
     clg_status rc = CLG_OK;
     for (int pass = 0; pass < 2 && rc == CLG_OK; pass++)
         for (int i = 0; i < n && rc == CLG_OK; i++) {
+            if (trainable_only && !nts[i].trainable) continue;
             char name[128];
             snprintf(name, sizeof name, "%.60s%.47s", prefix, nts[i].name);
-            const clg_st_entry *e = clg_safetensors_find(&st, name);
+            const clg_st_entry *e = clg_safetensors_find(st, name);
             int ok = e && e->ndim == nts[i].ndim;
             for (int d = 0; ok && d < e->ndim; d++) ok = e->shape[d] == nts[i].shape[d];
             if (!ok)
@@ -260,10 +276,24 @@ clg_status clg_net_load(clg_ctx *ctx, clg_net *net, const char *path, const char
             else if (pass == 1) /* upload only once everything checked out */
                 rc = clg_tensor_upload(ctx, &nts[i].t, e->data);
         }
+    return rc;
+}
+
+clg_status clg_net_load(clg_ctx *ctx, clg_net *net, const char *path, const char *prefix) {
+    clg_safetensors st;
+    CLG_TRY(clg_safetensors_read(path, &st));
+    clg_status rc = load_named(ctx, net, &st, path, prefix, 0);
     clg_safetensors_free(&st);
     return rc;
 }
 
-clg_status clg_ckpt_load_g(clg_ctx *ctx, clg_net *g, const char *path) {
-    return clg_net_load(ctx, g, path, "");
+clg_status clg_ckpt_load_g(clg_ctx *ctx, clg_net *g, const char *path, int raw, int *averaged) {
+    clg_safetensors st;
+    CLG_TRY(clg_safetensors_read(path, &st));
+    clg_status rc = load_named(ctx, g, &st, path, "", 0);
+    int avg = !raw && clg_safetensors_find(&st, "ema.main.0.weight") != NULL;
+    if (rc == CLG_OK && avg) rc = load_named(ctx, g, &st, path, "ema.", 1);
+    if (averaged) *averaged = avg;
+    clg_safetensors_free(&st);
+    return rc;
 }

@@ -7,6 +7,7 @@
  * "optG.exp_avg.<name>", "optG.exp_avg_sq.<name>", "optD....".
  * __metadata__: format, model, config (JSON), step, epoch, data position,
  * optimiser steps, seed, clgan version, device, and the data's CRC32.
+ * With cfg.ema > 0, G's weight average as "ema.main...." too.
  * Written atomically (temporary file, fsync, rename). Loading validates
  * every tensor's presence and shape against the model the config builds. */
 #ifndef CLG_CHECKPOINT_H
@@ -38,9 +39,12 @@ clg_status clg_net_save(clg_ctx *ctx, const clg_net *net, const char *path,
                         const char *const *meta, int nmeta);
 clg_status clg_net_load(clg_ctx *ctx, clg_net *net, const char *path, const char *prefix);
 
-/* Load only G's tensors ("main.*") into `g`, a generator built by
- * clg_dcgan_build_g from the checkpoint's config with any batch size. */
-clg_status clg_ckpt_load_g(clg_ctx *ctx, clg_net *g, const char *path);
+/* Load only G into `g`, a generator built by clg_dcgan_build_g from the
+ * checkpoint's config with any batch size: the average of its weights
+ * ("ema.main.*") when the checkpoint has one and `raw` is 0, else the trained
+ * weights ("main.*"); BN's running statistics from "main.*" either way.
+ * *averaged (may be NULL) says which was loaded. */
+clg_status clg_ckpt_load_g(clg_ctx *ctx, clg_net *g, const char *path, int raw, int *averaged);
 
 /* The config as a JSON object (also written into config.json). */
 void clg_dcgan_config_json(const clg_dcgan_config *c, char *buf, size_t cap);

@@ -1,5 +1,6 @@
 /* dcgan.c: DCGAN networks and the training step of pytorch/examples. */
 #include "dcgan.h"
+#include "elementwise.h"
 #include "loss.h"
 #include "rng.h"
 
@@ -8,7 +9,7 @@
 #include <string.h>
 
 clg_dcgan_config clg_dcgan_config_default(void) {
-    clg_dcgan_config c = {32, 1, 100, 64, 64, 64, 2e-4f, 0.5f, 0.999f, 1.0f, 1, 1};
+    clg_dcgan_config c = {32, 1, 100, 64, 64, 64, 2e-4f, 0.5f, 0.999f, 1.0f, 1, 1, 0.0f};
     return c;
 }
 
@@ -27,6 +28,8 @@ clg_status clg_dcgan_config_check(const clg_dcgan_config *c) {
         return clg_fail(CLG_ERR_INVALID_ARG, "--beta1 and beta2 must be in [0, 1)");
     if (!(c->real_label > 0.5f && c->real_label <= 1.0f))
         return clg_fail(CLG_ERR_INVALID_ARG, "the real label must be in (0.5, 1]");
+    if (!(c->ema >= 0 && c->ema < 1))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--ema must be in [0, 1) (0: no average)");
     return CLG_OK;
 }
 
@@ -90,6 +93,12 @@ clg_status clg_dcgan_init(clg_ctx *ctx, clg_dcgan *m, const clg_dcgan_config *c)
                                    c->image_size, "real batch"),
                  fail);
     CLG_TRY_GOTO(clg_tensor_create(ctx, &m->stats, 1, 6, 1, 1, "loss statistics"), fail);
+    if (c->ema > 0) { /* the average starts at the initial weights */
+        clg_tensor gp = clg_block_tensor(&m->g.params);
+        CLG_TRY_GOTO(clg_tensor_create(ctx, &m->g_ema, gp.n, gp.c, gp.h, gp.w, "G's average"),
+                     fail);
+        CLG_TRY_GOTO(clg_copy(ctx, &m->g_ema, &gp), fail);
+    }
     m->opt_g = clg_adam_default();
     m->opt_d = clg_adam_default();
     m->opt_g.lr = m->opt_d.lr = c->lr;
@@ -107,6 +116,7 @@ void clg_dcgan_free(clg_ctx *ctx, clg_dcgan *m) {
     clg_tensor_free(ctx, &m->z);
     clg_tensor_free(ctx, &m->real);
     clg_tensor_free(ctx, &m->stats);
+    clg_tensor_free(ctx, &m->g_ema);
 }
 
 clg_status clg_dcgan_noise(clg_ctx *ctx, const clg_dcgan *m, const clg_tensor *z,
@@ -153,6 +163,10 @@ clg_status clg_dcgan_step_enqueue(clg_ctx *ctx, clg_dcgan *m) {
     clg_tensor gp = clg_block_tensor(&g->params), gg = clg_block_tensor(&g->grads);
     clg_tensor gm = clg_block_tensor(&g->adam_m), gv = clg_block_tensor(&g->adam_v);
     CLG_TRY(clg_adam_step(ctx, &m->opt_g, &gp, &gg, &gm, &gv));
+    if (m->cfg.ema > 0) {
+        CLG_TRY(clg_scale(ctx, &m->g_ema, &m->g_ema, m->cfg.ema));
+        CLG_TRY(clg_axpy(ctx, &m->g_ema, 1.0f - m->cfg.ema, &gp));
+    }
     m->step++;
     return CLG_OK;
 }

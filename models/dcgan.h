@@ -22,6 +22,7 @@ typedef struct {
     float real_label; /* 1.0, or 0.9 for one-sided label smoothing */
     int bn_affine;
     uint64_t seed;
+    float ema; /* decay of an exponential moving average of G's weights; 0: none */
 } clg_dcgan_config;
 
 clg_dcgan_config clg_dcgan_config_default(void);
@@ -42,6 +43,8 @@ typedef struct {
     long step;                /* completed training steps */
     clg_tensor z, real;       /* (batch, nz, 1, 1), (batch, nc, size, size) */
     clg_tensor stats;         /* (6): three (loss, mean sigmoid) pairs */
+    clg_tensor g_ema;         /* cfg.ema > 0: G's trainable weights averaged after each G
+                                 step, ema = d * ema + (1 - d) * w, laid out as g.params */
 } clg_dcgan;
 
 /* Build G (batch `gbatch`) and D in pytorch/examples' layer order. */

@@ -30,8 +30,8 @@ static clg_status dataset_images(const clg_dataset *d, size_t n, float **out) {
 }
 
 /* n samples of G as 32x32 images (64x64 ones averaged 2x2). */
-static clg_status sample_images(clg_ctx *ctx, const char *ckpt, long n, uint64_t seed,
-                                float **out, int *nc) {
+static clg_status sample_images(clg_ctx *ctx, const char *ckpt, long n, uint64_t seed, int raw,
+                                int *averaged, float **out, int *nc) {
     clg_dcgan_config cfg;
     CLG_TRY(clg_ckpt_read_config(ckpt, &cfg));
     clg_net g;
@@ -41,7 +41,7 @@ static clg_status sample_images(clg_ctx *ctx, const char *ckpt, long n, uint64_t
     clg_status rc;
     CLG_TRY_GOTO(clg_dcgan_build_g(&g, &cfg, EVAL_BATCH), done);
     CLG_TRY_GOTO(clg_net_alloc(ctx, &g), done);
-    CLG_TRY_GOTO(clg_ckpt_load_g(ctx, &g, ckpt), done);
+    CLG_TRY_GOTO(clg_ckpt_load_g(ctx, &g, ckpt, raw, averaged), done);
     CLG_TRY_GOTO(clg_tensor_create(ctx, &z, EVAL_BATCH, cfg.nz, 1, 1, "eval noise"), done);
     int s = cfg.image_size, f = s / 32;
     size_t per = (size_t)cfg.nc * 32 * 32, big = (size_t)cfg.nc * s * s;
@@ -78,7 +78,7 @@ done:
 }
 
 clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, long n,
-                        uint64_t seed, clg_eval_result *out) {
+                        uint64_t seed, int raw, clg_eval_result *out) {
     memset(out, 0, sizeof *out);
     clg_net cls;
     memset(&cls, 0, sizeof cls);
@@ -116,7 +116,7 @@ clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, 
     img = NULL, probs = NULL, feats = NULL;
     if (ckpt) {
         int nc = 0;
-        CLG_TRY_GOTO(sample_images(ctx, ckpt, n, seed, &img, &nc), done);
+        CLG_TRY_GOTO(sample_images(ctx, ckpt, n, seed, raw, &out->averaged, &img, &nc), done);
         if (nc != cc.nc) {
             rc = clg_fail(CLG_ERR_INVALID_ARG, "the generator makes %d-channel images, the "
                           "classifier reads %d", nc, cc.nc);

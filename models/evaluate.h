@@ -14,10 +14,12 @@ typedef struct {
     long histogram[64];                  /* samples per predicted class */
     int classes;
     long n;                              /* samples scored */
+    int averaged;                        /* the samples came from G's weight average */
 } clg_eval_result;
 
-/* ckpt NULL: only the real-data line. n samples drawn with `seed`. */
+/* ckpt NULL: only the real-data line. n samples drawn with `seed`, from G's
+ * weight average when the checkpoint keeps one and `raw` is 0. */
 clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, long n,
-                        uint64_t seed, clg_eval_result *out);
+                        uint64_t seed, int raw, clg_eval_result *out);
 
 #endif

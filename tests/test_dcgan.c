@@ -361,6 +361,89 @@ static void test_checkpoint_roundtrip_and_damage(void **state) {
     clg_dcgan_free(ctx, &m);
 }
 
+/* G's weight average: ema = d * ema + (1 - d) * w after each G step, from
+ * the initial weights; saved as "ema.main.*", loaded by clg_ckpt_load_g
+ * unless raw; a checkpoint with an average does not load into a model
+ * without one. */
+static void download_block(clg_ctx *ctx, const clg_block *b, float *out) {
+    clg_tensor t = clg_block_tensor(b);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &t, out));
+}
+
+static void test_weight_average(void **state) {
+    clg_ctx *ctx = *state;
+    clg_dcgan_config cfg = tiny_opts("", "", 0).cfg;
+    cfg.nc = 1;
+    cfg.ema = 0.75f;
+    clg_dcgan m;
+    CLG_ASSERT_OK(clg_dcgan_init(ctx, &m, &cfg));
+    const size_t np = clg_tensor_numel(&m.g_ema);
+    assert_int_equal(np, m.g.params.numel);
+    float *w = malloc(np * sizeof *w), *avg = malloc(np * sizeof *avg);
+    double *want = malloc(np * sizeof *want);
+    float *real = malloc(clg_tensor_numel(&m.real) * sizeof *real);
+    assert_non_null(w && avg && want && real);
+    download_block(ctx, &m.g.params, w);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &m.g_ema, avg));
+    assert_memory_equal(w, avg, np * sizeof *w); /* starts at the initial weights */
+    for (size_t i = 0; i < np; i++) want[i] = w[i];
+    clg_test_fill_uniform(real, clg_tensor_numel(&m.real), 5, -1.0f, 1.0f);
+    CLG_ASSERT_OK(clg_tensor_upload(ctx, &m.real, real));
+    double moved = 0;
+    for (int step = 0; step < 3; step++) {
+        clg_dcgan_metrics mm;
+        CLG_ASSERT_OK(clg_dcgan_train_step(ctx, &m, &mm));
+        download_block(ctx, &m.g.params, w);
+        for (size_t i = 0; i < np; i++) {
+            double prev = want[i];
+            want[i] = 0.75 * want[i] + 0.25 * w[i];
+            moved = fmax(moved, fabs(want[i] - prev));
+        }
+    }
+    assert_true(moved > 1e-5); /* the weights did change */
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &m.g_ema, avg));
+    for (size_t i = 0; i < np; i++)
+        if (fabs(avg[i] - want[i]) > 1e-6 + 1e-5 * fabs(want[i]))
+            fail_msg("average %zu: got %.9g, want %.9g", i, avg[i], want[i]);
+
+    /* Saved and loaded: the average comes back, G loads it unless raw. */
+    char ck[400];
+    snprintf(ck, sizeof ck, "%s/ema.safetensors", dir);
+    clg_ckpt_extra ex = {0, 0};
+    CLG_ASSERT_OK(clg_ckpt_save(ctx, &m, &ex, ck));
+    clg_dcgan back;
+    CLG_ASSERT_OK(clg_dcgan_init(ctx, &back, &cfg));
+    CLG_ASSERT_OK(clg_ckpt_load(ctx, &back, ck, &ex));
+    float *got = malloc(np * sizeof *got);
+    assert_non_null(got);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &back.g_ema, got));
+    assert_memory_equal(got, avg, np * sizeof *got);
+    clg_dcgan_free(ctx, &back);
+    clg_net g;
+    memset(&g, 0, sizeof g);
+    CLG_ASSERT_OK(clg_dcgan_build_g(&g, &cfg, 4));
+    CLG_ASSERT_OK(clg_net_alloc(ctx, &g));
+    int averaged = -1;
+    CLG_ASSERT_OK(clg_ckpt_load_g(ctx, &g, ck, 0, &averaged));
+    assert_int_equal(averaged, 1);
+    download_block(ctx, &g.params, got);
+    assert_memory_equal(got, avg, np * sizeof *got);
+    CLG_ASSERT_OK(clg_ckpt_load_g(ctx, &g, ck, 1, &averaged));
+    assert_int_equal(averaged, 0);
+    download_block(ctx, &g.params, got);
+    assert_memory_equal(got, w, np * sizeof *got);
+    clg_net_free(ctx, &g);
+    /* A model without an average refuses this checkpoint. */
+    clg_dcgan_config plain = cfg;
+    plain.ema = 0;
+    CLG_ASSERT_OK(clg_dcgan_init(ctx, &back, &plain));
+    assert_int_equal(clg_ckpt_load(ctx, &back, ck, &ex), CLG_ERR_FORMAT);
+    assert_non_null(strstr(clg_last_error(), "different model"));
+    clg_dcgan_free(ctx, &back);
+    clg_dcgan_free(ctx, &m);
+    free(w), free(avg), free(want), free(real), free(got);
+}
+
 /* Poison one of D's weights in a checkpoint, resume: the first step's loss
  * is NaN, training stops with CLG_ERR_DIVERGED, and the checkpoint on disk
  * is left as it was. */
@@ -441,6 +524,7 @@ int main(void) {
         cmocka_unit_test(test_d_learns_toy_set),
         cmocka_unit_test(test_determinism_and_resume),
         cmocka_unit_test(test_checkpoint_roundtrip_and_damage),
+        cmocka_unit_test(test_weight_average),
         cmocka_unit_test(test_divergence_stops),
         cmocka_unit_test(test_no_allocation_in_steps),
     };
