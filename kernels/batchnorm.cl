@@ -24,15 +24,10 @@
 #define BN_VW 16
 #endif
 
-#define BN_CAT_(a, b) a##b
-#define BN_CAT(a, b) BN_CAT_(a, b)
-#define floatV BN_CAT(float, BN_VW)
-#define vloadV BN_CAT(vload, BN_VW)
-#define vstoreV BN_CAT(vstore, BN_VW)
-#define BN_HSUM4(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3))
-#define BN_HSUM8(v) (BN_HSUM4((v).lo) + BN_HSUM4((v).hi))
-#define BN_HSUM16(v) (BN_HSUM8((v).lo) + BN_HSUM8((v).hi))
-#define BN_HSUM(v) BN_CAT(BN_HSUM, BN_VW)(v)
+#define floatV CLG_VEC(float, BN_VW)
+#define vloadV CLG_VEC(vload, BN_VW)
+#define vstoreV CLG_VEC(vstore, BN_VW)
+#define BN_HSUM(v) CLG_HSUM(BN_VW, v)
 
 /* flags */
 #define BN_AFFINE 1u   /* gamma, beta given */
@@ -285,28 +280,6 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
 
 #define BN_CB 8
 
-/* out[k] = the sum of the lanes of v[k], k < 8 (a transposed tree for
- * float16 items: 8 shuffle-and-add steps instead of 8 horizontal sums). */
-void bn_rowsums(const floatV *v, float *out) {
-#if BN_VW == 16
-    float16 h[4];
-    for (uint k = 0; k < 4u; k++)
-        h[k] = (float16)(v[2 * k].even + v[2 * k].odd, v[2 * k + 1].even + v[2 * k + 1].odd);
-    for (uint k = 0; k < 2u; k++)
-        h[k] = (float16)(h[2 * k].even + h[2 * k].odd, h[2 * k + 1].even + h[2 * k + 1].odd);
-    h[0] = (float16)(h[0].even + h[0].odd, h[1].even + h[1].odd);
-    vstore8(h[0].even + h[0].odd, 0, out);
-#else
-    for (uint k = 0; k < BN_CB; k++) out[k] = BN_HSUM(v[k]);
-#endif
-}
-
-/* dst[k] = src[off + c0 + k] for the block's channels below C, else dflt. */
-void bn_load8(float *dst, __global const float *src, uint off, uint c0, uint C, int have,
-              float dflt) {
-    for (uint k = 0; k < BN_CB; k++) dst[k] = (have && c0 + k < C) ? src[off + c0 + k] : dflt;
-}
-
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
 bn_fwd_train8(__global float *out, uint out_off,
                             __global float *mean, uint mean_off,
@@ -355,12 +328,12 @@ bn_fwd_train8(__global float *out, uint out_off,
             }
         }
         if (vec) {
-            bn_rowsums(a1, s1);
-            bn_rowsums(a2, s2);
+            CLG_ROWSUMS8(BN_VW, a1, s1);
+            CLG_ROWSUMS8(BN_VW, a2, s2);
         }
         float gv[BN_CB], shv[BN_CB], dmv[BN_CB], scv[BN_CB];
-        bn_load8(gv, gamma, g_off, c0, C, (flags & BN_AFFINE) != 0u, 1.0f);
-        bn_load8(shv, beta, b_off, c0, C, (flags & BN_AFFINE) != 0u, 0.0f);
+        clg_load8(gv, gamma, g_off, c0, C, (flags & BN_AFFINE) != 0u, 1.0f);
+        clg_load8(shv, beta, b_off, c0, C, (flags & BN_AFFINE) != 0u, 0.0f);
         {
             const float8 K = vload8(0, kv), dm = vload8(0, s1) / M;
             const float8 v = fmax(vload8(0, s2) / M - dm * dm, 0.0f);
@@ -425,9 +398,9 @@ bn_bwd8(__global float *dinp, uint dinp_off,
     for (uint cb = (uint)get_group_id(0); cb < blocks; cb += (uint)get_num_groups(0)) {
         const uint c0 = cb * BN_CB, kn = min((uint)BN_CB, C - c0); /* channels in the block */
         float muv[BN_CB], rv[BN_CB], gv[BN_CB], s0[BN_CB], sa[BN_CB], sb[BN_CB];
-        bn_load8(muv, mean, mean_off, c0, C, 1, 0.0f);
-        bn_load8(rv, rstd, rstd_off, c0, C, 1, 0.0f);
-        bn_load8(gv, gamma, g_off, c0, C, (flags & BN_AFFINE) != 0u, 1.0f);
+        clg_load8(muv, mean, mean_off, c0, C, 1, 0.0f);
+        clg_load8(rv, rstd, rstd_off, c0, C, 1, 0.0f);
+        clg_load8(gv, gamma, g_off, c0, C, (flags & BN_AFFINE) != 0u, 1.0f);
         floatV a0[BN_CB], aa[BN_CB], ab[BN_CB];
         for (uint k = 0; k < BN_CB; k++) {
             s0[k] = sa[k] = sb[k] = 0.0f;
@@ -458,13 +431,13 @@ bn_bwd8(__global float *dinp, uint dinp_off,
             }
         }
         if (vec) {
-            bn_rowsums(a0, s0);
-            bn_rowsums(aa, sa);
-            bn_rowsums(ab, sb);
+            CLG_ROWSUMS8(BN_VW, a0, s0);
+            CLG_ROWSUMS8(BN_VW, aa, sa);
+            CLG_ROWSUMS8(BN_VW, ab, sb);
         }
         float dmx[BN_CB], dvx[BN_CB];
-        bn_load8(dmx, dmean_x, dmx_off, c0, C, (flags & BN_DSTATS) != 0u, 0.0f);
-        bn_load8(dvx, dvar_x, dvx_off, c0, C, (flags & BN_DSTATS) != 0u, 0.0f);
+        clg_load8(dmx, dmean_x, dmx_off, c0, C, (flags & BN_DSTATS) != 0u, 0.0f);
+        clg_load8(dvx, dvar_x, dvx_off, c0, C, (flags & BN_DSTATS) != 0u, 0.0f);
         float dlv[BN_CB], k0v[BN_CB], k1v[BN_CB], rgv[BN_CB];
         {
             const float8 r = vload8(0, rv), g = vload8(0, gv), A = vload8(0, sa);

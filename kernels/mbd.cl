@@ -16,27 +16,20 @@
 #define MBD_VW 8
 #endif
 
-#define MBD_CAT_(a, b) a##b
-#define MBD_CAT(a, b) MBD_CAT_(a, b)
-#define floatV MBD_CAT(float, MBD_VW)
-#define intV MBD_CAT(int, MBD_VW)
-#define vloadV MBD_CAT(vload, MBD_VW)
+#define floatV CLG_VEC(float, MBD_VW)
+#define intV CLG_VEC(int, MBD_VW)
+#define vloadV CLG_VEC(vload, MBD_VW)
+#define MBD_HSUM(v) CLG_HSUM(MBD_VW, v)
 #if MBD_VW == 4
 #define MBD_LANES ((int4)(0, 1, 2, 3))
-#define MBD_HSUM(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3))
 #define MBD_GATHER(p, s) ((float4)((p)[0], (p)[(s)], (p)[2 * (s)], (p)[3 * (s)]))
 #elif MBD_VW == 8
 #define MBD_LANES ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
-#define MBD_HSUM(v)                                                             \
-    ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
 #define MBD_GATHER(p, s)                                                                       \
     ((float8)((p)[0], (p)[(s)], (p)[2 * (s)], (p)[3 * (s)], (p)[4 * (s)], (p)[5 * (s)],       \
               (p)[6 * (s)], (p)[7 * (s)]))
 #elif MBD_VW == 16
 #define MBD_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#define MBD_HSUM(v) (MBD_HSUM8((v).lo) + MBD_HSUM8((v).hi))
-#define MBD_HSUM8(v)                                                            \
-    ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
 #define MBD_GATHER(p, s)                                                                       \
     ((float16)((p)[0], (p)[(s)], (p)[2 * (s)], (p)[3 * (s)], (p)[4 * (s)], (p)[5 * (s)],      \
                (p)[6 * (s)], (p)[7 * (s)], (p)[8 * (s)], (p)[9 * (s)], (p)[10 * (s)],         \

@@ -33,15 +33,10 @@
 #define VBN_VW 16
 #endif
 
-#define VBN_CAT_(a, b) a##b
-#define VBN_CAT(a, b) VBN_CAT_(a, b)
-#define floatV VBN_CAT(float, VBN_VW)
-#define vloadV VBN_CAT(vload, VBN_VW)
-#define vstoreV VBN_CAT(vstore, VBN_VW)
-#define VBN_HSUM4(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3))
-#define VBN_HSUM8(v) (VBN_HSUM4((v).lo) + VBN_HSUM4((v).hi))
-#define VBN_HSUM16(v) (VBN_HSUM8((v).lo) + VBN_HSUM8((v).hi))
-#define VBN_HSUM(v) VBN_CAT(VBN_HSUM, VBN_VW)(v)
+#define floatV CLG_VEC(float, VBN_VW)
+#define vloadV CLG_VEC(vload, VBN_VW)
+#define vstoreV CLG_VEC(vstore, VBN_VW)
+#define VBN_HSUM(v) CLG_HSUM(VBN_VW, v)
 
 #define VBN_AFFINE 1u
 
@@ -88,31 +83,6 @@ float vbn_seg_sum(float v, __local float *scratch, uint lid) {
 #endif
 }
 
-/* out[k] = the sum of the lanes of v[k], k < 8. For float16 items a
- * transposed tree: 8 rows cost 8 shuffle-and-add steps instead of 8
- * horizontal sums of 4 steps each. */
-void vbn_rowsums(const floatV *v, float *out) {
-#if VBN_VW == 16
-    float16 h[4];
-    for (uint k = 0; k < 4u; k++)
-        h[k] = (float16)(v[2 * k].even + v[2 * k].odd, v[2 * k + 1].even + v[2 * k + 1].odd);
-    for (uint k = 0; k < 2u; k++)
-        h[k] = (float16)(h[2 * k].even + h[2 * k].odd, h[2 * k + 1].even + h[2 * k + 1].odd);
-    h[0] = (float16)(h[0].even + h[0].odd, h[1].even + h[1].odd);
-    vstore8(h[0].even + h[0].odd, 0, out);
-#else
-    for (uint k = 0; k < VBN_ROWS; k++) out[k] = VBN_HSUM(v[k]);
-#endif
-}
-
-/* Per-channel constants of channel block c0 as private arrays (lanes past C
- * get `dflt`). */
-void vbn_load8(float *dst, __global const float *src, uint off, uint c0, uint C, int have,
-               float dflt) {
-    for (uint k = 0; k < VBN_ROWS; k++)
-        dst[k] = (have && c0 + k < C) ? src[off + c0 + k] : dflt;
-}
-
 /* mean, rstd: (N, C), the combined statistics per example and channel
  * (saved; mean is informational: the backward recomputes it exactly). */
 __kernel void vbn_fwd(__global float *out, uint out_off,
@@ -136,16 +106,16 @@ __kernel void vbn_fwd(__global float *out, uint out_off,
     for (uint cb = (uint)get_group_id(0); cb < blocks; cb += (uint)get_num_groups(0)) {
         const uint c0 = cb * VBN_ROWS;
         float tmp[VBN_ROWS];
-        vbn_load8(tmp, ref_mean, rm_off, c0, C, 1, 0.0f);
+        clg_load8(tmp, ref_mean, rm_off, c0, C, 1, 0.0f);
         const float8 mr = vload8(0, tmp);
-        vbn_load8(tmp, ref_mean_lo, lo_off, c0, C, 1, 0.0f);
+        clg_load8(tmp, ref_mean_lo, lo_off, c0, C, 1, 0.0f);
         const float8 mlo = vload8(0, tmp);
-        vbn_load8(tmp, ref_var, rv_off, c0, C, 1, 1.0f);
+        clg_load8(tmp, ref_var, rv_off, c0, C, 1, 1.0f);
         const float8 vr = vload8(0, tmp);
-        vbn_load8(tmp, gamma, g_off, c0, C, affine, 1.0f);
+        clg_load8(tmp, gamma, g_off, c0, C, affine, 1.0f);
         const float8 g = vload8(0, tmp);
         float shv[VBN_ROWS];
-        vbn_load8(shv, beta, b_off, c0, C, affine, 0.0f);
+        clg_load8(shv, beta, b_off, c0, C, affine, 0.0f);
         for (uint n0 = 0; n0 < N; n0 += R) {
             const uint n = n0 + lid / T;
             float kv[VBN_ROWS], s1v[VBN_ROWS], s2v[VBN_ROWS], rv[VBN_ROWS];
@@ -174,8 +144,8 @@ __kernel void vbn_fwd(__global float *out, uint out_off,
                 s2v[k] = s2;
             }
             if (vec) {
-                vbn_rowsums(a1, s1v);
-                vbn_rowsums(a2, s2v);
+                CLG_ROWSUMS8(VBN_VW, a1, s1v);
+                CLG_ROWSUMS8(VBN_VW, a2, s2v);
             }
             for (uint k = 0; k < VBN_ROWS; k++) {
                 s1v[k] = vbn_seg_sum(s1v[k], scratch, lid);
@@ -253,11 +223,11 @@ __kernel void vbn_bwd(__global float *dinp, uint dinp_off,
     for (uint cb = (uint)get_group_id(0); cb < blocks; cb += (uint)get_num_groups(0)) {
         const uint c0 = cb * VBN_ROWS;
         float tmp[VBN_ROWS];
-        vbn_load8(tmp, ref_mean, rm_off, c0, C, 1, 0.0f);
+        clg_load8(tmp, ref_mean, rm_off, c0, C, 1, 0.0f);
         const float8 mr = vload8(0, tmp);
-        vbn_load8(tmp, ref_mean_lo, lo_off, c0, C, 1, 0.0f);
+        clg_load8(tmp, ref_mean_lo, lo_off, c0, C, 1, 0.0f);
         const float8 mlo = vload8(0, tmp);
-        vbn_load8(tmp, gamma, g_off, c0, C, affine, 1.0f);
+        clg_load8(tmp, gamma, g_off, c0, C, affine, 1.0f);
         const float8 g = vload8(0, tmp);
         /* this work-item's rows, one lane per channel */
         float8 acc_g = (float8)(0.0f), acc_b = (float8)(0.0f);
@@ -296,9 +266,9 @@ __kernel void vbn_bwd(__global float *dinp, uint dinp_off,
                 sev[k] = se;
             }
             if (vec) {
-                vbn_rowsums(a1, s1v);
-                vbn_rowsums(aa, sav);
-                vbn_rowsums(ae, sev);
+                CLG_ROWSUMS8(VBN_VW, a1, s1v);
+                CLG_ROWSUMS8(VBN_VW, aa, sav);
+                CLG_ROWSUMS8(VBN_VW, ae, sev);
             }
             for (uint k = 0; k < VBN_ROWS; k++) {
                 s1v[k] = vbn_seg_sum(s1v[k], scratch, lid);
