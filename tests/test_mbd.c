@@ -13,6 +13,7 @@
  * Tolerances, as max |got - ref| / max |ref| (clg_test_rel_err): forward
  * 2e-5; backward 1e-4. */
 #include "testutil.h"
+#include "elementwise.h"
 #include "mbd.h"
 
 #include <math.h>
@@ -305,6 +306,8 @@ static void test_invalid_args(void **state) {
     clg_tensor f = clg_test_tensor(ctx, 4, 3, 1, 1, NULL), t = clg_test_tensor(ctx, 3, 10, 1, 1, NULL);
     clg_tensor out = clg_test_tensor(ctx, 4, 5, 1, 1, NULL), m = clg_test_tensor(ctx, 10, 4, 1, 1, NULL);
     clg_tensor bad = clg_test_tensor(ctx, 4, 4, 1, 1, NULL);
+    CLG_ASSERT_OK(clg_fill(ctx, &f, 0.5f)); /* the valid call reads them */
+    CLG_ASSERT_OK(clg_fill(ctx, &t, 0.25f));
     /* B = 2, C = 5 fits; out of the wrong width does not */
     CLG_ASSERT_OK(clg_mbd_forward(ctx, &out, &m, &f, &t, NULL, 2, 5));
     assert_int_equal(clg_mbd_forward(ctx, &bad, &m, &f, &t, NULL, 2, 5), CLG_ERR_INVALID_ARG);
