@@ -160,7 +160,24 @@ clg_status clg_frechet_distance(const double *mu1, const double *cov1, const dou
     return CLG_OK;
 }
 
-/* Trains on the rows `rows[0..n)` of x (all rows 0..n-1 when rows is NULL). */
+/* w . x over d features, four partial sums (independent add chains). */
+static double dot_wx(const double *w, const float *x, int d) {
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int j = 0;
+    for (; j + 4 <= d; j += 4) {
+        a0 += w[j] * x[j];
+        a1 += w[j + 1] * x[j + 1];
+        a2 += w[j + 2] * x[j + 2];
+        a3 += w[j + 3] * x[j + 3];
+    }
+    for (; j < d; j++) a0 += w[j] * x[j];
+    return (a0 + a1) + (a2 + a3);
+}
+
+/* Trains on the rows `rows[0..n)` of x (all rows 0..n-1 when rows is NULL).
+ * The k one-vs-rest problems share each epoch's pass over the data (a row
+ * stays in cache while every class updates on it); each stops on its own
+ * once its largest projected gradient is below the tolerance. */
 static clg_status svm_train_rows(clg_svm *svm, const float *x, const unsigned char *labels,
                                  const size_t *rows, size_t n, int d, int k, double c,
                                  int max_epochs) {
@@ -172,10 +189,12 @@ static clg_status svm_train_rows(clg_svm *svm, const float *x, const unsigned ch
     svm->k = k;
     svm->d = d;
     svm->w = calloc((size_t)k * dp, sizeof *svm->w);
-    double *alpha = malloc(n * sizeof *alpha), *qii = malloc(n * sizeof *qii);
+    double *alpha = calloc(n * (size_t)k, sizeof *alpha), *qii = malloc(n * sizeof *qii);
+    double *maxpg = malloc((size_t)k * sizeof *maxpg);
     size_t *order = malloc(n * sizeof *order);
-    if (!svm->w || !alpha || !qii || !order) {
-        free(alpha), free(qii), free(order);
+    int *active = malloc((size_t)k * sizeof *active);
+    if (!svm->w || !alpha || !qii || !order || !maxpg || !active) {
+        free(alpha), free(qii), free(order), free(maxpg), free(active);
         clg_svm_free(svm);
         return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory for the SVM");
     }
@@ -185,39 +204,42 @@ static clg_status svm_train_rows(clg_svm *svm, const float *x, const unsigned ch
         double s = 1.0;
         for (int j = 0; j < d; j++) s += (double)xi[j] * xi[j];
         qii[t] = s + diag;
+        order[t] = t;
     }
+    for (int cls = 0; cls < k; cls++) active[cls] = 1;
     uint64_t rng = 0x9E3779B97F4A7C15ULL;
-    for (int cls = 0; cls < k; cls++) {
-        double *w = svm->w + (size_t)cls * dp;
-        memset(alpha, 0, n * sizeof *alpha);
-        for (size_t i = 0; i < n; i++) order[i] = i;
-        for (int ep = 0; ep < max_epochs; ep++) {
-            for (size_t i = n - 1; i > 0; i--) { /* a fixed-seed shuffle per epoch */
-                rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-                size_t j = (size_t)(rng % (i + 1)), tmp = order[i];
-                order[i] = order[j], order[j] = tmp;
-            }
-            double maxpg = 0;
-            for (size_t t = 0; t < n; t++) {
-                size_t i = order[t], row = rows ? rows[i] : i;
-                const float *xi = x + row * d;
+    int left = k;
+    for (int ep = 0; ep < max_epochs && left > 0; ep++) {
+        for (size_t i = n - 1; i > 0; i--) { /* a fixed-seed shuffle per epoch */
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            size_t j = (size_t)(rng % (i + 1)), tmp = order[i];
+            order[i] = order[j], order[j] = tmp;
+        }
+        for (int cls = 0; cls < k; cls++) maxpg[cls] = 0;
+        for (size_t t = 0; t < n; t++) {
+            size_t i = order[t], row = rows ? rows[i] : i;
+            const float *xi = x + row * d;
+            for (int cls = 0; cls < k; cls++) {
+                if (!active[cls]) continue;
+                double *w = svm->w + (size_t)cls * dp, *a = alpha + i * (size_t)k + cls;
                 double y = labels[row] == cls ? 1.0 : -1.0;
-                double wx = w[d];
-                for (int j = 0; j < d; j++) wx += w[j] * xi[j];
-                double g = y * wx - 1.0 + diag * alpha[i];
-                double pg = alpha[i] == 0 ? (g < 0 ? g : 0) : g;
-                if (fabs(pg) > maxpg) maxpg = fabs(pg);
+                double wx = w[d] + dot_wx(w, xi, d);
+                double g = y * wx - 1.0 + diag * *a;
+                double pg = *a == 0 ? (g < 0 ? g : 0) : g;
+                if (fabs(pg) > maxpg[cls]) maxpg[cls] = fabs(pg);
                 if (pg == 0) continue;
-                double old = alpha[i];
-                alpha[i] = fmax(alpha[i] - g / qii[i], 0.0);
-                double delta = (alpha[i] - old) * y;
+                double old = *a;
+                *a = fmax(*a - g / qii[i], 0.0);
+                double delta = (*a - old) * y;
                 for (int j = 0; j < d; j++) w[j] += delta * xi[j];
                 w[d] += delta;
             }
-            if (maxpg < 1e-3) break; /* LIBLINEAR's default tolerance scale */
         }
+        for (int cls = 0; cls < k; cls++)
+            if (active[cls] && maxpg[cls] < 1e-3) /* LIBLINEAR's default tolerance scale */
+                active[cls] = 0, left--;
     }
-    free(alpha), free(qii), free(order);
+    free(alpha), free(qii), free(order), free(maxpg), free(active);
     return CLG_OK;
 }
 
@@ -265,8 +287,7 @@ int clg_svm_predict(const clg_svm *svm, const float *x) {
     double best_s = -INFINITY;
     for (int c = 0; c < svm->k; c++) {
         const double *w = svm->w + (size_t)c * (svm->d + 1);
-        double s = w[svm->d];
-        for (int j = 0; j < svm->d; j++) s += w[j] * x[j];
+        double s = w[svm->d] + dot_wx(w, x, svm->d);
         if (s > best_s) best_s = s, best = c;
     }
     return best;
