@@ -139,6 +139,11 @@ clg_status clg_d_features_svm(clg_ctx *ctx, const char *ckpt, int per_class, dou
     int ch;
     CLG_TRY_GOTO(clg_data_open("fashion-mnist", cfg.image_size, &ch, &tr), done);
     CLG_TRY_GOTO(clg_data_open("fashion-mnist-test", cfg.image_size, &ch, &te), done);
+    if (ch != cfg.nc) {
+        rc = clg_fail(CLG_ERR_INVALID_ARG, "%s: its D takes %d-channel images; the feature "
+                      "evaluation runs on Fashion-MNIST (%d channel)", ckpt, cfg.nc, ch);
+        goto done;
+    }
     tri = malloc((size_t)tr.n * sizeof *tri);
     tei = malloc((size_t)te.n * sizeof *tei);
     if (!tri || !tei) {
