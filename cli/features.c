@@ -18,7 +18,7 @@ int cli_features(int argc, char **argv) {
     const char *device = NULL;
     cli_opt opts[] = {
         {"--labels-per-class", NULL, OPT_INT, &per_class, "labelled examples per class (0: all)"},
-        {"--svm-c", NULL, OPT_DOUBLE, &c, "the SVM's C (default: chosen from 0.001..0.1 on a held-out tenth)"},
+        {"--svm-c", NULL, OPT_DOUBLE, &c, "the SVM's C (default: chosen from 1e-5..0.1 on a held-out tenth)"},
         {"--device", "-d", OPT_STR, &device, "P:D or part of a device name"},
     };
     const char *pos[1];

@@ -89,7 +89,7 @@ static void standardise(float *train, size_t ntr, float *test, size_t nte, int d
 }
 
 /* C chosen per feature set when the caller gives none (c <= 0). */
-static const double c_grid[] = {0.001, 0.003, 0.01, 0.03, 0.1};
+static const double c_grid[] = {1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1};
 
 static clg_status svm_accuracy(clg_ctx *ctx, clg_net *d, const clg_dataset *tr, const int *tri,
                                size_t ntr, const clg_dataset *te, const int *tei, size_t nte,

@@ -18,7 +18,7 @@ typedef struct {
 } clg_features_result;
 
 /* labels_per_class 0: all training labels. c <= 0: choose C for each of the
- * two feature sets from {0.001, 0.003, 0.01, 0.03, 0.1} by accuracy on a
+ * two feature sets from {1e-5, 3e-5, ..., 3e-2, 0.1} by accuracy on a
  * tenth of the training rows held out (clg_svm_select_c), then train on all
  * of them. */
 clg_status clg_d_features_svm(clg_ctx *ctx, const char *ckpt, int labels_per_class, double c,
