@@ -42,6 +42,9 @@ int cli_features(int argc, char **argv) {
     clg_ctx_free(ctx);
     if (s != CLG_OK) return cli_error(s, "the feature evaluation");
     printf("D features: %d dims, %ld training examples\n", res.dims, res.train_n);
+    if (res.held_out >= 0)
+        printf("C chosen on a held-out tenth: trained D %g (%.4f), random D %g (%.4f)\n", res.c,
+               res.held_out, res.random_c, res.random_held_out);
     printf("L2-SVM test accuracy: trained D %.4f (C %g), random D %.4f (C %g): %+.2f points\n",
            res.accuracy, res.c, res.random_accuracy, res.random_c,
            100.0 * (res.accuracy - res.random_accuracy));

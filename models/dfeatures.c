@@ -93,7 +93,7 @@ static const double c_grid[] = {1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 
 
 static clg_status svm_accuracy(clg_ctx *ctx, clg_net *d, const clg_dataset *tr, const int *tri,
                                size_t ntr, const clg_dataset *te, const int *tei, size_t nte,
-                               double *c, double *acc) {
+                               double *c, double *held_out, double *acc) {
     int dims = feature_dims(d);
     float *ftr = malloc(ntr * dims * sizeof *ftr), *fte = malloc(nte * dims * sizeof *fte);
     unsigned char *ytr = malloc(ntr);
@@ -107,13 +107,12 @@ static clg_status svm_accuracy(clg_ctx *ctx, clg_net *d, const clg_dataset *tr, 
     CLG_TRY_GOTO(extract(ctx, d, te, tei, nte, dims, fte), done);
     standardise(ftr, ntr, fte, nte, dims);
     for (size_t i = 0; i < ntr; i++) ytr[i] = tr->labels[tri[i]];
-    if (*c <= 0) {
-        double held_out;
+    *held_out = -1;
+    if (*c <= 0)
         CLG_TRY_GOTO(clg_svm_select_c(ftr, ytr, ntr, dims, tr->num_classes, c_grid,
                                       (int)(sizeof c_grid / sizeof c_grid[0]), SVM_EPOCHS, c,
-                                      &held_out),
+                                      held_out),
                      done);
-    }
     CLG_TRY_GOTO(clg_svm_train(&svm, ftr, ytr, ntr, dims, tr->num_classes, *c, SVM_EPOCHS), done);
     size_t right = 0;
     for (size_t i = 0; i < nte; i++) right += clg_svm_predict(&svm, fte + i * dims) == te->labels[tei[i]];
@@ -163,12 +162,12 @@ clg_status clg_d_features_svm(clg_ctx *ctx, const char *ckpt, int per_class, dou
     CLG_TRY_GOTO(clg_net_load(ctx, &d, ckpt, "netD."), done);
     out->c = out->random_c = c;
     CLG_TRY_GOTO(svm_accuracy(ctx, &d, &tr, tri, ntr, &te, tei, (size_t)te.n, &out->c,
-                              &out->accuracy),
+                              &out->held_out, &out->accuracy),
                  done);
     /* Baseline: the same network with fresh DCGAN initialisation. */
     CLG_TRY_GOTO(clg_net_init_params(ctx, &d, cfg.seed + 1000003), done);
     CLG_TRY_GOTO(svm_accuracy(ctx, &d, &tr, tri, ntr, &te, tei, (size_t)te.n, &out->random_c,
-                              &out->random_accuracy),
+                              &out->random_held_out, &out->random_accuracy),
                  done);
     rc = CLG_OK;
 done:

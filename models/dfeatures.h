@@ -15,6 +15,7 @@ typedef struct {
     double accuracy;       /* test accuracy of the SVM on the trained D */
     double random_accuracy;/* the same with a randomly initialised D */
     double c, random_c;    /* the SVM's C for each */
+    double held_out, random_held_out; /* held-out accuracy at that C (when chosen; else -1) */
 } clg_features_result;
 
 /* labels_per_class 0: all training labels. c <= 0: choose C for each of the
