@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "conv.h"
 #include "conv_tune.h"
+#include "program.h"
 #include "elementwise.h"
 
 #include <stdio.h>
@@ -152,19 +153,23 @@ static clg_status tune_all(bench_state *st, const char *filter, int batch) {
 
 int cli_tune(int argc, char **argv) {
     const char *filter = NULL, *device = NULL;
-    int reps = 3, batch = 64;
+    int reps = 3, batch = 64, gemm_only = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int dv = cli_parse_device(argc, argv, &i, &device);
         if (dv < 0) return 2;
         if (dv) continue;
         if (cli_is_help(a)) {
-            printf("usage: clgan tune [--filter NAME] [--batch N] [--reps N] [--device D]\n\n"
+            printf("usage: clgan tune [--filter NAME | --gemm] [--batch N] [--reps N] "
+                   "[--device D]\n\n"
                    "Times every convolution variant on each DCGAN-64 and DCGAN-32 layer\n"
                    "(conv_<net>_<layer>_<fwd|bwd_data|bwd_weight>, batch N, default 64) on\n"
                    "the device and stores the fastest per shape under the cache directory,\n"
-                   "keyed by device and driver; later runs use it. --filter keeps the\n"
-                   "names containing NAME ('conv' keeps all). Best of N runs (default 3).\n");
+                   "keyed by device and driver; later runs use it. Then times CLBlast's\n"
+                   "GEMM with a few sets of its Xgemm parameters on clgan's GEMM shapes\n"
+                   "and stores the best if it beats the current ones by 5%%. --filter\n"
+                   "keeps the conv names containing NAME ('conv' keeps all; no GEMM);\n"
+                   "--gemm tunes only the GEMM. Best of N runs (default 3).\n");
             return 0;
         }
         if ((!strcmp(a, "--filter") || !strcmp(a, "--reps") || !strcmp(a, "--batch")) &&
@@ -172,7 +177,9 @@ int cli_tune(int argc, char **argv) {
             fprintf(stderr, "clgan tune: %s needs a value\n", a);
             return 2;
         }
-        if (!strcmp(a, "--filter")) {
+        if (!strcmp(a, "--gemm")) {
+            gemm_only = 1;
+        } else if (!strcmp(a, "--filter")) {
             filter = argv[++i];
         } else if (!strcmp(a, "--reps") || !strcmp(a, "--batch")) {
             char *end;
@@ -199,10 +206,13 @@ int cli_tune(int argc, char **argv) {
                                           "nowhere to store results");
     int rc = 0;
     if (s == CLG_OK) {
-        printf("device: %s (%s, driver %s)\ntuning into %s\n", ctx->dev.name,
-               ctx->dev.platform_name, ctx->dev.driver, path);
+        char gpath[4096];
+        s = clg_device_file(ctx, "gemm-tune", gpath, sizeof gpath);
+        printf("device: %s (%s, driver %s)\nconv choices: %s\nGEMM choice: %s\n",
+               ctx->dev.name, ctx->dev.platform_name, ctx->dev.driver, path, gpath);
         bench_state st = {ctx, reps, NULL, 0, 0};
-        s = tune_all(&st, filter, batch);
+        if (!gemm_only) s = tune_all(&st, filter, batch);
+        if (s == CLG_OK && !filter) s = tune_gemm(&st);
         free(st.recs);
     }
     if (s != CLG_OK) rc = cli_error(s, "tune");

@@ -28,19 +28,7 @@ static void key_of(const clg_conv_desc *d, int *v) {
 }
 
 clg_status clg_conv_tune_path(const clg_ctx *ctx, char *buf, size_t cap) {
-    char dir[4000];
-    CLG_TRY(clg_cache_dir(dir, sizeof dir));
-    if (!dir[0]) {
-        buf[0] = '\0';
-        return CLG_OK;
-    }
-    uint64_t h = CLG_FNV_SEED;
-    h = clg_fnv1a64(ctx->dev.platform_name, strlen(ctx->dev.platform_name), h);
-    h = clg_fnv1a64(ctx->dev.name, strlen(ctx->dev.name), h);
-    h = clg_fnv1a64(ctx->dev.driver, strlen(ctx->dev.driver), h);
-    h = clg_fnv1a64(ctx->dev.version, strlen(ctx->dev.version), h);
-    snprintf(buf, cap, "%s/conv-tune-%016llx.txt", dir, (unsigned long long)h);
-    return CLG_OK;
+    return clg_device_file(ctx, "conv-tune", buf, cap);
 }
 
 static clg_status put(clg_conv_dir dir, const int *v, const clg_conv_algo *a) {

@@ -424,3 +424,19 @@ void clg_programs_free(clg_ctx *ctx) {
     }
     ctx->programs = NULL;
 }
+
+clg_status clg_device_file(const clg_ctx *ctx, const char *prefix, char *buf, size_t cap) {
+    char dir[4000];
+    CLG_TRY(clg_cache_dir(dir, sizeof dir));
+    if (!dir[0]) {
+        buf[0] = '\0';
+        return CLG_OK;
+    }
+    uint64_t h = CLG_FNV_SEED;
+    h = clg_fnv1a64(ctx->dev.platform_name, strlen(ctx->dev.platform_name), h);
+    h = clg_fnv1a64(ctx->dev.name, strlen(ctx->dev.name), h);
+    h = clg_fnv1a64(ctx->dev.driver, strlen(ctx->dev.driver), h);
+    h = clg_fnv1a64(ctx->dev.version, strlen(ctx->dev.version), h);
+    snprintf(buf, cap, "%s/%s-%016llx.txt", dir, prefix, (unsigned long long)h);
+    return CLG_OK;
+}

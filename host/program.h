@@ -36,6 +36,10 @@ clg_status clg_program_build_source(clg_ctx *ctx, const char *label, const char 
 
 /* The cache directory in use (for messages and tests); "" when disabled. */
 clg_status clg_cache_dir(char *buf, size_t cap);
+/* $cache/<prefix>-<key>.txt, key hashing ctx's platform, device, driver and
+ * version: where per-device choices (conv and GEMM tuning) live; "" when the
+ * cache is disabled. */
+clg_status clg_device_file(const clg_ctx *ctx, const char *prefix, char *buf, size_t cap);
 /* The cache file path a program would use. */
 clg_status clg_program_cache_path(clg_ctx *ctx, const char *family, const char *defines,
                                   char *buf, size_t cap);

@@ -4,9 +4,13 @@
  * Tolerance: 1e-5 of the result's scale (K <= 300 float products). */
 #include "testutil.h"
 #include "gemm.h"
+#include "gemm_tune.h"
+#include "program.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* C = alpha op(A) op(B) + beta C, all row-major with leading dims. */
 static void ref_gemm(int ta, int tb, size_t m, size_t n, size_t k, double alpha,
@@ -93,12 +97,77 @@ static void test_bad_arguments(void **state) {
     assert_string_equal(clg_clblast_status_name(-5), "CLBlastOpenCLOutOfResources");
 }
 
+/* CLBlast's Xgemm compiled with tuner candidates (host/gemm_tune.h) gives
+ * the same results as with its defaults: on a product above CLBlast's
+ * direct-kernel size limit (so Xgemm itself runs) with both operands
+ * transposed, as minibatch discrimination calls it, and on a small one.
+ * Runs last: the stored choice, if any, is put back at the end. */
+static void test_tuned_parameters(void **state) {
+    clg_ctx *ctx = *state;
+    const int picks[2] = {2, clg_gemm_candidate_count() - 2};
+    for (int i = 0; i < 2; i++) {
+        CLG_ASSERT_OK(clg_gemm_override(ctx, clg_gemm_candidate(picks[i])));
+        run_case(ctx, 1, 1, 129, 257, 1800, 1.0f, 0.0f); /* 59.7M > 384^3 multiply-adds */
+        run_case(ctx, 0, 1, 17, 33, 9, -0.75f, 0.5f);
+    }
+    clg_gemm_params bad = {64, 64, 32, 8, 8, 16, 8, 2}; /* MWG not a multiple of MDIMC VWM */
+    assert_int_equal(clg_gemm_override(ctx, &bad), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "constraints"));
+    CLG_ASSERT_OK(clg_gemm_tune_apply(ctx, NULL));
+}
+
+/* The stored choice: absent, stored, found again; a damaged file is
+ * ignored; nothing is stored or found with the cache disabled. */
+static void test_tune_store(void **state) {
+    clg_ctx *ctx = *state;
+    char dir[] = "/tmp/clgan-gemm-tune-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *old_xdg = getenv("XDG_CACHE_HOME"), *old_nc = getenv("CLGAN_NO_CACHE");
+    char *keep_xdg = old_xdg ? strdup(old_xdg) : NULL, *keep_nc = old_nc ? strdup(old_nc) : NULL;
+    setenv("XDG_CACHE_HOME", dir, 1);
+    unsetenv("CLGAN_NO_CACHE");
+    clg_gemm_params got;
+    int found = 1, applied = 1;
+    CLG_ASSERT_OK(clg_gemm_tune_lookup(ctx, &got, &found));
+    assert_int_equal(found, 0);
+    CLG_ASSERT_OK(clg_gemm_tune_apply(ctx, &applied));
+    assert_int_equal(applied, 0);
+    const clg_gemm_params *want = clg_gemm_candidate(4);
+    CLG_ASSERT_OK(clg_gemm_tune_store(ctx, want));
+    CLG_ASSERT_OK(clg_gemm_tune_lookup(ctx, &got, &found));
+    assert_int_equal(found, 1);
+    assert_memory_equal(&got, want, sizeof got);
+    char path[4096];
+    CLG_ASSERT_OK(clg_device_file(ctx, "gemm-tune", path, sizeof path));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("Xgemm 64 64 32 8 8 16 8 2\n", f); /* parses, breaks the constraints */
+    fclose(f);
+    CLG_ASSERT_OK(clg_gemm_tune_lookup(ctx, &got, &found));
+    assert_int_equal(found, 0);
+    setenv("CLGAN_NO_CACHE", "1", 1);
+    CLG_ASSERT_OK(clg_gemm_tune_store(ctx, want));
+    CLG_ASSERT_OK(clg_gemm_tune_lookup(ctx, &got, &found));
+    assert_int_equal(found, 0);
+    assert_int_equal(remove(path), 0);
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/clgan", dir);
+    rmdir(sub), rmdir(dir);
+    if (keep_xdg) setenv("XDG_CACHE_HOME", keep_xdg, 1);
+    else unsetenv("XDG_CACHE_HOME");
+    if (keep_nc) setenv("CLGAN_NO_CACHE", keep_nc, 1);
+    else unsetenv("CLGAN_NO_CACHE");
+    free(keep_xdg), free(keep_nc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transposes),
         cmocka_unit_test(test_alpha_beta),
         cmocka_unit_test(test_awkward_sizes),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_tune_store),
+        cmocka_unit_test(test_tuned_parameters),
     };
     return cmocka_run_group_tests_name("gemm", tests, clg_test_group_setup,
                                        clg_test_group_teardown);
