@@ -72,8 +72,17 @@ clg_status tune_gemm(bench_state *st) {
     for (int c = 0; c < clg_gemm_candidate_count(); c++) {
         const clg_gemm_params *p = clg_gemm_candidate(c);
         clg_gemm_params_format(p, text, sizeof text);
+        if ((size_t)p->mdimc * (size_t)p->ndimc > ctx->dev.max_wg) {
+            printf("gemm %-26s skipped: %d work-items per group, the device takes %zu\n", text,
+                   p->mdimc * p->ndimc, ctx->dev.max_wg);
+            continue;
+        }
         CLG_TRY_GOTO(clg_gemm_override(ctx, p), done);
-        CLG_TRY_GOTO(time_shapes(st, args, ms), done);
+        if (time_shapes(st, args, ms) != CLG_OK) { /* e.g. CLBlast cannot build it here */
+            printf("gemm %-26s skipped: %s\n", text, clg_last_error());
+            clg_clear_error();
+            continue;
+        }
         double logsum = 0;
         for (int i = 0; i < NSHAPE; i++) logsum += log(base[i] / ms[i]);
         double score = exp(logsum / NSHAPE);
