@@ -656,10 +656,8 @@ static void test_tune_store_lookup(void **state) {
     char dir[] = "/tmp/clgan-conv-tune-XXXXXX", other[] = "/tmp/clgan-conv-tune-XXXXXX";
     assert_non_null(mkdtemp(dir));
     assert_non_null(mkdtemp(other));
-    const char *old_xdg = getenv("XDG_CACHE_HOME"), *old_nc = getenv("CLGAN_NO_CACHE");
-    char *keep_xdg = old_xdg ? strdup(old_xdg) : NULL, *keep_nc = old_nc ? strdup(old_nc) : NULL;
-    setenv("XDG_CACHE_HOME", dir, 1);
-    unsetenv("CLGAN_NO_CACHE");
+    clg_test_cache_env env;
+    clg_test_cache_env_set(&env, dir);
     clg_conv_desc d, d2;
     CLG_ASSERT_OK(clg_conv_desc_init(&d, 7, 3, 9, 9, 5, 3, 3, 2, 1));
     CLG_ASSERT_OK(clg_conv_desc_init(&d2, 8, 3, 9, 9, 5, 3, 3, 2, 1));
@@ -690,10 +688,7 @@ static void test_tune_store_lookup(void **state) {
     assert_int_equal(remove(path), 0);
     snprintf(cmd, sizeof cmd, "%s/clgan", dir);
     rmdir(cmd), rmdir(dir), rmdir(other);
-    if (keep_xdg) setenv("XDG_CACHE_HOME", keep_xdg, 1);
-    else unsetenv("XDG_CACHE_HOME");
-    if (keep_nc) setenv("CLGAN_NO_CACHE", keep_nc, 1);
-    free(keep_xdg), free(keep_nc);
+    clg_test_cache_env_restore(&env);
 }
 
 int main(void) {

@@ -122,10 +122,8 @@ static void test_tune_store(void **state) {
     clg_ctx *ctx = *state;
     char dir[] = "/tmp/clgan-gemm-tune-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    const char *old_xdg = getenv("XDG_CACHE_HOME"), *old_nc = getenv("CLGAN_NO_CACHE");
-    char *keep_xdg = old_xdg ? strdup(old_xdg) : NULL, *keep_nc = old_nc ? strdup(old_nc) : NULL;
-    setenv("XDG_CACHE_HOME", dir, 1);
-    unsetenv("CLGAN_NO_CACHE");
+    clg_test_cache_env env;
+    clg_test_cache_env_set(&env, dir);
     clg_gemm_params got;
     int found = 1, applied = 1;
     CLG_ASSERT_OK(clg_gemm_tune_lookup(ctx, &got, &found));
@@ -153,11 +151,7 @@ static void test_tune_store(void **state) {
     char sub[4200];
     snprintf(sub, sizeof sub, "%s/clgan", dir);
     rmdir(sub), rmdir(dir);
-    if (keep_xdg) setenv("XDG_CACHE_HOME", keep_xdg, 1);
-    else unsetenv("XDG_CACHE_HOME");
-    if (keep_nc) setenv("CLGAN_NO_CACHE", keep_nc, 1);
-    else unsetenv("CLGAN_NO_CACHE");
-    free(keep_xdg), free(keep_nc);
+    clg_test_cache_env_restore(&env);
 }
 
 int main(void) {

@@ -72,3 +72,27 @@ clg_tensor clg_test_tensor(clg_ctx *ctx, int n, int c, int h, int w, const float
     if (host) CLG_ASSERT_OK(clg_tensor_upload(ctx, &t, host));
     return t;
 }
+
+static char *dup_env(const char *name) {
+    const char *v = getenv(name);
+    return v ? strdup(v) : NULL;
+}
+
+static void put_env(const char *name, const char *v) {
+    if (v) setenv(name, v, 1);
+    else unsetenv(name);
+}
+
+void clg_test_cache_env_set(clg_test_cache_env *saved, const char *dir) {
+    saved->xdg = dup_env("XDG_CACHE_HOME");
+    saved->no_cache = dup_env("CLGAN_NO_CACHE");
+    setenv("XDG_CACHE_HOME", dir, 1);
+    unsetenv("CLGAN_NO_CACHE");
+}
+
+void clg_test_cache_env_restore(clg_test_cache_env *saved) {
+    put_env("XDG_CACHE_HOME", saved->xdg);
+    put_env("CLGAN_NO_CACHE", saved->no_cache);
+    free(saved->xdg), free(saved->no_cache);
+    saved->xdg = saved->no_cache = NULL;
+}

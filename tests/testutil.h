@@ -19,6 +19,14 @@ int clg_test_group_teardown(void **state);
 /* 1 when CLGAN_TEST_SMALL is set (Oclgrind runs): suites shrink shapes. */
 int clg_test_small(void);
 
+/* Tests of per-device cache files: point XDG_CACHE_HOME at `dir` with
+ * CLGAN_NO_CACHE unset, and put both back as they were afterwards. */
+typedef struct {
+    char *xdg, *no_cache; /* saved values (NULL: was unset) */
+} clg_test_cache_env;
+void clg_test_cache_env_set(clg_test_cache_env *saved, const char *dir);
+void clg_test_cache_env_restore(clg_test_cache_env *saved);
+
 /* Uniform floats in [lo, hi) from a fixed-seed host generator. */
 void clg_test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 
