@@ -15,6 +15,7 @@ const char *clg_act_name(clg_act a) {
     case CLG_ACT_LEAKY_RELU: return "leaky_relu";
     case CLG_ACT_TANH: return "tanh";
     case CLG_ACT_SIGMOID: return "sigmoid";
+    case CLG_ACT_SOFTPLUS: return "softplus";
     default: return "unknown";
     }
 }

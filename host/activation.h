@@ -12,10 +12,12 @@ typedef enum {
     CLG_ACT_LEAKY_RELU, /* x > 0 ? x : slope * x, slope > 0 */
     CLG_ACT_TANH,
     CLG_ACT_SIGMOID,    /* numerically stable: finite for any finite x */
+    CLG_ACT_SOFTPLUS,   /* log(1 + exp(x)), stable: max(x, 0) + log1p(exp(-|x|)) */
     CLG_ACT_COUNT
 } clg_act;
 
-/* "identity", "relu", "leaky_relu", "tanh", "sigmoid"; "unknown" otherwise. */
+/* "identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus"; "unknown"
+ * otherwise. */
 const char *clg_act_name(clg_act a);
 
 /* out = f(in). out == in (in place) is allowed. `slope` is read by
@@ -26,7 +28,8 @@ clg_status clg_act_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor
 /* din = dout * f'(x), written (not accumulated). f' is computed from the
  * forward OUTPUT `out` = f(x), so the forward may have run in place:
  *   relu: out > 0; leaky: out > 0 ? 1 : slope; tanh: 1 - out^2;
- *   sigmoid: out (1 - out); identity: 1.
+ *   sigmoid: out (1 - out); softplus: sigmoid(x) = 1 - exp(-out), computed
+ *   as -expm1(-out) (accurate where out is tiny); identity: 1.
  * din may alias dout. All three tensors have equal element counts. */
 clg_status clg_act_backward(clg_ctx *ctx, const clg_tensor *din, const clg_tensor *dout,
                             const clg_tensor *out, clg_act act, float slope);

@@ -1,10 +1,11 @@
 /* activation.cl: elementwise activations (identity, ReLU, leaky ReLU, tanh,
- * sigmoid) and their backward passes, over flat float ranges.
+ * sigmoid, softplus) and their backward passes, over flat float ranges.
  *
  * act_fwd_<name>: out = f(in).
  * act_bwd_<name>: din = dout * f'(x), with f'(x) computed from the forward
  * OUTPUT y = f(x) (ReLU: y > 0; leaky: y > 0 ? 1 : slope; tanh: 1 - y^2;
- * sigmoid: y (1 - y)), so the forward may run in place.
+ * sigmoid: y (1 - y); softplus: sigmoid(x) = 1 - exp(-y)), so the forward
+ * may run in place.
  *
  * Memory bound, no tiling: one element per work-item, global size >= n,
  * guarded by i < n (compared as size_t so a global size rounded up past
@@ -22,6 +23,13 @@ inline float act_sigmoid(float x) {
     const float s = 1.0f / (1.0f + e);
     return x >= 0.0f ? s : e * s;
 }
+
+/* log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exp never overflows, and
+ * for x << 0 the result is exp(x) to full relative precision (the naive
+ * form rounds 1 + exp(x) to 1 and returns 0 below x ~ -17). Its derivative
+ * sigmoid(x) = 1 - exp(-y) is taken from the output y as -expm1(-y), which
+ * keeps that precision where y is tiny (1 - exp(-y) would cancel to 0). */
+inline float act_softplus(float x) { return fmax(x, 0.0f) + log1p(exp(-fabs(x))); }
 
 /* Defines act_fwd_NAME (FWD: an expression in x) and act_bwd_NAME (BWD: an
  * expression in y = f(x) and g = dout). `slope` is read by leaky ReLU only;
@@ -54,3 +62,4 @@ ACT_KERNELS(relu, fmax(x, 0.0f), y > 0.0f ? g : 0.0f)
 ACT_KERNELS(leaky_relu, x > 0.0f ? x : slope * x, y > 0.0f ? g : slope * g)
 ACT_KERNELS(tanh, tanh(x), g * (1.0f - y * y))
 ACT_KERNELS(sigmoid, act_sigmoid(x), g * (y * (1.0f - y)))
+ACT_KERNELS(softplus, act_softplus(x), g * -expm1(-y))

@@ -1,5 +1,5 @@
-/* test_activation.c: identity, ReLU, leaky ReLU, tanh, sigmoid forward and
- * backward against plain C in double, on awkward sizes (1, 7, 1000003; 1031
+/* test_activation.c: identity, ReLU, leaky ReLU, tanh, sigmoid, softplus
+ * forward and backward against plain C in double, on awkward sizes (1, 7, 1000003; 1031
  * under CLGAN_TEST_SMALL) placed at a non-zero offset inside a buffer.
  *
  * Tolerances, as max |got - ref| / max |ref| (clg_test_rel_err):
@@ -7,7 +7,10 @@
  *   OpenCL's exp and tanh are allowed 3 and 5 ulp);
  *   backward vs central finite differences of the device forward
  *   (h = 1e-3, inputs kept >= 0.05 away from the ReLU kink): 1e-3.
- * Extremes (|x| = 100 and 1e4) must give finite values of the right limit. */
+ * Extremes (|x| = 100 and 1e4) must give finite values of the right limit.
+ * Softplus at x in {+-80, +-20, +-1, 0}: each value and gradient within 4e-6
+ * of its OWN magnitude (not the tensor's), so softplus(-80) ~ 1.8e-35 and
+ * its gradient must keep their digits (a few ulps of log1p, exp, expm1). */
 #include "testutil.h"
 #include "activation.h"
 
@@ -19,7 +22,7 @@
 #define PAD 5 /* guard floats before and after each tensor */
 
 static const clg_act all_acts[] = {CLG_ACT_IDENTITY, CLG_ACT_RELU, CLG_ACT_LEAKY_RELU,
-                                   CLG_ACT_TANH, CLG_ACT_SIGMOID};
+                                   CLG_ACT_TANH, CLG_ACT_SIGMOID, CLG_ACT_SOFTPLUS};
 #define NACTS (sizeof all_acts / sizeof all_acts[0])
 
 static double ref_f(clg_act a, double x) {
@@ -28,6 +31,7 @@ static double ref_f(clg_act a, double x) {
     case CLG_ACT_LEAKY_RELU: return x > 0 ? x : (double)SLOPE * x;
     case CLG_ACT_TANH: return tanh(x);
     case CLG_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case CLG_ACT_SOFTPLUS: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
     default: return x;
     }
 }
@@ -42,6 +46,7 @@ static double ref_df(clg_act a, double x) {
         double s = 1.0 / (1.0 + exp(-x));
         return s * (1.0 - s);
     }
+    case CLG_ACT_SOFTPLUS: return 1.0 / (1.0 + exp(-x));
     default: return 1;
     }
 }
@@ -173,6 +178,32 @@ static void test_extremes_finite(void **state) {
     clg_tensor_free(ctx, &tg), clg_tensor_free(ctx, &td);
 }
 
+/* Softplus where a naive log(1 + exp(x)) fails: x = -80 and -20 (1 + exp(x)
+ * rounds to 1 in float), 80 (exp overflows past 88), and 0 (log 2, 1/2). */
+static void test_softplus_values(void **state) {
+    clg_ctx *ctx = *state;
+    enum { N = 7 };
+    const float x[N] = {-80.0f, -20.0f, -1.0f, 0.0f, 1.0f, 20.0f, 80.0f};
+    float y[N], dx[N], g[N] = {1, 1, 1, 1, 1, 1, 1};
+    clg_tensor tx = clg_test_tensor(ctx, 1, N, 1, 1, x);
+    clg_tensor ty = clg_test_tensor(ctx, 1, N, 1, 1, NULL);
+    clg_tensor tg = clg_test_tensor(ctx, 1, N, 1, 1, g);
+    clg_tensor td = clg_test_tensor(ctx, 1, N, 1, 1, NULL);
+    CLG_ASSERT_OK(clg_act_forward(ctx, &ty, &tx, CLG_ACT_SOFTPLUS, 0.0f));
+    CLG_ASSERT_OK(clg_act_backward(ctx, &td, &tg, &ty, CLG_ACT_SOFTPLUS, 0.0f));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &ty, y));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &td, dx));
+    for (int i = 0; i < N; i++) {
+        double want = ref_f(CLG_ACT_SOFTPLUS, x[i]), dwant = ref_df(CLG_ACT_SOFTPLUS, x[i]);
+        if (!(fabs(y[i] - want) <= 4e-6 * want) || !(fabs(dx[i] - dwant) <= 4e-6 * dwant))
+            fail_msg("softplus(%g) = %.9g (want %.9g), gradient %.9g (want %.9g)", (double)x[i],
+                     (double)y[i], want, (double)dx[i], dwant);
+    }
+    assert_true(y[3] == (float)log(2.0) && dx[3] == 0.5f);
+    clg_tensor_free(ctx, &tx), clg_tensor_free(ctx, &ty);
+    clg_tensor_free(ctx, &tg), clg_tensor_free(ctx, &td);
+}
+
 /* out == in: each activation applied in place, then its backward with
  * din == dout, both vs the reference. */
 static void test_in_place(void **state) {
@@ -225,6 +256,7 @@ static void test_bad_args_rejected(void **state) {
     assert_non_null(strstr(clg_last_error(), "element counts differ"));
     CLG_ASSERT_OK(clg_ctx_finish(ctx));
     assert_string_equal(clg_act_name(CLG_ACT_LEAKY_RELU), "leaky_relu");
+    assert_string_equal(clg_act_name(CLG_ACT_SOFTPLUS), "softplus");
     assert_string_equal(clg_act_name((clg_act)99), "unknown");
     clg_tensor_free(ctx, &a), clg_tensor_free(ctx, &b), clg_tensor_free(ctx, &c);
 }
@@ -234,6 +266,7 @@ int main(void) {
         cmocka_unit_test(test_forward_backward_vs_reference),
         cmocka_unit_test(test_backward_vs_finite_differences),
         cmocka_unit_test(test_extremes_finite),
+        cmocka_unit_test(test_softplus_values),
         cmocka_unit_test(test_in_place),
         cmocka_unit_test(test_bad_args_rejected),
     };
