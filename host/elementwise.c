@@ -1,6 +1,8 @@
 /* elementwise.c: host wrappers for kernels/elementwise.cl. */
 #include "elementwise.h"
 
+#include <stdio.h>
+
 #define FAMILY "elementwise"
 
 clg_status clg_check_numel(const char *op, const clg_tensor *a, const clg_tensor *b) {
@@ -110,4 +112,55 @@ clg_status clg_split_channels(clg_ctx *ctx, const clg_tensor *da, const clg_tens
     CLG_TRY(check_concat("split_channels", dout, da, db));
     CLG_TRY(copy_channels(ctx, da, 0, dout, 0, da->c));
     return copy_channels(ctx, db, 0, dout, da->c, db->c);
+}
+
+/* whole (N, C + L, H, W) against x (N, C, H, W) and v (N, L, 1, 1), either of
+ * which may be NULL (backward); sets C and L. */
+static clg_status check_planes(const char *op, const char *whole_name, const clg_tensor *whole,
+                               const clg_tensor *x, const clg_tensor *v, int *c, int *l) {
+    *c = x ? x->c : whole->c - v->c;
+    *l = v ? v->c : whole->c - x->c;
+    int ok = *c >= 0 && *l >= 0 && *c + *l == whole->c;
+    if (x) ok = ok && x->n == whole->n && x->h == whole->h && x->w == whole->w;
+    if (v) ok = ok && v->n == whole->n && v->h == 1 && v->w == 1;
+    if (ok) return CLG_OK;
+    char xs[64] = "none", vs[64] = "none";
+    if (x) snprintf(xs, sizeof xs, "(%d, %d, %d, %d)", x->n, x->c, x->h, x->w);
+    if (v) snprintf(vs, sizeof vs, "(%d, %d, %d, %d)", v->n, v->c, v->h, v->w);
+    return clg_fail(CLG_ERR_INVALID_ARG,
+                    "%s: %s (%d, %d, %d, %d), x %s and v %s are not (N, C + L, H, W), "
+                    "(N, C, H, W) and (N, L, 1, 1)",
+                    op, whole_name, whole->n, whole->c, whole->h, whole->w, xs, vs);
+}
+
+clg_status clg_concat_planes_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *x,
+                                     const clg_tensor *v) {
+    int c, l;
+    CLG_TRY(check_planes("concat_planes_forward", "out", out, x, v, &c, &l));
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "concat_planes_fwd", &k));
+    cl_uint oo = clg_tensor_eoff(out), xo = clg_tensor_eoff(x), vo = clg_tensor_eoff(v);
+    cl_uint n = (cl_uint)out->n, cc = (cl_uint)c, ll = (cl_uint)l;
+    cl_uint hw = (cl_uint)(out->h * out->w);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(x->buf), CLG_ARG(xo),
+                         CLG_ARG(v->buf), CLG_ARG(vo), CLG_ARG(n), CLG_ARG(cc), CLG_ARG(ll),
+                         CLG_ARG(hw)));
+    return clg_launch_flat(ctx, k, clg_tensor_numel(out), NULL);
+}
+
+clg_status clg_concat_planes_backward(clg_ctx *ctx, const clg_tensor *dx, const clg_tensor *dv,
+                                      const clg_tensor *dout) {
+    if (!dx && !dv) return CLG_OK;
+    int c, l;
+    CLG_TRY(check_planes("concat_planes_backward", "dout", dout, dx, dv, &c, &l));
+    if (dx) CLG_TRY(copy_channels(ctx, dx, 0, dout, 0, c));
+    if (!dv) return CLG_OK;
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "plane_sums", &k));
+    cl_uint vo = clg_tensor_eoff(dv), go = clg_tensor_eoff(dout);
+    cl_uint n = (cl_uint)dout->n, cc = (cl_uint)c, ll = (cl_uint)l;
+    cl_uint hw = (cl_uint)(dout->h * dout->w);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dv->buf), CLG_ARG(vo), CLG_ARG(dout->buf), CLG_ARG(go),
+                         CLG_ARG(n), CLG_ARG(cc), CLG_ARG(ll), CLG_ARG(hw)));
+    return clg_launch_flat(ctx, k, (size_t)n * ll, NULL);
 }

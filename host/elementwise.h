@@ -23,6 +23,18 @@ clg_status clg_concat_channels(clg_ctx *ctx, const clg_tensor *out, const clg_te
 clg_status clg_split_channels(clg_ctx *ctx, const clg_tensor *da, const clg_tensor *db,
                               const clg_tensor *dout);
 
+/* Side inputs as constant planes (conditional DCGAN's label planes):
+ * out (N, C + L, H, W) = x (N, C, H, W) in channels [0, C), then v (N, L, 1, 1)
+ * broadcast: out[n, C + l, :, :] = v[n, l]. With H = W = 1 this is plain
+ * feature concatenation. out must not overlap x or v. */
+clg_status clg_concat_planes_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *x,
+                                     const clg_tensor *v);
+/* Its backward, written (not accumulated): dx = dout's channels [0, C);
+ * dv[n, l] = the sum over H x W of dout's channel C + l. Either of dx and
+ * dv may be NULL (not wanted); C and L then come from the other and dout. */
+clg_status clg_concat_planes_backward(clg_ctx *ctx, const clg_tensor *dx, const clg_tensor *dv,
+                                      const clg_tensor *dout);
+
 /* Shared by the wrappers of every family: fail unless the element counts match. */
 clg_status clg_check_numel(const char *op, const clg_tensor *a, const clg_tensor *b);
 
