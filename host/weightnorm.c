@@ -1,0 +1,97 @@
+/* weightnorm.c: host wrappers for kernels/weightnorm.cl. */
+#include "weightnorm.h"
+
+#include <math.h>
+
+#define FAMILY "weightnorm"
+
+/* Work-items per row in forward and backward. Fixed, so that PoCL compiles
+ * one variant; rows are up to ~1000 wide (16 columns per item at 64), and
+ * K rows give the parallelism. */
+#ifndef CLG_WEIGHTNORM_LOCAL
+#define CLG_WEIGHTNORM_LOCAL 64
+#endif
+
+/* m (K, Cin) must have v's rows and row length. */
+static clg_status check_rows(const char *op, const char *name, const clg_tensor *m,
+                             const clg_tensor *v) {
+    if (m->n != v->n || clg_tensor_numel(m) != clg_tensor_numel(v) || clg_tensor_numel(v) == 0)
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "%s: %s (%d, %d, %d, %d) is not v (%d, %d, %d, %d) as (K, Cin) rows",
+                        op, name, m->n, m->c, m->h, m->w, v->n, v->c, v->h, v->w);
+    return CLG_OK;
+}
+
+/* t must have one element per row (unit) of v. */
+static clg_status check_units(const char *op, const char *name, const clg_tensor *t, int k) {
+    if (clg_tensor_numel(t) != (size_t)k)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: %s (%d, %d, %d, %d) has %zu elements, not K = %d",
+                        op, name, t->n, t->c, t->h, t->w, clg_tensor_numel(t), k);
+    return CLG_OK;
+}
+
+clg_status clg_weightnorm_forward(clg_ctx *ctx, const clg_tensor *w, const clg_tensor *norm,
+                                  const clg_tensor *v, const clg_tensor *g) {
+    const char *op = "weightnorm_forward";
+    CLG_TRY(check_rows(op, "w", w, v));
+    CLG_TRY(check_units(op, "norm", norm, v->n));
+    CLG_TRY(check_units(op, "g", g, v->n));
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "weightnorm_fwd", &k));
+    size_t local = clg_local_size(ctx, k, CLG_WEIGHTNORM_LOCAL);
+    cl_uint wo = clg_tensor_eoff(w), no = clg_tensor_eoff(norm), vo = clg_tensor_eoff(v);
+    cl_uint go = clg_tensor_eoff(g), cols = (cl_uint)(clg_tensor_numel(v) / (size_t)v->n);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(w->buf), CLG_ARG(wo), CLG_ARG(norm->buf), CLG_ARG(no),
+                         CLG_ARG(v->buf), CLG_ARG(vo), CLG_ARG(g->buf), CLG_ARG(go),
+                         CLG_ARG(cols), CLG_LOCAL(local * sizeof(float))));
+    return clg_launch_1d(ctx, k, (size_t)v->n * local, local, NULL);
+}
+
+clg_status clg_weightnorm_backward(clg_ctx *ctx, const clg_tensor *dv, const clg_tensor *dg,
+                                   const clg_tensor *dw, const clg_tensor *v,
+                                   const clg_tensor *g, const clg_tensor *norm, int accumulate) {
+    const char *op = "weightnorm_backward";
+    if (accumulate != 0 && accumulate != 1)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: accumulate is %d, not 0 or 1", op,
+                        accumulate);
+    CLG_TRY(check_rows(op, "dv", dv, v));
+    CLG_TRY(check_rows(op, "dw", dw, v));
+    CLG_TRY(check_units(op, "dg", dg, v->n));
+    CLG_TRY(check_units(op, "g", g, v->n));
+    CLG_TRY(check_units(op, "norm", norm, v->n));
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "weightnorm_bwd", &k));
+    size_t local = clg_local_size(ctx, k, CLG_WEIGHTNORM_LOCAL);
+    cl_uint dvo = clg_tensor_eoff(dv), dgo = clg_tensor_eoff(dg), dwo = clg_tensor_eoff(dw);
+    cl_uint vo = clg_tensor_eoff(v), go = clg_tensor_eoff(g), no = clg_tensor_eoff(norm);
+    cl_uint cols = (cl_uint)(clg_tensor_numel(v) / (size_t)v->n), acc = (cl_uint)accumulate;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dv->buf), CLG_ARG(dvo), CLG_ARG(dg->buf), CLG_ARG(dgo),
+                         CLG_ARG(dw->buf), CLG_ARG(dwo), CLG_ARG(v->buf), CLG_ARG(vo),
+                         CLG_ARG(g->buf), CLG_ARG(go), CLG_ARG(norm->buf), CLG_ARG(no),
+                         CLG_ARG(cols), CLG_ARG(acc), CLG_LOCAL(local * sizeof(float))));
+    return clg_launch_1d(ctx, k, (size_t)v->n * local, local, NULL);
+}
+
+clg_status clg_weightnorm_data_init(clg_ctx *ctx, const clg_tensor *g, const clg_tensor *b,
+                                    const clg_tensor *pre, float init_scale) {
+    const char *op = "weightnorm_data_init";
+    CLG_TRY(check_units(op, "g", g, pre->c));
+    CLG_TRY(check_units(op, "b", b, pre->c));
+    if ((size_t)pre->n * pre->h * pre->w < 2)
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "%s: pre (%d, %d, %d, %d) has fewer than 2 values per unit (N*H*W): "
+                        "no spread to normalise",
+                        op, pre->n, pre->c, pre->h, pre->w);
+    if (!(init_scale > 0.0f) || !isfinite(init_scale))
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: init_scale must be finite and > 0 (got %g)",
+                        op, (double)init_scale);
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "weightnorm_data_init", &k));
+    cl_uint go = clg_tensor_eoff(g), bo = clg_tensor_eoff(b), po = clg_tensor_eoff(pre);
+    cl_uint n = (cl_uint)pre->n, units = (cl_uint)pre->c, hw = (cl_uint)(pre->h * pre->w);
+    cl_float s = init_scale;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(g->buf), CLG_ARG(go), CLG_ARG(b->buf), CLG_ARG(bo),
+                         CLG_ARG(pre->buf), CLG_ARG(po), CLG_ARG(n), CLG_ARG(units),
+                         CLG_ARG(hw), CLG_ARG(s)));
+    return clg_launch_flat(ctx, k, units, NULL);
+}
