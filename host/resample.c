@@ -1,17 +1,18 @@
 /* resample.c: host wrappers for kernels/resample.cl. Every kernel there
- * takes (dst, dst_off, src, src_off, N*C, H, W, OH, OW), with (H, W) the
- * input's size in forward and dx's in backward. */
+ * is <op>_fwd or <op>_bwd and takes (dst, dst_off, src, src_off, N*C, H, W,
+ * OH, OW), with (H, W) the input's size in forward and dx's in backward. */
 #include "resample.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 #define FAMILY "resample"
 
 /* fine (N, C, H, W) must be coarse (N, C, OH, OW) at twice the height and
- * width; `fine_is_input` (the down ops) names the cause when H or W is odd. */
+ * width; `need_even` (the down ops) names the cause when H or W is odd. */
 static clg_status check(const char *op, const clg_tensor *fine, const clg_tensor *coarse,
-                        const char *fine_name, const char *coarse_name, int fine_is_input) {
-    if (fine_is_input && (fine->h % 2 != 0 || fine->w % 2 != 0))
+                        const char *fine_name, const char *coarse_name, int need_even) {
+    if (need_even && (fine->h % 2 != 0 || fine->w % 2 != 0))
         return clg_fail(CLG_ERR_INVALID_ARG,
                         "%s: %s (%d, %d, %d, %d): height and width must be even", op,
                         fine_name, fine->n, fine->c, fine->h, fine->w);
@@ -30,11 +31,20 @@ static clg_status check(const char *op, const clg_tensor *fine, const clg_tensor
     return CLG_OK;
 }
 
-/* kernel <op>_<fwd|bwd>: dst (N, C, dst_h, dst_w) from src; `in` is the
- * tensor whose (H, W) the kernel takes as the input size (x forward, dx
- * backward), `out` the other. */
-static clg_status launch(clg_ctx *ctx, const char *kname, const clg_tensor *dst,
-                         const clg_tensor *src, const clg_tensor *in, const clg_tensor *out) {
+/* <op>_forward (dst = out, src = x) or <op>_backward (dst = dx, src =
+ * dout), for the down ops (`down`: x is the larger) or upsampling. The
+ * kernels take (H, W) of x forward and of dx backward. */
+static clg_status run(clg_ctx *ctx, const char *op, int down, int backward,
+                      const clg_tensor *dst, const clg_tensor *src) {
+    char name[48], kname[48];
+    snprintf(name, sizeof name, "%s_%s", op, backward ? "backward" : "forward");
+    snprintf(kname, sizeof kname, "%s_%s", op, backward ? "bwd" : "fwd");
+    const char *dst_name = backward ? "dx" : "out", *src_name = backward ? "dout" : "x";
+    const clg_tensor *in = backward ? dst : src, *out = backward ? src : dst;
+    if (down != backward) /* the fine (larger) tensor is src */
+        CLG_TRY(check(name, src, dst, src_name, dst_name, down));
+    else
+        CLG_TRY(check(name, dst, src, dst_name, src_name, down));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, kname, &k));
     cl_uint doff = clg_tensor_eoff(dst), soff = clg_tensor_eoff(src);
@@ -46,32 +56,26 @@ static clg_status launch(clg_ctx *ctx, const char *kname, const clg_tensor *dst,
 }
 
 clg_status clg_avgpool2x_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *x) {
-    CLG_TRY(check("avgpool2x_forward", x, out, "x", "out", 1));
-    return launch(ctx, "avgpool2x_fwd", out, x, x, out);
+    return run(ctx, "avgpool2x", 1, 0, out, x);
 }
 
 clg_status clg_avgpool2x_backward(clg_ctx *ctx, const clg_tensor *dx, const clg_tensor *dout) {
-    CLG_TRY(check("avgpool2x_backward", dx, dout, "dx", "dout", 1));
-    return launch(ctx, "avgpool2x_bwd", dx, dout, dx, dout);
+    return run(ctx, "avgpool2x", 1, 1, dx, dout);
 }
 
 clg_status clg_blur_down_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *x) {
-    CLG_TRY(check("blur_down_forward", x, out, "x", "out", 1));
-    return launch(ctx, "blur_down_fwd", out, x, x, out);
+    return run(ctx, "blur_down", 1, 0, out, x);
 }
 
 clg_status clg_blur_down_backward(clg_ctx *ctx, const clg_tensor *dx, const clg_tensor *dout) {
-    CLG_TRY(check("blur_down_backward", dx, dout, "dx", "dout", 1));
-    return launch(ctx, "blur_down_bwd", dx, dout, dx, dout);
+    return run(ctx, "blur_down", 1, 1, dx, dout);
 }
 
 clg_status clg_upsample2x_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *x) {
-    CLG_TRY(check("upsample2x_forward", out, x, "out", "x", 0));
-    return launch(ctx, "upsample2x_fwd", out, x, x, out);
+    return run(ctx, "upsample2x", 0, 0, out, x);
 }
 
 clg_status clg_upsample2x_backward(clg_ctx *ctx, const clg_tensor *dx,
                                    const clg_tensor *dout) {
-    CLG_TRY(check("upsample2x_backward", dout, dx, "dout", "dx", 0));
-    return launch(ctx, "upsample2x_bwd", dx, dout, dx, dout);
+    return run(ctx, "upsample2x", 0, 1, dx, dout);
 }

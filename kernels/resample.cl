@@ -71,9 +71,23 @@ uint upsample2x_outputs(uint i, uint n_out, uint *o0) {
     return min(2 * i + 3, n_out);
 }
 
-/* Defines NAME_fwd: out (nc, oh, ow) = Ry x Rx^T per plane, and NAME_bwd:
- * dx (nc, h, w) = Ry^T dout Rx (written). */
+/* Defines NAME_adjoint(i, n, n_out, *o0, wt): the outputs [*o0, returned)
+ * that may read input i of an axis of n, and wt[o - *o0], the weight with
+ * which each does (0 when it does not); NAME_fwd: out (nc, oh, ow) =
+ * Ry x Rx^T per plane; NAME_bwd: dx (nc, h, w) = Ry^T dout Rx (written). */
 #define RESAMPLE_KERNELS(NAME)                                                         \
+    uint NAME##_adjoint(uint i, uint n, uint n_out, uint *o0, float *wt) {             \
+        uint idx[RS_MAX_TAPS];                                                         \
+        float tw[RS_MAX_TAPS];                                                         \
+        const uint o1 = NAME##_outputs(i, n_out, o0);                                  \
+        for (uint o = *o0; o < o1; o++) {                                              \
+            const uint t = NAME##_taps(o, n, idx, tw);                                 \
+            float c = 0.0f;                                                            \
+            for (uint a = 0; a < t; a++) c += idx[a] == i ? tw[a] : 0.0f;              \
+            wt[o - *o0] = c;                                                           \
+        }                                                                              \
+        return o1;                                                                     \
+    }                                                                                  \
     __kernel void NAME##_fwd(__global float *out, uint out_off, __global const float *x, \
                              uint x_off, uint nc, uint h, uint w, uint oh, uint ow) {  \
         CLG_FOR_EACH(i, nc * oh * ow) {                                                \
@@ -95,22 +109,10 @@ uint upsample2x_outputs(uint i, uint n_out, uint *o0) {
                              uint dout_off, uint nc, uint h, uint w, uint oh, uint ow) { \
         CLG_FOR_EACH(i, nc * h * w) {                                                  \
             const uint xx = i % w, y = (i / w) % h, plane = i / (w * h);               \
-            uint oy0, ox0, idx[RS_MAX_TAPS];                                           \
-            float cy[RS_MAX_OUTPUTS], cx[RS_MAX_OUTPUTS], wt[RS_MAX_TAPS];             \
-            const uint oy1 = NAME##_outputs(y, oh, &oy0);                              \
-            const uint ox1 = NAME##_outputs(xx, ow, &ox0);                             \
-            for (uint o = oy0; o < oy1; o++) {                                         \
-                const uint t = NAME##_taps(o, h, idx, wt);                             \
-                float c = 0.0f;                                                        \
-                for (uint a = 0; a < t; a++) c += idx[a] == y ? wt[a] : 0.0f;          \
-                cy[o - oy0] = c;                                                       \
-            }                                                                          \
-            for (uint o = ox0; o < ox1; o++) {                                         \
-                const uint t = NAME##_taps(o, w, idx, wt);                             \
-                float c = 0.0f;                                                        \
-                for (uint a = 0; a < t; a++) c += idx[a] == xx ? wt[a] : 0.0f;         \
-                cx[o - ox0] = c;                                                       \
-            }                                                                          \
+            uint oy0, ox0;                                                             \
+            float cy[RS_MAX_OUTPUTS], cx[RS_MAX_OUTPUTS];                              \
+            const uint oy1 = NAME##_adjoint(y, h, oh, &oy0, cy);                       \
+            const uint ox1 = NAME##_adjoint(xx, w, ow, &ox0, cx);                      \
             __global const float *g = dout + dout_off + (size_t)plane * oh * ow;       \
             float acc = 0.0f;                                                          \
             for (uint oy = oy0; oy < oy1; oy++) {                                      \
