@@ -1,7 +1,6 @@
 /* runtime.c: device discovery and selection, the context, kernel lookup and
  * checked launches. Programs themselves are built in program.c. */
 #include "runtime.h"
-#include "gemm_tune.h"
 #include "program.h"
 
 #include <ctype.h>
@@ -199,8 +198,6 @@ clg_status clg_ctx_create(clg_ctx **out, const char *spec) {
     ctx->queue = clCreateCommandQueue(ctx->context, ctx->dev.device,
                                       CL_QUEUE_PROFILING_ENABLE, &err);
     CL_CHECK_GOTO(err, fail);
-    /* CLBlast's GEMM parameters `clgan tune` chose for this device, if any. */
-    CLG_TRY_GOTO(clg_gemm_tune_apply(ctx, NULL), fail);
     *out = ctx;
     return CLG_OK;
 fail:

@@ -73,7 +73,9 @@ typedef struct clg_ctx {
     int prof_count;
 } clg_ctx;
 
-/* Create a context on the device `spec` names (see clg_device_select). */
+/* Create a context on the device `spec` names (see clg_device_select).
+ * Tuned CLBlast parameters are not applied here: that is the caller's
+ * choice (clg_gemm_tune_apply, host/gemm_tune.h, sits above the runtime). */
 clg_status clg_ctx_create(clg_ctx **out, const char *spec);
 /* Releases everything the context created; NULL is fine. */
 void clg_ctx_free(clg_ctx *ctx);
