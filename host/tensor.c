@@ -1,4 +1,5 @@
-/* tensor.c: tensor views, owned tensors, blocks, host transfers. */
+/* tensor.c: tensor views, owned tensors, blocks, host transfers, zeroing.
+ * Not here: kernels over tensors (host/<family>.c). */
 #include "tensor.h"
 #include "elementwise.h"
 
@@ -51,6 +52,17 @@ clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v) {
     return clg_fill(ctx, t, v);
 }
 
+clg_status clg_tensor_zero(clg_ctx *ctx, const clg_tensor *t) {
+    if (t->off % sizeof(float))
+        return clg_fail(CLG_ERR_INVALID_ARG, "tensor_zero: byte offset %zu is not a multiple of 4",
+                        t->off);
+    const cl_float zero = 0.0f;
+    cl_event ev = NULL;
+    CL_CHECK(clEnqueueFillBuffer(ctx->queue, t->buf, &zero, sizeof zero, t->off,
+                                 clg_tensor_bytes(t), 0, NULL, ctx->profile ? &ev : NULL));
+    return ev ? clg_profile_record(ctx, ev, "fill_buffer") : CLG_OK;
+}
+
 static size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
 clg_status clg_block_alloc(clg_ctx *ctx, clg_block *b, clg_tensor *tensors, int count,
@@ -66,7 +78,7 @@ clg_status clg_block_alloc(clg_ctx *ctx, clg_block *b, clg_tensor *tensors, int 
     CLG_TRY(clg_buffer_create(ctx, total * sizeof(float), what, &buf));
     clg_block blk = {buf, total};
     clg_tensor whole = clg_block_tensor(&blk);
-    clg_status s = clg_fill(ctx, &whole, 0.0f);
+    clg_status s = clg_tensor_zero(ctx, &whole);
     if (s != CLG_OK) {
         clg_buffer_release(ctx, buf, total * sizeof(float));
         return s;

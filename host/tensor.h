@@ -39,6 +39,10 @@ clg_status clg_tensor_upload(clg_ctx *ctx, const clg_tensor *t, const float *hos
 clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host);
 /* Every element := v (the fill kernel). */
 clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v);
+/* Every element := 0.0f, by clEnqueueFillBuffer (no kernel, so nothing to
+ * build first); enqueued, not waited for. Fails unless t->off is a multiple
+ * of 4. */
+clg_status clg_tensor_zero(clg_ctx *ctx, const clg_tensor *t);
 
 /* A block: one buffer for many tensors. Each tensor starts on a 64-byte
  * boundary; the gaps are zero, so an elementwise pass over the whole block

@@ -2,7 +2,6 @@
  * through kernels/batchnorm.cl. */
 #include "vbn.h"
 #include "batchnorm.h"
-#include "elementwise.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,7 +60,7 @@ clg_status clg_vbn_init_params(clg_ctx *ctx, const clg_tensor *gamma, const clg_
     clg_status rc = clg_tensor_upload(ctx, gamma, g);
     free(g);
     CLG_TRY(rc);
-    return clg_fill(ctx, beta, 0.0f);
+    return clg_tensor_zero(ctx, beta);
 }
 
 static clg_status check_input(const char *op, const clg_vbn *v, const clg_tensor *inp,
@@ -90,8 +89,8 @@ clg_status clg_vbn_ref_forward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_r
     CLG_TRY(clg_bn_forward_stats(ctx, out_ref, &v->ref_mean, &v->ref_rstd, &v->ref_var,
                                  &v->ref_mean_lo, inp_ref, gamma, beta, NULL, NULL, 0.0f,
                                  v->eps));
-    CLG_TRY(clg_fill(ctx, &v->dref_mean, 0.0f));
-    return clg_fill(ctx, &v->dref_var, 0.0f);
+    CLG_TRY(clg_tensor_zero(ctx, &v->dref_mean));
+    return clg_tensor_zero(ctx, &v->dref_var);
 }
 
 /* Items in one example's row of a channel: vectors of VBN_VW floats, or floats. */
