@@ -177,11 +177,11 @@ static clg_status split_reduce(clg_ctx *ctx, const clg_conv_algo *a, const clg_t
                                cl_uint plane, cl_uint nchan, cl_uint flags) {
     cl_kernel k;
     CLG_TRY(algo_kernel(ctx, a, "conv_split_reduce", &k));
-    cl_uint oo = clg_tensor_eoff(out), zero = 0, bo = bias ? clg_tensor_eoff(bias) : 0;
-    cl_mem bb = bias ? bias->buf : part;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(part), CLG_ARG(zero),
-                         CLG_ARG(bb), CLG_ARG(bo), CLG_ARG(numel), CLG_ARG(nsplit),
-                         CLG_ARG(plane), CLG_ARG(nchan), CLG_ARG(flags)));
+    /* Without a bias the kernel never reads its argument: out stands in. */
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_ARG(part),
+                         CLG_ARG_OFF(0, (size_t)numel * nsplit), CLG_TENSOR_ARGS(bias ? bias : out),
+                         CLG_ARG(numel), CLG_ARG(nsplit), CLG_ARG(plane), CLG_ARG(nchan),
+                         CLG_ARG(flags)));
     return clg_launch_flat(ctx, k, numel, NULL);
 }
 
@@ -243,27 +243,23 @@ static clg_status igemm(clg_ctx *ctx, const clg_conv_algo *a, int mode, const cl
     CLG_TRY(algo_kernel(ctx, a,
                         a->kind == CLG_CONV_TILED ? "conv2d_igemm_tiled" : "conv2d_igemm_direct",
                         &k));
-    cl_mem dst = out->buf;
-    cl_uint dst_off = clg_tensor_eoff(out);
+    clg_tensor dst = *out;
     cl_uint flags = bias ? CONV_FLAG_BIAS : 0;
     if (nsplit > 1) {
         CLG_TRY(clg_scratch(ctx, (size_t)nsplit * numel * sizeof(float), &sc));
-        dst = sc;
-        dst_off = 0;
+        dst = clg_tensor_view(sc, 0, nsplit, 1, 1, (int)numel);
         flags = 0;
     }
-    cl_uint so = clg_tensor_eoff(src), wo = clg_tensor_eoff(wt);
-    cl_mem bb = bias ? bias->buf : wt->buf;
-    cl_uint bo = bias ? clg_tensor_eoff(bias) : 0;
     cl_uint N = (cl_uint)d->N, C = (cl_uint)d->C, H = (cl_uint)d->H, W = (cl_uint)d->W;
     cl_uint K = (cl_uint)d->K, R = (cl_uint)d->R, S = (cl_uint)d->S;
     cl_uint ust = (cl_uint)d->stride, upad = (cl_uint)d->pad, P = (cl_uint)d->P,
             Q = (cl_uint)d->Q;
     cl_uint umode = (cl_uint)mode, slen = (cl_uint)split_len, unumel = (cl_uint)numel;
-    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_ARG(dst), CLG_ARG(dst_off), CLG_ARG(src->buf), CLG_ARG(so),
-                              CLG_ARG(wt->buf), CLG_ARG(wo), CLG_ARG(bb), CLG_ARG(bo), CLG_ARG(N),
-                              CLG_ARG(C), CLG_ARG(H), CLG_ARG(W), CLG_ARG(K), CLG_ARG(R),
-                              CLG_ARG(S), CLG_ARG(ust), CLG_ARG(upad), CLG_ARG(P), CLG_ARG(Q),
+    /* Without a bias (flag off) the kernel never reads it: wt stands in. */
+    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(&dst), CLG_TENSOR_ARGS(src), CLG_TENSOR_ARGS(wt),
+                              CLG_TENSOR_ARGS(bias ? bias : wt), CLG_ARG(N), CLG_ARG(C),
+                              CLG_ARG(H), CLG_ARG(W), CLG_ARG(K), CLG_ARG(R), CLG_ARG(S),
+                              CLG_ARG(ust), CLG_ARG(upad), CLG_ARG(P), CLG_ARG(Q),
                               CLG_ARG(umode), CLG_ARG(flags), CLG_ARG(slen), CLG_ARG(unumel)),
                  done);
     if (a->kind == CLG_CONV_TILED) {
@@ -318,22 +314,20 @@ static clg_status bwdw(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *d
     CLG_TRY(algo_kernel(ctx, a,
                         a->kind == CLG_CONV_TILED ? "conv2d_bwdw_tiled" : "conv2d_bwdw_direct",
                         &k));
-    cl_mem dst = dw->buf;
-    cl_uint dst_off = clg_tensor_eoff(dw), flags = CONV_FLAG_ACCUMULATE;
+    clg_tensor dst = *dw;
+    cl_uint flags = CONV_FLAG_ACCUMULATE;
     if (nsplit > 1) {
         CLG_TRY(clg_scratch(ctx, (size_t)nsplit * numel * sizeof(float), &sc));
-        dst = sc;
-        dst_off = 0;
+        dst = clg_tensor_view(sc, 0, nsplit, 1, 1, (int)numel);
         flags = 0;
     }
-    cl_uint doo = clg_tensor_eoff(dout), io = clg_tensor_eoff(inp);
     cl_uint N = (cl_uint)d->N, C = (cl_uint)d->C, H = (cl_uint)d->H, W = (cl_uint)d->W;
     cl_uint K = (cl_uint)d->K, R = (cl_uint)d->R, S = (cl_uint)d->S;
     cl_uint ust = (cl_uint)d->stride, upad = (cl_uint)d->pad, P = (cl_uint)d->P,
             Q = (cl_uint)d->Q;
     cl_uint slen = (cl_uint)split_len, unumel = (cl_uint)numel;
-    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_ARG(dst), CLG_ARG(dst_off), CLG_ARG(dout->buf), CLG_ARG(doo),
-                              CLG_ARG(inp->buf), CLG_ARG(io), CLG_ARG(N), CLG_ARG(C), CLG_ARG(H),
+    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(&dst), CLG_TENSOR_ARGS(dout),
+                              CLG_TENSOR_ARGS(inp), CLG_ARG(N), CLG_ARG(C), CLG_ARG(H),
                               CLG_ARG(W), CLG_ARG(K), CLG_ARG(R), CLG_ARG(S), CLG_ARG(ust),
                               CLG_ARG(upad), CLG_ARG(P), CLG_ARG(Q), CLG_ARG(flags),
                               CLG_ARG(slen), CLG_ARG(unumel)),
@@ -363,10 +357,9 @@ static clg_status bias_grad(clg_ctx *ctx, const clg_conv_algo *a, const clg_tens
     cl_kernel k;
     CLG_TRY(algo_kernel(ctx, a, "conv_bias_grad", &k));
     size_t ls = clg_local_size(ctx, k, 256);
-    cl_uint bo = clg_tensor_eoff(dbias), xo = clg_tensor_eoff(x);
     cl_uint n = (cl_uint)N, c = (cl_uint)C, pl = (cl_uint)plane;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dbias->buf), CLG_ARG(bo), CLG_ARG(x->buf), CLG_ARG(xo),
-                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(pl), CLG_LOCAL(ls * sizeof(float))));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dbias), CLG_TENSOR_ARGS(x), CLG_ARG(n), CLG_ARG(c),
+                         CLG_ARG(pl), CLG_LOCAL(ls * sizeof(float))));
     return clg_launch_1d(ctx, k, (size_t)C * ls, ls, NULL);
 }
 

@@ -2,7 +2,8 @@
  * holding many tensors, as llm.c's malloc_and_point_parameters).
  *
  * A tensor is (buffer, byte offset, NCHW shape); it owns its buffer only when
- * made by clg_tensor_create. Kernels take the offset in elements (off / 4). */
+ * made by clg_tensor_create. Kernels take the offset in elements (off / 4),
+ * passed through CLG_TENSOR_ARGS. */
 #ifndef CLG_TENSOR_H
 #define CLG_TENSOR_H
 
@@ -21,8 +22,12 @@ static inline size_t clg_tensor_numel(const clg_tensor *t) {
 static inline size_t clg_tensor_bytes(const clg_tensor *t) {
     return clg_tensor_numel(t) * sizeof(float);
 }
-/* Offset in elements, as kernels take it. */
-static inline cl_uint clg_tensor_eoff(const clg_tensor *t) { return (cl_uint)(t->off / 4); }
+/* A tensor as kernels take it: its buffer, then its offset in elements as a
+ * cl_uint, checked by clg_set_args against 32-bit indexing (see CLG_ARG_OFF
+ * in runtime.h). CLG_TENSOR_OFF alone for kernels that take one offset for
+ * several buffers. */
+#define CLG_TENSOR_OFF(t) CLG_ARG_OFF((t)->off / sizeof(float), clg_tensor_numel(t))
+#define CLG_TENSOR_ARGS(t) CLG_ARG((t)->buf), CLG_TENSOR_OFF(t)
 
 /* A view: no allocation, does not own `buf`. */
 clg_tensor clg_tensor_view(cl_mem buf, size_t off_bytes, int n, int c, int h, int w);
