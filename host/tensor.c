@@ -83,10 +83,9 @@ clg_itensor clg_itensor_slice(const clg_itensor *t, size_t first, int n) {
 clg_status clg_itensor_create(clg_ctx *ctx, clg_itensor *t, int n, const char *what) {
     memset(t, 0, sizeof *t);
     if (n <= 0) return clg_fail(CLG_ERR_INVALID_ARG, "bad int vector length %d (%s)", n, what);
-    clg_itensor tmp = clg_itensor_view(NULL, 0, n);
-    CLG_TRY(clg_buffer_create(ctx, clg_itensor_bytes(&tmp), what, &tmp.buf));
-    tmp.owns = 1;
-    *t = tmp;
+    CLG_TRY(clg_buffer_create(ctx, (size_t)n * sizeof(cl_int), what, &t->buf));
+    t->n = n;
+    t->owns = 1;
     return CLG_OK;
 }
 
