@@ -215,7 +215,7 @@ int cli_bench(int argc, char **argv) {
         }
     }
     clg_ctx *ctx;
-    clg_status s = clg_ctx_create(&ctx, device);
+    clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     bench_state st = {ctx, reps, NULL, 0, 0};
     printf("device: %s (%s, driver %s)\n", ctx->dev.name, ctx->dev.platform_name,

@@ -34,6 +34,10 @@ int cli_tune(int argc, char **argv);
 /* Print "clgan: WHAT failed: STATUS\n  message" and return 1. */
 int cli_error(clg_status s, const char *what);
 int cli_is_help(const char *arg);
+/* clg_ctx_create, then the CLBlast GEMM parameters `clgan tune --gemm`
+ * stored for the device (host/gemm_tune.h). Every command opens its device
+ * through this; on failure *out is NULL. */
+clg_status cli_ctx_create(clg_ctx **out, const char *device);
 /* If argv[*i] is --device/-d (consuming its value) set *device and return 1;
  * 0 if it is not; -1 (after a message) if the value is missing. */
 int cli_parse_device(int argc, char **argv, int *i, const char **device);

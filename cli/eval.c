@@ -54,7 +54,7 @@ int cli_eval(int argc, char **argv) {
         return 2;
     }
     clg_ctx *ctx;
-    clg_status s = clg_ctx_create(&ctx, device);
+    clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     clg_eval_result res;
     s = clg_evaluate(ctx, real ? NULL : pos[0], classifier, n, seed, raw, &res);

@@ -35,7 +35,7 @@ int cli_features(int argc, char **argv) {
         return 2;
     }
     clg_ctx *ctx;
-    clg_status s = clg_ctx_create(&ctx, device);
+    clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     clg_features_result res;
     s = clg_d_features_svm(ctx, pos[0], per_class, c, &res);

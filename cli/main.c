@@ -2,6 +2,7 @@
  * the library, and turns a status into a message and an exit code; the
  * library itself never prints or exits. */
 #include "cli.h"
+#include "gemm_tune.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,16 @@ int cli_error(clg_status s, const char *what) {
     fprintf(stderr, "clgan: %s failed: %s\n  %s\n", what, clg_status_to_string(s),
             clg_last_error());
     return 1;
+}
+
+clg_status cli_ctx_create(clg_ctx **out, const char *device) {
+    CLG_TRY(clg_ctx_create(out, device));
+    clg_status s = clg_gemm_tune_apply(*out, NULL);
+    if (s != CLG_OK) {
+        clg_ctx_free(*out);
+        *out = NULL;
+    }
+    return s;
 }
 
 int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }

@@ -68,7 +68,7 @@ static int run_cmd(const char *what, const char *ckpt, const char *device, int n
                    int running, int raw, int numbers, const char *out, uint64_t seed,
                    int interp_steps) {
     clg_ctx *ctx;
-    clg_status s = clg_ctx_create(&ctx, device);
+    clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     clg_net g;
     memset(&g, 0, sizeof g);
@@ -175,7 +175,7 @@ int cli_interpolate(int argc, char **argv) {
 int cli_render_latents(const char *ckpt, const char *device, int raw, const float *z, int n,
                        int nrow, const unsigned char *blank, const char *out) {
     clg_ctx *ctx;
-    clg_status s = clg_ctx_create(&ctx, device);
+    clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     clg_net g;
     memset(&g, 0, sizeof g);

@@ -252,7 +252,7 @@ int cli_selfcheck(int argc, char **argv) {
         return 2;
     }
     clg_ctx *ctx;
-    clg_status s = clg_ctx_create(&ctx, device);
+    clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     printf("selfcheck on %d:%d %s (%s)\n", ctx->dev.platform_index, ctx->dev.device_index,
            ctx->dev.name, ctx->dev.platform_name);

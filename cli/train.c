@@ -77,7 +77,7 @@ static int train_classifier(int argc, char **argv) {
         return 2;
     }
     clg_ctx *ctx;
-    clg_status s = clg_ctx_create(&ctx, device);
+    clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     printf("device: %d:%d %s\n", ctx->dev.platform_index, ctx->dev.device_index, ctx->dev.name);
     clg_classifier_hooks hooks = {on_classifier, NULL};
@@ -161,7 +161,7 @@ int cli_train(int argc, char **argv) {
     clg_status s = clg_dcgan_config_check(&o.cfg);
     if (s != CLG_OK) return cli_error(s, "checking the settings");
     clg_ctx *ctx;
-    s = clg_ctx_create(&ctx, device);
+    s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     progress_state ps = {isatty(STDOUT_FILENO)};
     clg_train_hooks hooks = {on_start, on_progress, &ps};

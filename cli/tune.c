@@ -197,7 +197,7 @@ int cli_tune(int argc, char **argv) {
         }
     }
     clg_ctx *ctx;
-    clg_status s = clg_ctx_create(&ctx, device);
+    clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     char path[4096];
     s = clg_conv_tune_path(ctx, path, sizeof path);

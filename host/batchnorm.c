@@ -53,14 +53,6 @@ clg_status clg_bn_check_same(const char *op, const char *what, const clg_tensor 
     return CLG_OK;
 }
 
-/* Offsets are uint in the kernels. */
-static clg_status check_fits(const char *op, const clg_tensor *t) {
-    if (t->off / 4 + clg_tensor_numel(t) > 0xffffffffu)
-        return clg_fail(CLG_ERR_INVALID_ARG, "%s: tensor of %zu elements at element %zu exceeds "
-                        "the kernels' 32-bit indexing", op, clg_tensor_numel(t), t->off / 4);
-    return CLG_OK;
-}
-
 static clg_status check_affine(const char *op, const clg_tensor *gamma, const clg_tensor *beta,
                                int c) {
     if ((gamma == NULL) != (beta == NULL))
@@ -72,17 +64,6 @@ static clg_status check_affine(const char *op, const clg_tensor *gamma, const cl
     return CLG_OK;
 }
 
-/* A (buffer, element offset) kernel argument pair; absent tensors become
- * `dflt`'s buffer, which the kernel never touches (its flag is off). */
-typedef struct {
-    cl_mem buf;
-    cl_uint off;
-} bufarg;
-static bufarg arg_of(const clg_tensor *t, const clg_tensor *dflt) {
-    bufarg a = {t ? t->buf : dflt->buf, t ? clg_tensor_eoff(t) : clg_tensor_eoff(dflt)};
-    return a;
-}
-
 clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
                                 const clg_tensor *rstd, const clg_tensor *var,
                                 const clg_tensor *mean_lo, const clg_tensor *inp,
@@ -91,8 +72,6 @@ clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_t
                                 const clg_tensor *running_var, float momentum, float eps) {
     const char *op = "batchnorm_forward";
     const int C = inp->c;
-    CLG_TRY(check_fits(op, inp));
-    CLG_TRY(check_fits(op, out));
     CLG_TRY(clg_bn_check_same(op, "out", out, inp));
     CLG_TRY(clg_bn_check_vec(op, "mean", mean, C));
     CLG_TRY(clg_bn_check_vec(op, "rstd", rstd, C));
@@ -123,19 +102,19 @@ clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_t
     size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
     cl_uint flags = (gamma ? BN_AFFINE : 0) | (running_mean ? BN_RUNNING : 0) |
                     (var ? BN_SAVE_VAR : 0);
-    bufarg o = arg_of(out, NULL), mu = arg_of(mean, NULL), rs = arg_of(rstd, NULL);
-    bufarg va = arg_of(var, mean), lo = arg_of(mean_lo, mean);
-    bufarg rm = arg_of(running_mean, mean), rv = arg_of(running_var, mean);
-    bufarg x = arg_of(inp, NULL), g = arg_of(gamma, inp), b = arg_of(beta, inp);
+    /* Absent tensors pass a present one, which the kernel never touches
+     * (its flag is off). */
+    const clg_tensor *va = var ? var : mean, *lo = mean_lo ? mean_lo : mean;
+    const clg_tensor *rm = running_mean ? running_mean : mean;
+    const clg_tensor *rv = running_var ? running_var : mean;
+    const clg_tensor *g = gamma ? gamma : inp, *b = beta ? beta : inp;
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)C, p = (cl_uint)(inp->h * inp->w);
     cl_float e = eps, m = momentum;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(o.buf), CLG_ARG(o.off), CLG_ARG(mu.buf), CLG_ARG(mu.off),
-                         CLG_ARG(rs.buf), CLG_ARG(rs.off), CLG_ARG(va.buf), CLG_ARG(va.off),
-                         CLG_ARG(lo.buf), CLG_ARG(lo.off), CLG_ARG(rm.buf), CLG_ARG(rm.off),
-                         CLG_ARG(rv.buf), CLG_ARG(rv.off), CLG_ARG(x.buf), CLG_ARG(x.off),
-                         CLG_ARG(g.buf), CLG_ARG(g.off), CLG_ARG(b.buf), CLG_ARG(b.off),
-                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(e), CLG_ARG(m),
-                         CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(mean), CLG_TENSOR_ARGS(rstd),
+                         CLG_TENSOR_ARGS(va), CLG_TENSOR_ARGS(lo), CLG_TENSOR_ARGS(rm),
+                         CLG_TENSOR_ARGS(rv), CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(g),
+                         CLG_TENSOR_ARGS(b), CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(e),
+                         CLG_ARG(m), CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
     size_t groups = clg_bn_groups(ctx, b8 ? (C + 7) / 8 : C);
     return clg_launch_1d(ctx, k, groups * local, local, NULL);
 }
@@ -156,8 +135,6 @@ clg_status clg_batchnorm_forward_inference(clg_ctx *ctx, const clg_tensor *out,
                                            const clg_tensor *running_var, float eps) {
     const char *op = "batchnorm_forward_inference";
     const int C = inp->c;
-    CLG_TRY(check_fits(op, inp));
-    CLG_TRY(check_fits(op, out));
     CLG_TRY(clg_bn_check_same(op, "out", out, inp));
     CLG_TRY(check_affine(op, gamma, beta, C));
     CLG_TRY(clg_bn_check_vec(op, "running_mean", running_mean, C));
@@ -166,16 +143,14 @@ clg_status clg_batchnorm_forward_inference(clg_ctx *ctx, const clg_tensor *out,
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: eps %g must be > 0", op, (double)eps);
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_fwd_infer", &k));
-    bufarg o = arg_of(out, NULL), x = arg_of(inp, NULL);
-    bufarg rm = arg_of(running_mean, NULL), rv = arg_of(running_var, NULL);
-    bufarg g = arg_of(gamma, inp), b = arg_of(beta, inp);
+    const clg_tensor *g = gamma ? gamma : inp, *b = beta ? beta : inp; /* as above */
     cl_uint total = (cl_uint)clg_tensor_numel(inp), c = (cl_uint)C;
     cl_uint p = (cl_uint)(inp->h * inp->w), flags = gamma ? BN_AFFINE : 0;
     cl_float e = eps;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(o.buf), CLG_ARG(o.off), CLG_ARG(x.buf), CLG_ARG(x.off),
-                         CLG_ARG(rm.buf), CLG_ARG(rm.off), CLG_ARG(rv.buf), CLG_ARG(rv.off),
-                         CLG_ARG(g.buf), CLG_ARG(g.off), CLG_ARG(b.buf), CLG_ARG(b.off),
-                         CLG_ARG(total), CLG_ARG(c), CLG_ARG(p), CLG_ARG(e), CLG_ARG(flags)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(inp),
+                         CLG_TENSOR_ARGS(running_mean), CLG_TENSOR_ARGS(running_var),
+                         CLG_TENSOR_ARGS(g), CLG_TENSOR_ARGS(b), CLG_ARG(total), CLG_ARG(c),
+                         CLG_ARG(p), CLG_ARG(e), CLG_ARG(flags)));
     return clg_launch_flat(ctx, k, total, NULL);
 }
 
@@ -186,13 +161,8 @@ clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg
                                  const clg_tensor *dmean_x, const clg_tensor *dvar_x) {
     const char *op = "batchnorm_backward";
     const int C = inp->c;
-    CLG_TRY(check_fits(op, inp));
-    CLG_TRY(check_fits(op, dinp));
     CLG_TRY(clg_bn_check_same(op, "dinp", dinp, inp));
-    if (dout) {
-        CLG_TRY(check_fits(op, dout));
-        CLG_TRY(clg_bn_check_same(op, "dout", dout, inp));
-    }
+    if (dout) CLG_TRY(clg_bn_check_same(op, "dout", dout, inp));
     CLG_TRY(clg_bn_check_vec(op, "mean", mean, C));
     CLG_TRY(clg_bn_check_vec(op, "rstd", rstd, C));
     if (gamma) {
@@ -216,18 +186,16 @@ clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_bwd8" : "bn_bwd", &k));
     size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
     cl_uint flags = (gamma ? BN_AFFINE : 0) | (dout ? BN_HAS_DOUT : 0) | (dmean_x ? BN_DSTATS : 0);
-    bufarg dx = arg_of(dinp, NULL), dg = arg_of(dgamma, mean), db = arg_of(dbeta, mean);
-    bufarg dy = arg_of(dout, inp), x = arg_of(inp, NULL), mu = arg_of(mean, NULL);
-    bufarg rs = arg_of(rstd, NULL), g = arg_of(gamma, mean);
-    bufarg dm = arg_of(dmean_x, mean), dv = arg_of(dvar_x, mean);
+    /* Absent tensors pass a present one, never touched (flag off). */
+    const clg_tensor *dg = dgamma ? dgamma : mean, *db = dbeta ? dbeta : mean;
+    const clg_tensor *dy = dout ? dout : inp, *g = gamma ? gamma : mean;
+    const clg_tensor *dm = dmean_x ? dmean_x : mean, *dv = dvar_x ? dvar_x : mean;
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)C, p = (cl_uint)(inp->h * inp->w);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dx.buf), CLG_ARG(dx.off), CLG_ARG(dg.buf), CLG_ARG(dg.off),
-                         CLG_ARG(db.buf), CLG_ARG(db.off), CLG_ARG(dy.buf), CLG_ARG(dy.off),
-                         CLG_ARG(x.buf), CLG_ARG(x.off), CLG_ARG(mu.buf), CLG_ARG(mu.off),
-                         CLG_ARG(rs.buf), CLG_ARG(rs.off), CLG_ARG(g.buf), CLG_ARG(g.off),
-                         CLG_ARG(dm.buf), CLG_ARG(dm.off), CLG_ARG(dv.buf), CLG_ARG(dv.off),
-                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(flags),
-                         CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dinp), CLG_TENSOR_ARGS(dg), CLG_TENSOR_ARGS(db),
+                         CLG_TENSOR_ARGS(dy), CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(mean),
+                         CLG_TENSOR_ARGS(rstd), CLG_TENSOR_ARGS(g), CLG_TENSOR_ARGS(dm),
+                         CLG_TENSOR_ARGS(dv), CLG_ARG(n), CLG_ARG(c), CLG_ARG(p),
+                         CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
     size_t groups = clg_bn_groups(ctx, b8 ? (C + 7) / 8 : C);
     return clg_launch_1d(ctx, k, groups * local, local, NULL);
 }

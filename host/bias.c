@@ -12,10 +12,9 @@ clg_status clg_bias_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tenso
     CLG_TRY(check("bias_forward", bias, out));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, "bias", NULL, "bias_add", &k));
-    cl_uint oo = clg_tensor_eoff(out), bo = clg_tensor_eoff(bias);
     cl_uint n = (cl_uint)out->n, c = (cl_uint)out->c, hw = (cl_uint)(out->h * out->w);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(bias->buf), CLG_ARG(bo),
-                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(hw)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(bias), CLG_ARG(n), CLG_ARG(c),
+                         CLG_ARG(hw)));
     return clg_launch_flat(ctx, k, clg_tensor_numel(out), NULL);
 }
 
@@ -24,9 +23,8 @@ clg_status clg_bias_backward(clg_ctx *ctx, const clg_tensor *dbias, const clg_te
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, "bias", NULL, "bias_grad", &k));
     size_t local = clg_local_size(ctx, k, 256);
-    cl_uint bo = clg_tensor_eoff(dbias), dof = clg_tensor_eoff(dout);
     cl_uint n = (cl_uint)dout->n, c = (cl_uint)dout->c, hw = (cl_uint)(dout->h * dout->w);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dbias->buf), CLG_ARG(bo), CLG_ARG(dout->buf), CLG_ARG(dof),
-                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(hw), CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dbias), CLG_TENSOR_ARGS(dout), CLG_ARG(n), CLG_ARG(c),
+                         CLG_ARG(hw), CLG_LOCAL(local * sizeof(float))));
     return clg_launch_1d(ctx, k, local * c, local, NULL);
 }

@@ -17,61 +17,6 @@
 #define CONV_SPLIT_MAX_BYTES ((size_t)128 << 20)
 #define CONV_SPLIT_MAX 64
 
-clg_status clg_conv_desc_init(clg_conv_desc *d, int N, int C, int H, int W, int K, int R, int S,
-                              int stride, int pad) {
-    memset(d, 0, sizeof *d);
-    if (N < 1 || C < 1 || H < 1 || W < 1 || K < 1 || R < 1 || S < 1)
-        return clg_fail(CLG_ERR_INVALID_ARG,
-                        "conv: sizes must be >= 1 (N=%d C=%d H=%d W=%d K=%d R=%d S=%d)", N, C, H,
-                        W, K, R, S);
-    if (stride < 1 || pad < 0)
-        return clg_fail(CLG_ERR_INVALID_ARG, "conv: stride %d must be >= 1 and pad %d >= 0",
-                        stride, pad);
-    if (H + 2 * pad < R || W + 2 * pad < S)
-        return clg_fail(CLG_ERR_INVALID_ARG,
-                        "conv: kernel %dx%d larger than the padded input %dx%d (pad %d)", R, S,
-                        H + 2 * pad, W + 2 * pad, pad);
-    int P = (H + 2 * pad - R) / stride + 1, Q = (W + 2 * pad - S) / stride + 1;
-    double big = (double)INT_MAX;
-    if ((double)N * C * H * W >= big || (double)N * K * P * Q >= big ||
-        (double)K * C * R * S >= big)
-        return clg_fail(CLG_ERR_INVALID_ARG, "conv: a tensor has 2^31 elements or more");
-    *d = (clg_conv_desc){N, C, H, W, K, R, S, stride, pad, P, Q};
-    return CLG_OK;
-}
-
-clg_status clg_conv_transpose_desc_init(clg_conv_desc *d, int N, int C_in, int H_in, int W_in,
-                                        int C_out, int R, int S, int stride, int pad) {
-    memset(d, 0, sizeof *d);
-    if (H_in < 1 || W_in < 1 || stride < 1 || R < 1 || S < 1)
-        return clg_fail(CLG_ERR_INVALID_ARG,
-                        "conv_transpose: sizes must be >= 1 (H_in=%d W_in=%d R=%d S=%d "
-                        "stride=%d)",
-                        H_in, W_in, R, S, stride);
-    int H = (H_in - 1) * stride - 2 * pad + R, W = (W_in - 1) * stride - 2 * pad + S;
-    if (H < 1 || W < 1)
-        return clg_fail(CLG_ERR_INVALID_ARG,
-                        "conv_transpose: output %dx%d is empty (H_in=%d stride=%d pad=%d R=%d)",
-                        H, W, H_in, stride, pad, R);
-    CLG_TRY(clg_conv_desc_init(d, N, C_out, H, W, C_in, R, S, stride, pad));
-    if (d->P != H_in || d->Q != W_in)
-        return clg_fail(CLG_ERR_INVALID_ARG, "conv_transpose: internal shape mismatch");
-    return CLG_OK;
-}
-
-double clg_conv_flops(const clg_conv_desc *d) {
-    return 2.0 * d->N * d->K * d->P * d->Q * (double)d->C * d->R * d->S;
-}
-
-const char *clg_conv_dir_name(clg_conv_dir dir) {
-    switch (dir) {
-    case CLG_CONV_FWD: return "fwd";
-    case CLG_CONV_BWD_DATA: return "bwd_data";
-    case CLG_CONV_BWD_WEIGHT: return "bwd_weight";
-    default: return "?";
-    }
-}
-
 /* ---- variants ---------------------------------------------------------- */
 
 /* Direct variants carry the tile sizes of a tiled one so that both share a
@@ -89,49 +34,6 @@ static const clg_conv_algo algos[] = {
 
 int clg_conv_algo_count(void) { return NALGOS; }
 const clg_conv_algo *clg_conv_algo_at(int i) { return i >= 0 && i < NALGOS ? &algos[i] : NULL; }
-
-void clg_conv_algo_format(const clg_conv_algo *a, char *buf, size_t cap) {
-    int n;
-    if (a->kind == CLG_CONV_TILED)
-        n = snprintf(buf, cap, "tiled:%dx%dx%d:%dx%d", a->tm, a->tn, a->tk, a->wm, a->vw);
-    else
-        n = snprintf(buf, cap, "direct:%dx%d:%dx%d:%dx%dx%d", a->wm, a->vw, a->lx, a->ly, a->tm,
-                     a->tn, a->tk);
-    if (a->split > 0 && n > 0 && (size_t)n < cap)
-        snprintf(buf + n, cap - (size_t)n, ":s%d", a->split);
-}
-
-static int pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
-
-/* The kernel's compile-time constraints (see the #error in conv.cl). */
-static int algo_valid(const clg_conv_algo *a) {
-    if (!pow2(a->vw) || a->vw > 16 || a->wm < 1 || a->wm > 16 || a->tm < 1 || a->tn < 1 ||
-        a->tk < 1 || a->tm % a->wm || a->tn % a->vw || a->split < 0)
-        return 0;
-    int wg = (a->tm / a->wm) * (a->tn / a->vw);
-    if (wg % a->tk || (a->tm * a->tk) % wg || (a->tn * a->tk) % wg) return 0;
-    if (a->kind == CLG_CONV_DIRECT && (a->lx < 1 || a->ly < 1)) return 0;
-    return 1;
-}
-
-clg_status clg_conv_algo_parse(const char *s, clg_conv_algo *out) {
-    clg_conv_algo a = {0};
-    int used = 0;
-    if (sscanf(s, "tiled:%dx%dx%d:%dx%d%n", &a.tm, &a.tn, &a.tk, &a.wm, &a.vw, &used) == 5) {
-        a.kind = CLG_CONV_TILED;
-    } else if (sscanf(s, "direct:%dx%d:%dx%d:%dx%dx%d%n", &a.wm, &a.vw, &a.lx, &a.ly, &a.tm,
-                      &a.tn, &a.tk, &used) == 7) {
-        a.kind = CLG_CONV_DIRECT;
-    } else {
-        return clg_fail(CLG_ERR_FORMAT, "conv: cannot parse variant '%s'", s);
-    }
-    int more = 0;
-    if (s[used] == ':' && sscanf(s + used, ":s%d%n", &a.split, &more) == 1) used += more;
-    if (s[used] != '\0' || !algo_valid(&a))
-        return clg_fail(CLG_ERR_FORMAT, "conv: invalid variant '%s'", s);
-    *out = a;
-    return CLG_OK;
-}
 
 void clg_conv_algo_default(const clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
                            clg_conv_algo *out) {
@@ -183,7 +85,7 @@ static size_t kernel_limit(clg_ctx *ctx, cl_kernel k) {
 clg_status clg_conv_algo_check(clg_ctx *ctx, const clg_conv_algo *a) {
     char name[64];
     clg_conv_algo_format(a, name, sizeof name);
-    if (!algo_valid(a)) return clg_fail(CLG_ERR_INVALID_ARG, "conv: invalid variant %s", name);
+    if (!clg_conv_algo_valid(a)) return clg_fail(CLG_ERR_INVALID_ARG, "conv: invalid variant %s", name);
     const char *kn[2] = {"conv2d_igemm_tiled", "conv2d_bwdw_tiled"};
     if (a->kind == CLG_CONV_DIRECT) {
         kn[0] = "conv2d_igemm_direct";
@@ -275,11 +177,11 @@ static clg_status split_reduce(clg_ctx *ctx, const clg_conv_algo *a, const clg_t
                                cl_uint plane, cl_uint nchan, cl_uint flags) {
     cl_kernel k;
     CLG_TRY(algo_kernel(ctx, a, "conv_split_reduce", &k));
-    cl_uint oo = clg_tensor_eoff(out), zero = 0, bo = bias ? clg_tensor_eoff(bias) : 0;
-    cl_mem bb = bias ? bias->buf : part;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(part), CLG_ARG(zero),
-                         CLG_ARG(bb), CLG_ARG(bo), CLG_ARG(numel), CLG_ARG(nsplit),
-                         CLG_ARG(plane), CLG_ARG(nchan), CLG_ARG(flags)));
+    /* Without a bias the kernel never reads its argument: out stands in. */
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_ARG(part),
+                         CLG_ARG_OFF(0, (size_t)numel * nsplit), CLG_TENSOR_ARGS(bias ? bias : out),
+                         CLG_ARG(numel), CLG_ARG(nsplit), CLG_ARG(plane), CLG_ARG(nchan),
+                         CLG_ARG(flags)));
     return clg_launch_flat(ctx, k, numel, NULL);
 }
 
@@ -341,27 +243,23 @@ static clg_status igemm(clg_ctx *ctx, const clg_conv_algo *a, int mode, const cl
     CLG_TRY(algo_kernel(ctx, a,
                         a->kind == CLG_CONV_TILED ? "conv2d_igemm_tiled" : "conv2d_igemm_direct",
                         &k));
-    cl_mem dst = out->buf;
-    cl_uint dst_off = clg_tensor_eoff(out);
+    clg_tensor dst = *out;
     cl_uint flags = bias ? CONV_FLAG_BIAS : 0;
     if (nsplit > 1) {
         CLG_TRY(clg_scratch(ctx, (size_t)nsplit * numel * sizeof(float), &sc));
-        dst = sc;
-        dst_off = 0;
+        dst = clg_tensor_view(sc, 0, nsplit, 1, 1, (int)numel);
         flags = 0;
     }
-    cl_uint so = clg_tensor_eoff(src), wo = clg_tensor_eoff(wt);
-    cl_mem bb = bias ? bias->buf : wt->buf;
-    cl_uint bo = bias ? clg_tensor_eoff(bias) : 0;
     cl_uint N = (cl_uint)d->N, C = (cl_uint)d->C, H = (cl_uint)d->H, W = (cl_uint)d->W;
     cl_uint K = (cl_uint)d->K, R = (cl_uint)d->R, S = (cl_uint)d->S;
     cl_uint ust = (cl_uint)d->stride, upad = (cl_uint)d->pad, P = (cl_uint)d->P,
             Q = (cl_uint)d->Q;
     cl_uint umode = (cl_uint)mode, slen = (cl_uint)split_len, unumel = (cl_uint)numel;
-    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_ARG(dst), CLG_ARG(dst_off), CLG_ARG(src->buf), CLG_ARG(so),
-                              CLG_ARG(wt->buf), CLG_ARG(wo), CLG_ARG(bb), CLG_ARG(bo), CLG_ARG(N),
-                              CLG_ARG(C), CLG_ARG(H), CLG_ARG(W), CLG_ARG(K), CLG_ARG(R),
-                              CLG_ARG(S), CLG_ARG(ust), CLG_ARG(upad), CLG_ARG(P), CLG_ARG(Q),
+    /* Without a bias (flag off) the kernel never reads it: wt stands in. */
+    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(&dst), CLG_TENSOR_ARGS(src), CLG_TENSOR_ARGS(wt),
+                              CLG_TENSOR_ARGS(bias ? bias : wt), CLG_ARG(N), CLG_ARG(C),
+                              CLG_ARG(H), CLG_ARG(W), CLG_ARG(K), CLG_ARG(R), CLG_ARG(S),
+                              CLG_ARG(ust), CLG_ARG(upad), CLG_ARG(P), CLG_ARG(Q),
                               CLG_ARG(umode), CLG_ARG(flags), CLG_ARG(slen), CLG_ARG(unumel)),
                  done);
     if (a->kind == CLG_CONV_TILED) {
@@ -416,22 +314,20 @@ static clg_status bwdw(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *d
     CLG_TRY(algo_kernel(ctx, a,
                         a->kind == CLG_CONV_TILED ? "conv2d_bwdw_tiled" : "conv2d_bwdw_direct",
                         &k));
-    cl_mem dst = dw->buf;
-    cl_uint dst_off = clg_tensor_eoff(dw), flags = CONV_FLAG_ACCUMULATE;
+    clg_tensor dst = *dw;
+    cl_uint flags = CONV_FLAG_ACCUMULATE;
     if (nsplit > 1) {
         CLG_TRY(clg_scratch(ctx, (size_t)nsplit * numel * sizeof(float), &sc));
-        dst = sc;
-        dst_off = 0;
+        dst = clg_tensor_view(sc, 0, nsplit, 1, 1, (int)numel);
         flags = 0;
     }
-    cl_uint doo = clg_tensor_eoff(dout), io = clg_tensor_eoff(inp);
     cl_uint N = (cl_uint)d->N, C = (cl_uint)d->C, H = (cl_uint)d->H, W = (cl_uint)d->W;
     cl_uint K = (cl_uint)d->K, R = (cl_uint)d->R, S = (cl_uint)d->S;
     cl_uint ust = (cl_uint)d->stride, upad = (cl_uint)d->pad, P = (cl_uint)d->P,
             Q = (cl_uint)d->Q;
     cl_uint slen = (cl_uint)split_len, unumel = (cl_uint)numel;
-    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_ARG(dst), CLG_ARG(dst_off), CLG_ARG(dout->buf), CLG_ARG(doo),
-                              CLG_ARG(inp->buf), CLG_ARG(io), CLG_ARG(N), CLG_ARG(C), CLG_ARG(H),
+    CLG_TRY_GOTO(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(&dst), CLG_TENSOR_ARGS(dout),
+                              CLG_TENSOR_ARGS(inp), CLG_ARG(N), CLG_ARG(C), CLG_ARG(H),
                               CLG_ARG(W), CLG_ARG(K), CLG_ARG(R), CLG_ARG(S), CLG_ARG(ust),
                               CLG_ARG(upad), CLG_ARG(P), CLG_ARG(Q), CLG_ARG(flags),
                               CLG_ARG(slen), CLG_ARG(unumel)),
@@ -461,10 +357,9 @@ static clg_status bias_grad(clg_ctx *ctx, const clg_conv_algo *a, const clg_tens
     cl_kernel k;
     CLG_TRY(algo_kernel(ctx, a, "conv_bias_grad", &k));
     size_t ls = clg_local_size(ctx, k, 256);
-    cl_uint bo = clg_tensor_eoff(dbias), xo = clg_tensor_eoff(x);
     cl_uint n = (cl_uint)N, c = (cl_uint)C, pl = (cl_uint)plane;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dbias->buf), CLG_ARG(bo), CLG_ARG(x->buf), CLG_ARG(xo),
-                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(pl), CLG_LOCAL(ls * sizeof(float))));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dbias), CLG_TENSOR_ARGS(x), CLG_ARG(n), CLG_ARG(c),
+                         CLG_ARG(pl), CLG_LOCAL(ls * sizeof(float))));
     return clg_launch_1d(ctx, k, (size_t)C * ls, ls, NULL);
 }
 

@@ -11,37 +11,18 @@
  *
  * Which kernel variant and tile sizes run is picked per shape: the choice
  * `clgan tune` stored for this device (host/conv_tune.h), else a default per
- * device type. The *_algo entry points run a given variant (tests, tune). */
+ * device type. The *_algo entry points run a given variant (tests, tune).
+ * The descriptor and variant types themselves are in conv_desc.h. */
 #ifndef CLG_CONV_H
 #define CLG_CONV_H
 
+#include "conv_desc.h"
 #include "tensor.h"
-
-typedef struct {
-    int N, C, H, W; /* input (N, C, H, W) */
-    int K, R, S;    /* weight (K, C, R, S) */
-    int stride, pad;
-    int P, Q;       /* output (N, K, P, Q): P = (H + 2 pad - R) / stride + 1 */
-} clg_conv_desc;
-
-/* A convolution of inp (N, C, H, W) with weight (K, C, R, S). Fails with
- * CLG_ERR_INVALID_ARG when a size is out of range or the output is empty. */
-clg_status clg_conv_desc_init(clg_conv_desc *d, int N, int C, int H, int W, int K, int R, int S,
-                              int stride, int pad);
-/* A transposed convolution of inp (N, C_in, H_in, W_in) with weight
- * (C_in, C_out, R, S), output (N, C_out, (H_in - 1) stride - 2 pad + R, ...).
- * *d describes the adjoint convolution: d->C, H, W are the transposed
- * conv's output, d->K, P, Q its input. */
-clg_status clg_conv_transpose_desc_init(clg_conv_desc *d, int N, int C_in, int H_in, int W_in,
-                                        int C_out, int R, int S, int stride, int pad);
 
 /* Grow the context's scratch buffer (clg_scratch) to what split-K needs for
  * the three directions of `d` with the variants that would run, so that a
  * training loop allocates nothing after its setup. */
 clg_status clg_conv_reserve(clg_ctx *ctx, const clg_conv_desc *d);
-
-/* 2 * multiply-adds of one pass (the three directions cost the same). */
-double clg_conv_flops(const clg_conv_desc *d);
 
 /* ---- convolution ---- */
 
@@ -79,33 +60,9 @@ clg_status clg_conv_transpose2d_backward_weight(clg_ctx *ctx, const clg_tensor *
 
 /* ---- variants ---- */
 
-/* The three GEMMs, named for the convolution (a transposed conv's forward is
- * CLG_CONV_BWD_DATA of its descriptor). */
-typedef enum {
-    CLG_CONV_FWD,
-    CLG_CONV_BWD_DATA,
-    CLG_CONV_BWD_WEIGHT,
-    CLG_CONV_DIR_COUNT
-} clg_conv_dir;
-const char *clg_conv_dir_name(clg_conv_dir dir); /* "fwd", "bwd_data", "bwd_weight" */
-
-typedef enum { CLG_CONV_TILED, CLG_CONV_DIRECT } clg_conv_kind;
-
-typedef struct {
-    clg_conv_kind kind;
-    int tm, tn, tk; /* tiled: work-group tile (rows x columns) and reduction step */
-    int wm, vw;     /* per work-item register block: wm rows x vw columns */
-    int lx, ly;     /* direct: local size */
-    int split;      /* split-K factor; 0: chosen from the shape and the device */
-} clg_conv_algo;
-
 /* Every variant clgan can run (the tuner's candidates; tests run them all). */
 int clg_conv_algo_count(void);
 const clg_conv_algo *clg_conv_algo_at(int i);
-/* "tiled:TMxTNxTK:WMxVW" / "direct:WMxVW:LXxLY:TMxTNxTK" (a direct variant
- * names the tile set whose program it shares), plus ":sN" for a fixed split. */
-void clg_conv_algo_format(const clg_conv_algo *a, char *buf, size_t cap);
-clg_status clg_conv_algo_parse(const char *s, clg_conv_algo *out);
 /* The device-type default for a shape, ignoring stored tuning. */
 void clg_conv_algo_default(const clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
                            clg_conv_algo *out);

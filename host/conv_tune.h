@@ -4,11 +4,16 @@
  * and driver. One line per (direction, shape):
  *   fwd N C H W K R S stride pad ALGO        (ALGO as clg_conv_algo_format)
  * Lines that do not parse are ignored. The table is read once per process
- * and device; not thread-safe. CLGAN_NO_CACHE=1 disables lookups and stores. */
+ * and device; not thread-safe. CLGAN_NO_CACHE=1 disables lookups and stores.
+ *
+ * Only a store: it knows the descriptor and variant types (conv_desc.h) and
+ * nothing of conv.c, which consults it to pick a variant; the search that
+ * times variants is `clgan tune` (cli/tune.c). */
 #ifndef CLG_CONV_TUNE_H
 #define CLG_CONV_TUNE_H
 
-#include "conv.h"
+#include "conv_desc.h"
+#include "runtime.h"
 
 /* *found = 1 and *out set when a choice is stored for (dir, d) on ctx's device. */
 clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,

@@ -15,9 +15,9 @@ clg_status clg_check_numel(const char *op, const clg_tensor *a, const clg_tensor
 clg_status clg_fill(clg_ctx *ctx, const clg_tensor *out, float v) {
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "fill", &k));
-    cl_uint off = clg_tensor_eoff(out), n = (cl_uint)clg_tensor_numel(out);
+    cl_uint n = (cl_uint)clg_tensor_numel(out);
     cl_float fv = v;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(off), CLG_ARG(n), CLG_ARG(fv)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_ARG(n), CLG_ARG(fv)));
     return clg_launch_flat(ctx, k, n, NULL);
 }
 
@@ -25,10 +25,8 @@ clg_status clg_copy(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *in) {
     CLG_TRY(clg_check_numel("copy", out, in));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "copy", &k));
-    cl_uint oo = clg_tensor_eoff(out), io = clg_tensor_eoff(in);
     cl_uint n = (cl_uint)clg_tensor_numel(out);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(in->buf), CLG_ARG(io),
-                         CLG_ARG(n)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(in), CLG_ARG(n)));
     return clg_launch_flat(ctx, k, n, NULL);
 }
 
@@ -38,11 +36,9 @@ static clg_status unary_a(clg_ctx *ctx, const char *name, const clg_tensor *dst,
     CLG_TRY(clg_check_numel(name, dst, src));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, name, &k));
-    cl_uint doff = clg_tensor_eoff(dst), soff = clg_tensor_eoff(src);
     cl_uint n = (cl_uint)clg_tensor_numel(dst);
     cl_float fa = a;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dst->buf), CLG_ARG(doff), CLG_ARG(src->buf), CLG_ARG(soff),
-                         CLG_ARG(n), CLG_ARG(fa)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dst), CLG_TENSOR_ARGS(src), CLG_ARG(n), CLG_ARG(fa)));
     return clg_launch_flat(ctx, k, n, NULL);
 }
 
@@ -60,10 +56,9 @@ static clg_status binary(clg_ctx *ctx, const char *name, const clg_tensor *out,
     CLG_TRY(clg_check_numel(name, out, b));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, name, &k));
-    cl_uint oo = clg_tensor_eoff(out), ao = clg_tensor_eoff(a), bo = clg_tensor_eoff(b);
     cl_uint n = (cl_uint)clg_tensor_numel(out);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(a->buf), CLG_ARG(ao),
-                         CLG_ARG(b->buf), CLG_ARG(bo), CLG_ARG(n)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(a), CLG_TENSOR_ARGS(b),
+                         CLG_ARG(n)));
     return clg_launch_flat(ctx, k, n, NULL);
 }
 
@@ -80,12 +75,10 @@ static clg_status copy_channels(clg_ctx *ctx, const clg_tensor *dst, int dc0,
                                 const clg_tensor *src, int sc0, int count) {
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "copy_channels", &k));
-    cl_uint oo = clg_tensor_eoff(dst), oc = (cl_uint)dst->c, o0 = (cl_uint)dc0;
-    cl_uint io = clg_tensor_eoff(src), ic = (cl_uint)src->c, i0 = (cl_uint)sc0;
+    cl_uint oc = (cl_uint)dst->c, o0 = (cl_uint)dc0, ic = (cl_uint)src->c, i0 = (cl_uint)sc0;
     cl_uint n = (cl_uint)dst->n, cnt = (cl_uint)count, hw = (cl_uint)(dst->h * dst->w);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dst->buf), CLG_ARG(oo), CLG_ARG(oc), CLG_ARG(o0),
-                         CLG_ARG(src->buf), CLG_ARG(io), CLG_ARG(ic), CLG_ARG(i0), CLG_ARG(n),
-                         CLG_ARG(cnt), CLG_ARG(hw)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dst), CLG_ARG(oc), CLG_ARG(o0), CLG_TENSOR_ARGS(src),
+                         CLG_ARG(ic), CLG_ARG(i0), CLG_ARG(n), CLG_ARG(cnt), CLG_ARG(hw)));
     return clg_launch_flat(ctx, k, (size_t)n * cnt * hw, NULL);
 }
 

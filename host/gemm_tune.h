@@ -1,5 +1,6 @@
 /* gemm_tune.h: CLBlast's Xgemm parameters for this device, chosen by
- * `clgan tune` and applied when a context is created.
+ * `clgan tune` and applied by the CLI after it creates a context (the
+ * runtime below knows nothing of CLBlast's parameters).
  *
  * CLBlast ships tuned parameters for the devices in its database; others
  * (PoCL's CPU device among them) get defaults meant for GPUs, which on PoCL
@@ -32,7 +33,8 @@ clg_status clg_gemm_tune_store(clg_ctx *ctx, const clg_gemm_params *p);
 /* Read the stored choice: *found = 0 when there is none (or no cache, or
  * an unparseable line: ignored). */
 clg_status clg_gemm_tune_lookup(clg_ctx *ctx, clg_gemm_params *p, int *found);
-/* Apply the stored choice, if any (clg_ctx_create calls this). */
+/* Apply the stored choice, if any (the CLI's cli_ctx_create calls this
+ * after clg_ctx_create). */
 clg_status clg_gemm_tune_apply(clg_ctx *ctx, int *applied);
 
 #endif

@@ -18,11 +18,10 @@ clg_status clg_bce_logits_forward(clg_ctx *ctx, const clg_tensor *stats,
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bce_logits_fwd", &k));
     size_t local = clg_local_size(ctx, k, REDUCE_LOCAL);
-    cl_uint so = clg_tensor_eoff(stats), xo = clg_tensor_eoff(logits);
     cl_uint n = (cl_uint)clg_tensor_numel(logits);
     cl_float t = target;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(stats->buf), CLG_ARG(so), CLG_ARG(logits->buf), CLG_ARG(xo),
-                         CLG_ARG(n), CLG_ARG(t), CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(stats), CLG_TENSOR_ARGS(logits), CLG_ARG(n),
+                         CLG_ARG(t), CLG_LOCAL(local * sizeof(float))));
     return clg_launch_1d(ctx, k, local, local, NULL);
 }
 
@@ -31,11 +30,10 @@ clg_status clg_bce_logits_backward(clg_ctx *ctx, const clg_tensor *dlogits,
     CLG_TRY(clg_check_numel("bce_logits_backward", dlogits, logits));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bce_logits_bwd", &k));
-    cl_uint dof = clg_tensor_eoff(dlogits), xo = clg_tensor_eoff(logits);
     cl_uint n = (cl_uint)clg_tensor_numel(logits);
     cl_float t = target;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dlogits->buf), CLG_ARG(dof), CLG_ARG(logits->buf),
-                         CLG_ARG(xo), CLG_ARG(n), CLG_ARG(t)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dlogits), CLG_TENSOR_ARGS(logits), CLG_ARG(n),
+                         CLG_ARG(t)));
     return clg_launch_flat(ctx, k, n, NULL);
 }
 
@@ -54,10 +52,8 @@ clg_status clg_xent_forward(clg_ctx *ctx, const clg_tensor *stats, const clg_ten
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "xent_fwd", &k));
     size_t local = clg_local_size(ctx, k, REDUCE_LOCAL);
-    cl_uint so = clg_tensor_eoff(stats), xo = clg_tensor_eoff(logits);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(stats->buf), CLG_ARG(so), CLG_ARG(logits->buf), CLG_ARG(xo),
-                         CLG_ARG(labels), CLG_ARG(n), CLG_ARG(kk),
-                         CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(stats), CLG_TENSOR_ARGS(logits), CLG_ARG(labels),
+                         CLG_ARG(n), CLG_ARG(kk), CLG_LOCAL(local * sizeof(float))));
     return clg_launch_1d(ctx, k, local, local, NULL);
 }
 
@@ -68,8 +64,7 @@ clg_status clg_xent_backward(clg_ctx *ctx, const clg_tensor *dlogits, const clg_
     CLG_TRY(xent_dims(logits, &n, &kk));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "xent_bwd", &k));
-    cl_uint dof = clg_tensor_eoff(dlogits), xo = clg_tensor_eoff(logits);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dlogits->buf), CLG_ARG(dof), CLG_ARG(logits->buf),
-                         CLG_ARG(xo), CLG_ARG(labels), CLG_ARG(n), CLG_ARG(kk)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dlogits), CLG_TENSOR_ARGS(logits), CLG_ARG(labels),
+                         CLG_ARG(n), CLG_ARG(kk)));
     return clg_launch_flat(ctx, k, n, NULL);
 }

@@ -30,10 +30,9 @@ static clg_status copy_cols(clg_ctx *ctx, const clg_tensor *dst, size_t ldd, con
                             size_t lds, int rows, int cols) {
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "mbd_copy_cols", &k));
-    cl_uint doff = clg_tensor_eoff(dst), soff = clg_tensor_eoff(src);
     cl_uint dl = (cl_uint)ldd, sl = (cl_uint)lds, nc = (cl_uint)cols;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dst->buf), CLG_ARG(doff), CLG_ARG(dl), CLG_ARG(src->buf),
-                         CLG_ARG(soff), CLG_ARG(sl), CLG_ARG(nc)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dst), CLG_ARG(dl), CLG_TENSOR_ARGS(src), CLG_ARG(sl),
+                         CLG_ARG(nc)));
     size_t local = clg_local_size(ctx, k, COPY_LOCAL);
     return clg_launch_2d(ctx, k, (size_t)cols, (size_t)rows, local, 1, NULL);
 }
@@ -47,13 +46,12 @@ clg_status clg_mbd_pairs_forward(clg_ctx *ctx, const clg_tensor *out, const clg_
     if (bias) CLG_TRY(want_numel(op, "bias", bias, (size_t)B, "(B)"));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "mbd_pairs_fwd", &k));
-    cl_uint oo = clg_tensor_eoff(out), ldo = (cl_uint)(A + B), col0 = (cl_uint)A;
-    cl_uint mo = clg_tensor_eoff(m), bo = bias ? clg_tensor_eoff(bias) : 0;
+    cl_uint ldo = (cl_uint)(A + B), col0 = (cl_uint)A;
     cl_uint n = (cl_uint)N, b = (cl_uint)B, c = (cl_uint)C, flags = bias ? MBD_BIAS : 0;
-    cl_mem bb = bias ? bias->buf : m->buf;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(ldo), CLG_ARG(col0),
-                         CLG_ARG(m->buf), CLG_ARG(mo), CLG_ARG(bb), CLG_ARG(bo), CLG_ARG(n),
-                         CLG_ARG(b), CLG_ARG(c), CLG_ARG(flags)));
+    /* Without a bias the kernel never reads its argument: m stands in. */
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_ARG(ldo), CLG_ARG(col0), CLG_TENSOR_ARGS(m),
+                         CLG_TENSOR_ARGS(bias ? bias : m), CLG_ARG(n), CLG_ARG(b), CLG_ARG(c),
+                         CLG_ARG(flags)));
     return clg_launch_flat(ctx, k, (size_t)N * B, NULL);
 }
 
@@ -85,19 +83,16 @@ clg_status clg_mbd_pairs_backward(clg_ctx *ctx, const clg_tensor *dm, const clg_
     CLG_TRY(want_numel(op, "dm", dm, (size_t)B * C * N, "(B*C, N)"));
     if (dbias) CLG_TRY(want_numel(op, "dbias", dbias, (size_t)B, "(B)"));
     cl_kernel k;
-    cl_uint dmo = clg_tensor_eoff(dm), doo = clg_tensor_eoff(dout), mo = clg_tensor_eoff(m);
     cl_uint ldo = (cl_uint)(A + B), col0 = (cl_uint)A;
     cl_uint n = (cl_uint)N, b = (cl_uint)B, c = (cl_uint)C;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "mbd_pairs_bwd", &k));
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dm->buf), CLG_ARG(dmo), CLG_ARG(dout->buf), CLG_ARG(doo),
-                         CLG_ARG(ldo), CLG_ARG(col0), CLG_ARG(m->buf), CLG_ARG(mo), CLG_ARG(n),
-                         CLG_ARG(b), CLG_ARG(c)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dm), CLG_TENSOR_ARGS(dout), CLG_ARG(ldo),
+                         CLG_ARG(col0), CLG_TENSOR_ARGS(m), CLG_ARG(n), CLG_ARG(b), CLG_ARG(c)));
     CLG_TRY(clg_launch_flat(ctx, k, (size_t)N * B, NULL));
     if (!dbias) return CLG_OK;
-    cl_uint dbo = clg_tensor_eoff(dbias);
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "mbd_dbias", &k));
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dbias->buf), CLG_ARG(dbo), CLG_ARG(dout->buf), CLG_ARG(doo),
-                         CLG_ARG(ldo), CLG_ARG(col0), CLG_ARG(n), CLG_ARG(b)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dbias), CLG_TENSOR_ARGS(dout), CLG_ARG(ldo),
+                         CLG_ARG(col0), CLG_ARG(n), CLG_ARG(b)));
     return clg_launch_flat(ctx, k, (size_t)B, NULL);
 }
 

@@ -35,12 +35,13 @@ clg_status clg_adam_step(clg_ctx *ctx, clg_adam *opt, const clg_tensor *p, const
     cl_float step_size = (cl_float)(opt->lr / (1.0 - pow(opt->beta1, t)));
     cl_float bc2 = (cl_float)sqrt(1.0 - pow(opt->beta2, t));
     cl_float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps, wd = opt->weight_decay;
-    cl_uint off = clg_tensor_eoff(p), n = (cl_uint)clg_tensor_numel(p);
+    cl_uint n = (cl_uint)clg_tensor_numel(p);
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, "optim", NULL, "adam_step", &k));
+    /* One offset for all four (check_parallel). */
     CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(p->buf), CLG_ARG(g->buf), CLG_ARG(m->buf), CLG_ARG(v->buf),
-                         CLG_ARG(off), CLG_ARG(n), CLG_ARG(step_size), CLG_ARG(b1), CLG_ARG(b2),
-                         CLG_ARG(eps), CLG_ARG(bc2), CLG_ARG(wd)));
+                         CLG_TENSOR_OFF(p), CLG_ARG(n), CLG_ARG(step_size), CLG_ARG(b1),
+                         CLG_ARG(b2), CLG_ARG(eps), CLG_ARG(bc2), CLG_ARG(wd)));
     return clg_launch_flat(ctx, k, n, NULL);
 }
 
@@ -48,10 +49,10 @@ clg_status clg_sgd_step(clg_ctx *ctx, const clg_tensor *p, const clg_tensor *g,
                         const clg_tensor *buf, float lr, float mu, float weight_decay) {
     CLG_TRY(check_parallel("sgd", p, g, buf, NULL));
     cl_float flr = lr, fmu = mu, fwd = weight_decay;
-    cl_uint off = clg_tensor_eoff(p), n = (cl_uint)clg_tensor_numel(p);
+    cl_uint n = (cl_uint)clg_tensor_numel(p);
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, "optim", NULL, "sgd_step", &k));
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(p->buf), CLG_ARG(g->buf), CLG_ARG(buf->buf), CLG_ARG(off),
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(p->buf), CLG_ARG(g->buf), CLG_ARG(buf->buf), CLG_TENSOR_OFF(p),
                          CLG_ARG(n), CLG_ARG(flr), CLG_ARG(fmu), CLG_ARG(fwd)));
     return clg_launch_flat(ctx, k, n, NULL);
 }

@@ -14,12 +14,11 @@ clg_status clg_adaptive_max_pool_forward(clg_ctx *ctx, const clg_tensor *out, cl
     CLG_TRY(check("adaptive_max_pool_forward", x, out));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, "pool", NULL, "adaptive_max_pool_fwd", &k));
-    cl_uint oo = clg_tensor_eoff(out), ao = (cl_uint)arg_off, xo = clg_tensor_eoff(x);
     cl_uint nc = (cl_uint)(x->n * x->c), h = (cl_uint)x->h, w = (cl_uint)x->w;
     cl_uint oh = (cl_uint)out->h, ow = (cl_uint)out->w;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(arg), CLG_ARG(ao),
-                         CLG_ARG(x->buf), CLG_ARG(xo), CLG_ARG(nc), CLG_ARG(h), CLG_ARG(w),
-                         CLG_ARG(oh), CLG_ARG(ow)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_ARG(arg),
+                         CLG_ARG_OFF(arg_off, clg_tensor_numel(out)), CLG_TENSOR_ARGS(x),
+                         CLG_ARG(nc), CLG_ARG(h), CLG_ARG(w), CLG_ARG(oh), CLG_ARG(ow)));
     return clg_launch_flat(ctx, k, clg_tensor_numel(out), NULL);
 }
 
@@ -28,11 +27,10 @@ clg_status clg_adaptive_max_pool_backward(clg_ctx *ctx, const clg_tensor *dx,
     CLG_TRY(check("adaptive_max_pool_backward", dx, dout));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, "pool", NULL, "adaptive_max_pool_bwd", &k));
-    cl_uint xo = clg_tensor_eoff(dx), go = clg_tensor_eoff(dout), ao = (cl_uint)arg_off;
     cl_uint nc = (cl_uint)(dx->n * dx->c), h = (cl_uint)dx->h, w = (cl_uint)dx->w;
     cl_uint oh = (cl_uint)dout->h, ow = (cl_uint)dout->w;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dx->buf), CLG_ARG(xo), CLG_ARG(dout->buf), CLG_ARG(go),
-                         CLG_ARG(arg), CLG_ARG(ao), CLG_ARG(nc), CLG_ARG(h), CLG_ARG(w),
-                         CLG_ARG(oh), CLG_ARG(ow)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dx), CLG_TENSOR_ARGS(dout), CLG_ARG(arg),
+                         CLG_ARG_OFF(arg_off, clg_tensor_numel(dout)), CLG_ARG(nc), CLG_ARG(h),
+                         CLG_ARG(w), CLG_ARG(oh), CLG_ARG(ow)));
     return clg_launch_flat(ctx, k, clg_tensor_numel(dx), NULL);
 }

@@ -1,8 +1,6 @@
 /* reduce.c: host wrappers for kernels/reduce.cl. */
 #include "reduce.h"
 
-#include <stdint.h>
-
 #define FAMILY "reduce"
 
 /* Work-items per channel in the strided layout (GPUs): enough to hide
@@ -37,10 +35,6 @@ clg_status clg_channel_stats_layout(clg_ctx *ctx, const clg_tensor *sum, const c
     if (x->n < 1 || x->c < 1 || x->h < 1 || x->w < 1)
         return clg_fail(CLG_ERR_INVALID_ARG, "channel_stats: x has an empty shape (%d, %d, %d, %d)",
                         x->n, x->c, x->h, x->w);
-    if (clg_tensor_numel(x) + x->off / 4 > UINT32_MAX)
-        return clg_fail(CLG_ERR_INVALID_ARG,
-                        "channel_stats: x (%zu elements at offset %zu) exceeds 32-bit indexing",
-                        clg_tensor_numel(x), x->off / 4);
     const size_t c = (size_t)x->c;
     CLG_TRY(check_channels("sum", sum, c));
     CLG_TRY(check_channels("mean", mean, c));
@@ -54,12 +48,9 @@ clg_status clg_channel_stats_layout(clg_ctx *ctx, const clg_tensor *sum, const c
     const size_t per_channel = clg_tensor_numel(x) / c;
     size_t local = clg_local_size(ctx, k, contiguous ? contiguous_local(per_channel)
                                                      : CLG_REDUCE_LOCAL_STRIDED);
-    cl_uint so = clg_tensor_eoff(sum), mo = clg_tensor_eoff(mean), vo = clg_tensor_eoff(var);
-    cl_uint xo = clg_tensor_eoff(x);
     cl_uint un = (cl_uint)x->n, uc = (cl_uint)x->c, hw = (cl_uint)x->h * (cl_uint)x->w;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(sum->buf), CLG_ARG(so), CLG_ARG(mean->buf), CLG_ARG(mo),
-                         CLG_ARG(var->buf), CLG_ARG(vo), CLG_ARG(x->buf), CLG_ARG(xo),
-                         CLG_ARG(un), CLG_ARG(uc), CLG_ARG(hw),
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(sum), CLG_TENSOR_ARGS(mean), CLG_TENSOR_ARGS(var),
+                         CLG_TENSOR_ARGS(x), CLG_ARG(un), CLG_ARG(uc), CLG_ARG(hw),
                          CLG_LOCAL(local * sizeof(cl_float))));
     return clg_launch_1d(ctx, k, c * local, local, NULL);
 }

@@ -25,21 +25,17 @@ static clg_status stream(clg_ctx *ctx, const char *name, const clg_tensor *out, 
                          uint64_t offset, float a, float b) {
     const size_t n = clg_tensor_numel(out);
     if (n == 0) return CLG_OK;
-    if (n + out->off / 4 > UINT32_MAX)
-        return clg_fail(CLG_ERR_INVALID_ARG,
-                        "%s: %zu elements at offset %zu exceed 32-bit indexing", name, n,
-                        out->off / 4);
     if (offset > UINT64_MAX - n)
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: stream offset %llu + %zu elements overflows",
                         name, (unsigned long long)offset, n);
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, name, &k));
-    cl_uint oo = clg_tensor_eoff(out), un = (cl_uint)n;
+    cl_uint un = (cl_uint)n;
     cl_uint s_lo = (cl_uint)seed, s_hi = (cl_uint)(seed >> 32);
     cl_uint o_lo = (cl_uint)offset, o_hi = (cl_uint)(offset >> 32);
     cl_float fa = a, fb = b;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(un), CLG_ARG(s_lo),
-                         CLG_ARG(s_hi), CLG_ARG(o_lo), CLG_ARG(o_hi), CLG_ARG(fa), CLG_ARG(fb)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_ARG(un), CLG_ARG(s_lo), CLG_ARG(s_hi),
+                         CLG_ARG(o_lo), CLG_ARG(o_hi), CLG_ARG(fa), CLG_ARG(fb)));
     const uint64_t blocks = (offset + n - 1) / 4 - offset / 4 + 1;
     return clg_launch_flat(ctx, k, (size_t)blocks, NULL);
 }
@@ -88,18 +84,18 @@ static clg_status stream_op(clg_ctx *ctx, const char *name, const clg_tensor *ou
                         name, (unsigned long long)offset, n);
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, name, &k));
-    cl_uint oo = clg_tensor_eoff(out), io = clg_tensor_eoff(in), un = (cl_uint)n;
+    cl_uint un = (cl_uint)n;
     cl_uint s_lo = (cl_uint)seed, s_hi = (cl_uint)(seed >> 32);
     cl_uint o_lo = (cl_uint)offset, o_hi = (cl_uint)(offset >> 32);
     cl_float fa = a, fb = b;
     if (nargs == 2)
-        CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(in->buf), CLG_ARG(io),
-                             CLG_ARG(un), CLG_ARG(s_lo), CLG_ARG(s_hi), CLG_ARG(o_lo),
-                             CLG_ARG(o_hi), CLG_ARG(fa), CLG_ARG(fb)));
+        CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(in), CLG_ARG(un),
+                             CLG_ARG(s_lo), CLG_ARG(s_hi), CLG_ARG(o_lo), CLG_ARG(o_hi),
+                             CLG_ARG(fa), CLG_ARG(fb)));
     else
-        CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(in->buf), CLG_ARG(io),
-                             CLG_ARG(un), CLG_ARG(s_lo), CLG_ARG(s_hi), CLG_ARG(o_lo),
-                             CLG_ARG(o_hi), CLG_ARG(fa)));
+        CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(in), CLG_ARG(un),
+                             CLG_ARG(s_lo), CLG_ARG(s_hi), CLG_ARG(o_lo), CLG_ARG(o_hi),
+                             CLG_ARG(fa)));
     return clg_launch_flat(ctx, k, n, NULL);
 }
 

@@ -1,7 +1,6 @@
 /* runtime.c: device discovery and selection, the context, kernel lookup and
  * checked launches. Programs themselves are built in program.c. */
 #include "runtime.h"
-#include "gemm_tune.h"
 #include "program.h"
 
 #include <ctype.h>
@@ -199,8 +198,6 @@ clg_status clg_ctx_create(clg_ctx **out, const char *spec) {
     ctx->queue = clCreateCommandQueue(ctx->context, ctx->dev.device,
                                       CL_QUEUE_PROFILING_ENABLE, &err);
     CL_CHECK_GOTO(err, fail);
-    /* CLBlast's GEMM parameters `clgan tune` chose for this device, if any. */
-    CLG_TRY_GOTO(clg_gemm_tune_apply(ctx, NULL), fail);
     *out = ctx;
     return CLG_OK;
 fail:
@@ -307,14 +304,34 @@ clg_status clg_kernel_get(clg_ctx *ctx, const char *family, const char *defines,
     return CLG_OK;
 }
 
+static const char *kernel_name(cl_kernel k, char *buf, size_t cap) {
+    snprintf(buf, cap, "?");
+    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, cap, buf, NULL);
+    return buf;
+}
+
+/* The 32-bit check of every element offset argument (see CLG_ARG_OFF). */
+static clg_status check_offsets(cl_kernel k, const clg_arg *args, int n) {
+    for (int i = 0; i < n; i++) {
+        if (args[i].end <= UINT32_MAX) continue;
+        char kname[64];
+        return clg_fail(CLG_ERR_INVALID_ARG,
+                        "kernel %s: argument %d, an element offset, spans elements [%zu, %zu): "
+                        "past the kernels' 32-bit indexing (a tensor too large or too far "
+                        "into its buffer)", kernel_name(k, kname, sizeof kname), i,
+                        args[i].first, args[i].end);
+    }
+    return CLG_OK;
+}
+
 clg_status clg_set_args(cl_kernel k, const clg_arg *args, int n) {
+    CLG_TRY(check_offsets(k, args, n));
     for (int i = 0; i < n; i++) {
         cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
         if (err != CL_SUCCESS) {
-            char kname[64] = "?";
-            clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof kname, kname, NULL);
+            char kname[64];
             return clg_fail(CLG_ERR_OPENCL, "%s setting argument %d of kernel %s",
-                            clg_cl_error_name(err), i, kname);
+                            clg_cl_error_name(err), i, kernel_name(k, kname, sizeof kname));
         }
     }
     return CLG_OK;
@@ -337,12 +354,6 @@ static size_t kernel_wg_limit(clg_ctx *ctx, cl_kernel k) {
     if (lim > ctx->dev.max_wg) lim = ctx->dev.max_wg;
     if (e) e->wg_limit = lim;
     return lim;
-}
-
-static const char *kernel_name(cl_kernel k, char *buf, size_t cap) {
-    snprintf(buf, cap, "?");
-    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, cap, buf, NULL);
-    return buf;
 }
 
 size_t clg_local_size(clg_ctx *ctx, cl_kernel k, size_t want) {

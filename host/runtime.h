@@ -73,7 +73,9 @@ typedef struct clg_ctx {
     int prof_count;
 } clg_ctx;
 
-/* Create a context on the device `spec` names (see clg_device_select). */
+/* Create a context on the device `spec` names (see clg_device_select).
+ * Tuned CLBlast parameters are not applied here: that is the caller's
+ * choice (clg_gemm_tune_apply, host/gemm_tune.h, sits above the runtime). */
 clg_status clg_ctx_create(clg_ctx **out, const char *spec);
 /* Releases everything the context created; NULL is fine. */
 void clg_ctx_free(clg_ctx *ctx);
@@ -113,15 +115,32 @@ clg_status clg_launch_flat(clg_ctx *ctx, cl_kernel k, size_t n, cl_event *ev);
 size_t clg_local_size(clg_ctx *ctx, cl_kernel k, size_t want);
 
 /* Set a kernel's arguments in one call, in order:
- *   CLG_SET_ARGS(k, CLG_ARG(buf), CLG_ARG(off), CLG_ARG(n), CLG_LOCAL(bytes));
- * The arguments must be lvalues of exactly the kernel's types (cl_mem,
- * cl_uint, cl_float, ...). */
+ *   CLG_SET_ARGS(k, CLG_ARG(buf), CLG_ARG_OFF(off, n), CLG_ARG(n), CLG_LOCAL(bytes));
+ * CLG_ARG's argument must be an lvalue of exactly the kernel's type (cl_mem,
+ * cl_uint, cl_float, ...).
+ *
+ * Kernels index buffers with uint, so every element offset goes through
+ * CLG_ARG_OFF (for tensors, CLG_TENSOR_ARGS / CLG_TENSOR_OFF in tensor.h):
+ * it records how far the kernel reaches from it, and clg_set_args, the one
+ * place every wrapper passes through, fails with CLG_ERR_INVALID_ARG (naming
+ * the kernel and the argument) before setting anything when offset + count
+ * exceeds UINT32_MAX. So no wrapper has its own 32-bit check, and none can
+ * launch with a silently truncated offset. */
 typedef struct {
     size_t size;
     const void *ptr;
+    size_t first, end; /* an element offset argument: it reaches [first, end); else 0, 0 */
 } clg_arg;
-#define CLG_ARG(x) ((clg_arg){sizeof(x), &(x)})
-#define CLG_LOCAL(bytes) ((clg_arg){(bytes), NULL})
+#define CLG_ARG(x) ((clg_arg){sizeof(x), &(x), 0, 0})
+#define CLG_LOCAL(bytes) ((clg_arg){(bytes), NULL, 0, 0})
+/* A cl_uint element offset `off` from which the kernel reaches `count` elements. */
+#define CLG_ARG_OFF(off, count)                                                 \
+    ((clg_arg){sizeof(cl_uint), &(const cl_uint){(cl_uint)(off)}, (size_t)(off), \
+               clg_arg_end((size_t)(off), (size_t)(count))})
+/* first + count, saturating (a corrupt offset must not wrap into range). */
+static inline size_t clg_arg_end(size_t first, size_t count) {
+    return count > SIZE_MAX - first ? SIZE_MAX : first + count;
+}
 #define CLG_SET_ARGS(k, ...)                                                    \
     clg_set_args((k), (const clg_arg[]){__VA_ARGS__},                           \
                  (int)(sizeof((const clg_arg[]){__VA_ARGS__}) / sizeof(clg_arg)))

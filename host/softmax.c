@@ -1,8 +1,6 @@
 /* softmax.c: host wrappers for kernels/softmax.cl. */
 #include "softmax.h"
 
-#include <stdint.h>
-
 #define FAMILY "softmax"
 
 /* Local sizes are powers of two in 32..256 (a full warp for short rows; few
@@ -30,18 +28,14 @@ static clg_status softmax_rows(clg_ctx *ctx, const char *op, const clg_tensor *o
                         op, out->n, out->c, out->h, out->w, in->n, in->c, in->h, in->w);
     size_t rows = (size_t)in->n, cols = clg_tensor_numel(in) / (rows ? rows : 1);
     if (rows == 0 || cols == 0) return CLG_OK;
-    size_t last = (in->off > out->off ? in->off : out->off) / sizeof(float) + rows * cols;
-    if (last > UINT32_MAX)
-        return clg_fail(CLG_ERR_INVALID_ARG, "%s: %zu x %zu elements at their offsets exceed 2^32",
-                        op, rows, cols);
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "softmax_fwd", &k));
     size_t want = CLG_SOFTMAX_LOCAL_MIN;
     while (want * CLG_SOFTMAX_COLS_PER_ITEM < cols && want < CLG_SOFTMAX_LOCAL_MAX) want *= 2;
     size_t local = clg_local_size(ctx, k, want);
-    cl_uint oo = clg_tensor_eoff(out), io = clg_tensor_eoff(in), nc = (cl_uint)cols;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(in->buf), CLG_ARG(io),
-                         CLG_ARG(nc), CLG_ARG(log_mode), CLG_LOCAL(local * sizeof(float))));
+    cl_uint nc = (cl_uint)cols;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(in), CLG_ARG(nc),
+                         CLG_ARG(log_mode), CLG_LOCAL(local * sizeof(float))));
     return clg_launch_1d(ctx, k, rows * local, local, NULL);
 }
 

@@ -1,4 +1,5 @@
-/* tensor.c: tensor views, owned tensors, blocks, host transfers. */
+/* tensor.c: tensor views, owned tensors, blocks, host transfers, zeroing.
+ * Not here: kernels over tensors (host/<family>.c). */
 #include "tensor.h"
 #include "elementwise.h"
 
@@ -35,20 +36,82 @@ void clg_tensor_free(clg_ctx *ctx, clg_tensor *t) {
     memset(t, 0, sizeof *t);
 }
 
-clg_status clg_tensor_upload(clg_ctx *ctx, const clg_tensor *t, const float *host) {
-    CL_CHECK(clEnqueueWriteBuffer(ctx->queue, t->buf, CL_TRUE, t->off, clg_tensor_bytes(t),
-                                  host, 0, NULL, NULL));
+/* Blocking host <-> device copies, shared by float tensors and int vectors. */
+static clg_status write_bytes(clg_ctx *ctx, cl_mem buf, size_t off, size_t bytes,
+                              const void *host) {
+    CL_CHECK(clEnqueueWriteBuffer(ctx->queue, buf, CL_TRUE, off, bytes, host, 0, NULL, NULL));
     return CLG_OK;
 }
 
-clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host) {
-    CL_CHECK(clEnqueueReadBuffer(ctx->queue, t->buf, CL_TRUE, t->off, clg_tensor_bytes(t),
-                                 host, 0, NULL, NULL));
+static clg_status read_bytes(clg_ctx *ctx, cl_mem buf, size_t off, size_t bytes, void *host) {
+    CL_CHECK(clEnqueueReadBuffer(ctx->queue, buf, CL_TRUE, off, bytes, host, 0, NULL, NULL));
     return CLG_OK;
+}
+
+clg_status clg_tensor_upload(clg_ctx *ctx, const clg_tensor *t, const float *host) {
+    return write_bytes(ctx, t->buf, t->off, clg_tensor_bytes(t), host);
+}
+
+clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host) {
+    return read_bytes(ctx, t->buf, t->off, clg_tensor_bytes(t), host);
 }
 
 clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v) {
     return clg_fill(ctx, t, v);
+}
+
+clg_status clg_tensor_zero(clg_ctx *ctx, const clg_tensor *t) {
+    if (t->off % sizeof(float))
+        return clg_fail(CLG_ERR_INVALID_ARG, "tensor_zero: byte offset %zu is not a multiple of 4",
+                        t->off);
+    const cl_float zero = 0.0f;
+    cl_event ev = NULL;
+    CL_CHECK(clEnqueueFillBuffer(ctx->queue, t->buf, &zero, sizeof zero, t->off,
+                                 clg_tensor_bytes(t), 0, NULL, ctx->profile ? &ev : NULL));
+    return ev ? clg_profile_record(ctx, ev, "fill_buffer") : CLG_OK;
+}
+
+clg_itensor clg_itensor_view(cl_mem buf, size_t off_bytes, int n) {
+    clg_itensor t = {buf, off_bytes, n, 0};
+    return t;
+}
+
+clg_itensor clg_itensor_slice(const clg_itensor *t, size_t first, int n) {
+    return clg_itensor_view(t->buf, t->off + first * sizeof(cl_int), n);
+}
+
+clg_status clg_itensor_create(clg_ctx *ctx, clg_itensor *t, int n, const char *what) {
+    memset(t, 0, sizeof *t);
+    if (n <= 0) return clg_fail(CLG_ERR_INVALID_ARG, "bad int vector length %d (%s)", n, what);
+    CLG_TRY(clg_buffer_create(ctx, (size_t)n * sizeof(cl_int), what, &t->buf));
+    t->n = n;
+    t->owns = 1;
+    return CLG_OK;
+}
+
+void clg_itensor_free(clg_ctx *ctx, clg_itensor *t) {
+    if (t->owns && t->buf) clg_buffer_release(ctx, t->buf, clg_itensor_bytes(t));
+    memset(t, 0, sizeof *t);
+}
+
+clg_status clg_itensor_upload(clg_ctx *ctx, const clg_itensor *t, const int32_t *host) {
+    return write_bytes(ctx, t->buf, t->off, clg_itensor_bytes(t), host);
+}
+
+clg_status clg_itensor_download(clg_ctx *ctx, const clg_itensor *t, int32_t *host) {
+    return read_bytes(ctx, t->buf, t->off, clg_itensor_bytes(t), host);
+}
+
+clg_status clg_itensor_upload_labels(clg_ctx *ctx, const clg_itensor *t, const int32_t *host,
+                                     int classes) {
+    if (classes < 1)
+        return clg_fail(CLG_ERR_INVALID_ARG, "upload_labels: %d classes", classes);
+    for (int i = 0; i < t->n; i++)
+        if (host[i] < 0 || host[i] >= classes)
+            return clg_fail(CLG_ERR_INVALID_ARG,
+                            "upload_labels: label %d is %d, outside [0, %d)", i, (int)host[i],
+                            classes);
+    return clg_itensor_upload(ctx, t, host);
 }
 
 static size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
@@ -66,7 +129,7 @@ clg_status clg_block_alloc(clg_ctx *ctx, clg_block *b, clg_tensor *tensors, int 
     CLG_TRY(clg_buffer_create(ctx, total * sizeof(float), what, &buf));
     clg_block blk = {buf, total};
     clg_tensor whole = clg_block_tensor(&blk);
-    clg_status s = clg_fill(ctx, &whole, 0.0f);
+    clg_status s = clg_tensor_zero(ctx, &whole);
     if (s != CLG_OK) {
         clg_buffer_release(ctx, buf, total * sizeof(float));
         return s;

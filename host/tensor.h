@@ -1,8 +1,10 @@
-/* tensor.h: float32 tensor views on device buffers, and blocks (one buffer
- * holding many tensors, as llm.c's malloc_and_point_parameters).
+/* tensor.h: float32 tensor views on device buffers, int32 vectors (labels),
+ * and blocks (one buffer holding many tensors, as llm.c's
+ * malloc_and_point_parameters).
  *
  * A tensor is (buffer, byte offset, NCHW shape); it owns its buffer only when
- * made by clg_tensor_create. Kernels take the offset in elements (off / 4). */
+ * made by clg_tensor_create. Kernels take the offset in elements (off / 4),
+ * passed through CLG_TENSOR_ARGS. */
 #ifndef CLG_TENSOR_H
 #define CLG_TENSOR_H
 
@@ -21,8 +23,12 @@ static inline size_t clg_tensor_numel(const clg_tensor *t) {
 static inline size_t clg_tensor_bytes(const clg_tensor *t) {
     return clg_tensor_numel(t) * sizeof(float);
 }
-/* Offset in elements, as kernels take it. */
-static inline cl_uint clg_tensor_eoff(const clg_tensor *t) { return (cl_uint)(t->off / 4); }
+/* A tensor as kernels take it: its buffer, then its offset in elements as a
+ * cl_uint, checked by clg_set_args against 32-bit indexing (see CLG_ARG_OFF
+ * in runtime.h). CLG_TENSOR_OFF alone for kernels that take one offset for
+ * several buffers. */
+#define CLG_TENSOR_OFF(t) CLG_ARG_OFF((t)->off / sizeof(float), clg_tensor_numel(t))
+#define CLG_TENSOR_ARGS(t) CLG_ARG((t)->buf), CLG_TENSOR_OFF(t)
 
 /* A view: no allocation, does not own `buf`. */
 clg_tensor clg_tensor_view(cl_mem buf, size_t off_bytes, int n, int c, int h, int w);
@@ -39,6 +45,41 @@ clg_status clg_tensor_upload(clg_ctx *ctx, const clg_tensor *t, const float *hos
 clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host);
 /* Every element := v (the fill kernel). */
 clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v);
+/* Every element := 0.0f, by clEnqueueFillBuffer (no kernel, so nothing to
+ * build first); enqueued, not waited for. Fails unless t->off is a multiple
+ * of 4. */
+clg_status clg_tensor_zero(clg_ctx *ctx, const clg_tensor *t);
+
+/* An int32 device vector (class labels, say), on the same terms as a
+ * tensor: (buffer, byte offset, count), owning its buffer only when made by
+ * clg_itensor_create. Kernels take it as (int *, element offset). */
+typedef struct {
+    cl_mem buf;
+    size_t off; /* bytes from the buffer's start; a multiple of 4 */
+    int n;      /* elements */
+    int owns;   /* 1: clg_itensor_free releases buf */
+} clg_itensor;
+
+static inline size_t clg_itensor_bytes(const clg_itensor *t) {
+    return (size_t)t->n * sizeof(cl_int);
+}
+#define CLG_ITENSOR_ARGS(t) \
+    CLG_ARG((t)->buf), CLG_ARG_OFF((t)->off / sizeof(cl_int), (size_t)(t)->n)
+
+clg_itensor clg_itensor_view(cl_mem buf, size_t off_bytes, int n);
+/* Elements [first, first + n) of `t`. */
+clg_itensor clg_itensor_slice(const clg_itensor *t, size_t first, int n);
+clg_status clg_itensor_create(clg_ctx *ctx, clg_itensor *t, int n, const char *what);
+void clg_itensor_free(clg_ctx *ctx, clg_itensor *t);
+/* Blocking copies of t->n int32 values. */
+clg_status clg_itensor_upload(clg_ctx *ctx, const clg_itensor *t, const int32_t *host);
+clg_status clg_itensor_download(clg_ctx *ctx, const clg_itensor *t, int32_t *host);
+/* clg_itensor_upload of class labels: fails with CLG_ERR_INVALID_ARG, naming
+ * the first bad index and value and uploading nothing, unless every label
+ * is in [0, classes). Kernels cannot report a bad label once it is on the
+ * device (clg_one_hot writes a row of `off` for one), so check here. */
+clg_status clg_itensor_upload_labels(clg_ctx *ctx, const clg_itensor *t, const int32_t *host,
+                                     int classes);
 
 /* A block: one buffer for many tensors. Each tensor starts on a 64-byte
  * boundary; the gaps are zero, so an elementwise pass over the whole block

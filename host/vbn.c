@@ -2,7 +2,6 @@
  * through kernels/batchnorm.cl. */
 #include "vbn.h"
 #include "batchnorm.h"
-#include "elementwise.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,7 +60,7 @@ clg_status clg_vbn_init_params(clg_ctx *ctx, const clg_tensor *gamma, const clg_
     clg_status rc = clg_tensor_upload(ctx, gamma, g);
     free(g);
     CLG_TRY(rc);
-    return clg_fill(ctx, beta, 0.0f);
+    return clg_tensor_zero(ctx, beta);
 }
 
 static clg_status check_input(const char *op, const clg_vbn *v, const clg_tensor *inp,
@@ -90,8 +89,8 @@ clg_status clg_vbn_ref_forward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_r
     CLG_TRY(clg_bn_forward_stats(ctx, out_ref, &v->ref_mean, &v->ref_rstd, &v->ref_var,
                                  &v->ref_mean_lo, inp_ref, gamma, beta, NULL, NULL, 0.0f,
                                  v->eps));
-    CLG_TRY(clg_fill(ctx, &v->dref_mean, 0.0f));
-    return clg_fill(ctx, &v->dref_var, 0.0f);
+    CLG_TRY(clg_tensor_zero(ctx, &v->dref_mean));
+    return clg_tensor_zero(ctx, &v->dref_var);
 }
 
 /* Items in one example's row of a channel: vectors of VBN_VW floats, or floats. */
@@ -128,15 +127,6 @@ static clg_status vbn_kernel(clg_ctx *ctx, const clg_tensor *inp, const char *na
     return CLG_OK;
 }
 
-typedef struct {
-    cl_mem buf;
-    cl_uint off;
-} bufarg;
-static bufarg arg_of(const clg_tensor *t, const clg_tensor *dflt) {
-    bufarg a = {t ? t->buf : dflt->buf, t ? clg_tensor_eoff(t) : clg_tensor_eoff(dflt)};
-    return a;
-}
-
 static clg_status check_rows(const char *op, const char *what, const clg_tensor *t,
                              const clg_tensor *inp) {
     if (clg_tensor_numel(t) != (size_t)inp->n * (size_t)inp->c)
@@ -156,20 +146,17 @@ clg_status clg_vbn_forward(clg_ctx *ctx, const clg_vbn *v, const clg_tensor *out
     cl_kernel k;
     size_t local;
     CLG_TRY(vbn_kernel(ctx, inp, "vbn_fwd", &k, &local));
-    bufarg o = arg_of(out, NULL), mu = arg_of(mean, NULL), rs = arg_of(rstd, NULL);
-    bufarg x = arg_of(inp, NULL), rm = arg_of(&v->ref_mean, NULL), rv = arg_of(&v->ref_var, NULL);
-    bufarg lo = arg_of(&v->ref_mean_lo, NULL);
-    bufarg g = arg_of(gamma, inp), b = arg_of(beta, inp);
+    /* Without gamma and beta, inp stands in; the kernel never reads it there. */
+    const clg_tensor *g = gamma ? gamma : inp, *b = beta ? beta : inp;
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
     cl_uint flags = gamma ? VBN_AFFINE : 0;
     cl_float a = 1.0f / (float)(v->n_ref + 1), eps = v->eps;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(o.buf), CLG_ARG(o.off), CLG_ARG(mu.buf), CLG_ARG(mu.off),
-                         CLG_ARG(rs.buf), CLG_ARG(rs.off), CLG_ARG(x.buf), CLG_ARG(x.off),
-                         CLG_ARG(rm.buf), CLG_ARG(rm.off), CLG_ARG(lo.buf), CLG_ARG(lo.off),
-                         CLG_ARG(rv.buf), CLG_ARG(rv.off), CLG_ARG(g.buf), CLG_ARG(g.off),
-                         CLG_ARG(b.buf), CLG_ARG(b.off),
-                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a), CLG_ARG(eps),
-                         CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(mean), CLG_TENSOR_ARGS(rstd),
+                         CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(&v->ref_mean),
+                         CLG_TENSOR_ARGS(&v->ref_mean_lo), CLG_TENSOR_ARGS(&v->ref_var),
+                         CLG_TENSOR_ARGS(g), CLG_TENSOR_ARGS(b), CLG_ARG(n), CLG_ARG(c),
+                         CLG_ARG(p), CLG_ARG(a), CLG_ARG(eps), CLG_ARG(flags),
+                         CLG_LOCAL(local * sizeof(float))));
     return clg_launch_1d(ctx, k, clg_bn_groups(ctx, (inp->c + 7) / 8) * local, local, NULL);
 }
 
@@ -199,21 +186,18 @@ clg_status clg_vbn_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
     cl_kernel k;
     size_t local;
     CLG_TRY(vbn_kernel(ctx, inp, "vbn_bwd", &k, &local));
-    bufarg dx = arg_of(dinp, NULL), dg = arg_of(dgamma, &v->dref_mean);
-    bufarg db = arg_of(dbeta, &v->dref_mean), drm = arg_of(&v->dref_mean, NULL);
-    bufarg drv = arg_of(&v->dref_var, NULL), dy = arg_of(dout, NULL), x = arg_of(inp, NULL);
-    bufarg rs = arg_of(rstd, NULL), rm = arg_of(&v->ref_mean, NULL), g = arg_of(gamma, inp);
-    bufarg lo = arg_of(&v->ref_mean_lo, NULL);
+    /* Absent tensors pass a present one, never touched (flag off). */
+    const clg_tensor *dg = dgamma ? dgamma : &v->dref_mean;
+    const clg_tensor *db = dbeta ? dbeta : &v->dref_mean, *g = gamma ? gamma : inp;
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
     cl_uint flags = gamma ? VBN_AFFINE : 0;
     cl_float a = 1.0f / (float)(v->n_ref + 1);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dx.buf), CLG_ARG(dx.off), CLG_ARG(dg.buf), CLG_ARG(dg.off),
-                         CLG_ARG(db.buf), CLG_ARG(db.off), CLG_ARG(drm.buf), CLG_ARG(drm.off),
-                         CLG_ARG(drv.buf), CLG_ARG(drv.off), CLG_ARG(dy.buf), CLG_ARG(dy.off),
-                         CLG_ARG(x.buf), CLG_ARG(x.off), CLG_ARG(rs.buf), CLG_ARG(rs.off),
-                         CLG_ARG(rm.buf), CLG_ARG(rm.off), CLG_ARG(lo.buf), CLG_ARG(lo.off),
-                         CLG_ARG(g.buf), CLG_ARG(g.off), CLG_ARG(n), CLG_ARG(c), CLG_ARG(p),
-                         CLG_ARG(a), CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dinp), CLG_TENSOR_ARGS(dg), CLG_TENSOR_ARGS(db),
+                         CLG_TENSOR_ARGS(&v->dref_mean), CLG_TENSOR_ARGS(&v->dref_var),
+                         CLG_TENSOR_ARGS(dout), CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(rstd),
+                         CLG_TENSOR_ARGS(&v->ref_mean), CLG_TENSOR_ARGS(&v->ref_mean_lo),
+                         CLG_TENSOR_ARGS(g), CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a),
+                         CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
     return clg_launch_1d(ctx, k, clg_bn_groups(ctx, (inp->c + 7) / 8) * local, local, NULL);
 }
 

@@ -261,6 +261,26 @@ static void test_bad_args_rejected(void **state) {
     clg_tensor_free(ctx, &a), clg_tensor_free(ctx, &b), clg_tensor_free(ctx, &c);
 }
 
+/* A view past element 2^32 - 1 is rejected before any launch (see
+ * test_elementwise's test_offsets_past_32_bits_rejected). */
+static void test_offsets_past_32_bits_rejected(void **state) {
+    clg_ctx *ctx = *state;
+    clg_tensor a = clg_test_tensor(ctx, 1, 10, 1, 1, NULL);
+    clg_tensor far = clg_tensor_view(a.buf, (((size_t)1 << 32) - 4) * sizeof(float), 1, 10, 1, 1);
+    ctx->profile = 1;
+    const int launched = ctx->prof_n;
+    assert_int_equal(clg_act_forward(ctx, &a, &far, CLG_ACT_TANH, SLOPE), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "kernel act_fwd_tanh"));
+    assert_non_null(strstr(clg_last_error(), "32-bit indexing"));
+    assert_int_equal(clg_act_backward(ctx, &a, &a, &far, CLG_ACT_RELU, SLOPE),
+                     CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "kernel act_bwd_relu"));
+    assert_int_equal(ctx->prof_n, launched);
+    ctx->profile = 0;
+    CLG_ASSERT_OK(clg_profile_collect(ctx));
+    clg_tensor_free(ctx, &a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_backward_vs_reference),
@@ -269,6 +289,7 @@ int main(void) {
         cmocka_unit_test(test_softplus_values),
         cmocka_unit_test(test_in_place),
         cmocka_unit_test(test_bad_args_rejected),
+        cmocka_unit_test(test_offsets_past_32_bits_rejected),
     };
     return cmocka_run_group_tests_name("activation", tests, clg_test_group_setup,
                                        clg_test_group_teardown);

@@ -214,6 +214,28 @@ static void test_concat_planes_bad_shapes(void **state) {
     CLG_ASSERT_OK(clg_ctx_finish(ctx));
     clg_tensor_free(ctx, &out), clg_tensor_free(ctx, &x), clg_tensor_free(ctx, &v);
     clg_tensor_free(ctx, &x_wide), clg_tensor_free(ctx, &v_plane), clg_tensor_free(ctx, &v_three);
+/* Kernels index with uint: a view reaching past element 2^32 - 1 (wholly
+ * past it, or straddling it) is rejected with a message naming the kernel,
+ * and nothing is launched (profiling would record the launch). The views
+ * are made by hand on a small buffer: nothing is allocated for them. */
+static void test_offsets_past_32_bits_rejected(void **state) {
+    clg_ctx *ctx = *state;
+    clg_tensor a = clg_test_tensor(ctx, 1, 10, 1, 1, NULL);
+    const size_t firsts[2] = {((size_t)1 << 32) + 16, ((size_t)1 << 32) - 4};
+    ctx->profile = 1;
+    for (int i = 0; i < 2; i++) {
+        clg_tensor far = clg_tensor_view(a.buf, firsts[i] * sizeof(float), 1, 10, 1, 1);
+        const int launched = ctx->prof_n;
+        assert_int_equal(clg_copy(ctx, &far, &a), CLG_ERR_INVALID_ARG);
+        assert_non_null(strstr(clg_last_error(), "kernel copy"));
+        assert_non_null(strstr(clg_last_error(), "32-bit indexing"));
+        assert_int_equal(clg_copy(ctx, &a, &far), CLG_ERR_INVALID_ARG);
+        assert_int_equal(clg_fill(ctx, &far, 1.0f), CLG_ERR_INVALID_ARG);
+        assert_int_equal(ctx->prof_n, launched);
+    }
+    ctx->profile = 0;
+    CLG_ASSERT_OK(clg_profile_collect(ctx));
+    clg_tensor_free(ctx, &a);
 }
 
 int main(void) {
@@ -224,6 +246,7 @@ int main(void) {
         cmocka_unit_test(test_mismatched_sizes_rejected),
         cmocka_unit_test(test_concat_planes),
         cmocka_unit_test(test_concat_planes_bad_shapes),
+        cmocka_unit_test(test_offsets_past_32_bits_rejected),
     };
     return cmocka_run_group_tests_name("elementwise", tests, clg_test_group_setup,
                                        clg_test_group_teardown);

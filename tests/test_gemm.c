@@ -154,6 +154,18 @@ static void test_tune_store(void **state) {
     clg_test_cache_env_restore(&env);
 }
 
+/* The context as the CLI makes it: the stored GEMM choice applied, which
+ * test_tuned_parameters puts back at the end. */
+static int gemm_group_setup(void **state) {
+    if (clg_test_group_setup(state) != 0) return -1;
+    if (clg_gemm_tune_apply(*state, NULL) != CLG_OK) {
+        fprintf(stderr, "applying the stored GEMM choice: %s\n", clg_last_error());
+        clg_test_group_teardown(state);
+        return -1;
+    }
+    return 0;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transposes),
@@ -163,6 +175,6 @@ int main(void) {
         cmocka_unit_test(test_tune_store),
         cmocka_unit_test(test_tuned_parameters),
     };
-    return cmocka_run_group_tests_name("gemm", tests, clg_test_group_setup,
+    return cmocka_run_group_tests_name("gemm", tests, gemm_group_setup,
                                        clg_test_group_teardown);
 }

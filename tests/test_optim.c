@@ -21,8 +21,8 @@ static void run_adam(clg_ctx *ctx, size_t n, float wd) {
     clg_tensor tg = clg_test_tensor(ctx, 1, (int)n, 1, 1, NULL);
     clg_tensor tm = clg_test_tensor(ctx, 1, (int)n, 1, 1, NULL);
     clg_tensor tv = clg_test_tensor(ctx, 1, (int)n, 1, 1, NULL);
-    CLG_ASSERT_OK(clg_tensor_fill(ctx, &tm, 0.0f));
-    CLG_ASSERT_OK(clg_tensor_fill(ctx, &tv, 0.0f));
+    CLG_ASSERT_OK(clg_tensor_zero(ctx, &tm));
+    CLG_ASSERT_OK(clg_tensor_zero(ctx, &tv));
     clg_adam opt = clg_adam_default();
     opt.weight_decay = wd;
     for (int s = 1; s <= STEPS; s++) {
@@ -71,7 +71,7 @@ static void test_sgd(void **state) {
         clg_tensor tp = clg_test_tensor(ctx, 1, (int)n, 1, 1, p);
         clg_tensor tg = clg_test_tensor(ctx, 1, (int)n, 1, 1, NULL);
         clg_tensor tb = clg_test_tensor(ctx, 1, (int)n, 1, 1, NULL);
-        CLG_ASSERT_OK(clg_tensor_fill(ctx, &tb, 0.0f));
+        CLG_ASSERT_OK(clg_tensor_zero(ctx, &tb));
         const float lr = 0.1f, mu = 0.9f, wd = 5e-4f;
         for (int s = 0; s < STEPS; s++) {
             clg_test_fill_uniform(g, n, 50 + (uint64_t)s, -1.0f, 1.0f);

@@ -319,6 +319,23 @@ static void test_block(void **state) {
     assert_int_equal(clg_block_alloc(ctx, &b, bad, 1, "bad"), CLG_ERR_INVALID_ARG);
 }
 
+/* clg_tensor_zero clears exactly its view (odd offset and length), and
+ * rejects a byte offset that is not a whole float. */
+static void test_tensor_zero(void **state) {
+    clg_ctx *ctx = *state;
+    clg_tensor t = clg_test_tensor(ctx, 1, 41, 1, 1, NULL);
+    CLG_ASSERT_OK(clg_tensor_fill(ctx, &t, 7.0f));
+    clg_tensor mid = clg_tensor_slice(&t, 3, 1, 1, 5, 7);
+    CLG_ASSERT_OK(clg_tensor_zero(ctx, &mid));
+    float got[41];
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &t, got));
+    for (int i = 0; i < 41; i++) assert_true(got[i] == (i >= 3 && i < 38 ? 0.0f : 7.0f));
+    clg_tensor odd = clg_tensor_view(t.buf, 6, 1, 1, 1, 2);
+    assert_int_equal(clg_tensor_zero(ctx, &odd), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "multiple of 4"));
+    clg_tensor_free(ctx, &t);
+}
+
 static void test_oversized_buffer_names_itself(void **state) {
     clg_ctx *ctx = *state;
     cl_mem m;
@@ -353,6 +370,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_family_and_kernel),
         cmocka_unit_test(test_launch_limits),
         cmocka_unit_test(test_block),
+        cmocka_unit_test(test_tensor_zero),
         cmocka_unit_test(test_oversized_buffer_names_itself),
     };
     int setup_rc = suite_setup(NULL);
