@@ -98,8 +98,14 @@ int cli_arith(int argc, char **argv) {
     for (int i = 0; i < na; i++) maxi = ia[i] > maxi ? ia[i] : maxi;
     for (int i = 0; i < nb; i++) maxi = ib[i] > maxi ? ib[i] : maxi;
     for (int i = 0; i < nc; i++) maxi = ic[i] > maxi ? ic[i] : maxi;
-    clg_dcgan_config cfg;
-    clg_status s = clg_ckpt_read_config(pos[0], &cfg);
+    const clg_model_ops *ops;
+    void *mcfg = NULL;
+    clg_model_common cfg = {0};
+    clg_status s = clg_ckpt_read_config(pos[0], &ops, &mcfg);
+    if (s == CLG_OK && !ops->generates)
+        s = clg_fail(CLG_ERR_INVALID_ARG, "%s holds a %s, which does not generate", pos[0], ops->kind);
+    if (s == CLG_OK) ops->common(mcfg, &cfg);
+    free(mcfg);
     if (s != CLG_OK) return cli_error(s, "reading the checkpoint");
     const int nz = cfg.nz, cols = 9, rows = 4, total = cols * rows;
     float *z_all = malloc((size_t)(maxi + 1) * nz * sizeof *z_all);

@@ -5,49 +5,58 @@
 #include "dataset.h"
 #include "opts.h"
 #include "rng.h"
+#include "safetensors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
-/* Build G for `n` images from the checkpoint and load its weights (their
- * average when the checkpoint keeps one, unless `raw`). */
-static clg_status open_g(clg_ctx *ctx, const char *ckpt, int n, int raw, clg_net *g) {
-    clg_dcgan_config cfg;
-    CLG_TRY(clg_ckpt_read_config(ckpt, &cfg));
-    /* The checkpoint's data channel count is part of its config. */
-    CLG_TRY(clg_dcgan_build_g(g, &cfg, n));
-    CLG_TRY(clg_net_alloc(ctx, g));
-    return clg_ckpt_load_g(ctx, g, ckpt, raw, NULL);
-}
-
-/* Run G on host noise z (n x nz) and write the grid. */
-static clg_status render(clg_ctx *ctx, clg_net *g, const float *z, int nrow, int running,
-                         int numbered, const unsigned char *blank, const char *out) {
+/* Run the checkpoint's generator on host latents z (n x nz) and labels (n,
+ * or NULL); the images come back in *img (n x nc x size x size, malloc'd). */
+static clg_status generate(clg_ctx *ctx, clg_model *m, int n, const float *z, const int32_t *labels,
+                           int running, float **img, const clg_tensor **shape) {
     clg_tensor tz = {0};
-    float *img = NULL;
+    clg_itensor tl = {0};
     clg_status rc;
-    CLG_TRY_GOTO(clg_tensor_create(ctx, &tz, g->in[0], g->in[1], 1, 1, "noise"), done);
+    if (labels && !m->classes) {
+        rc = clg_fail(CLG_ERR_INVALID_ARG, "labels given, but this %s takes none", m->ops->kind);
+        goto done;
+    }
+    CLG_TRY_GOTO(clg_tensor_create(ctx, &tz, n, m->nz, 1, 1, "noise"), done);
     CLG_TRY_GOTO(clg_tensor_upload(ctx, &tz, z), done);
-    CLG_TRY_GOTO(clg_net_forward(ctx, g, &tz, running ? CLG_NET_EVAL : CLG_NET_BATCH_STATS),
-                 done);
-    const clg_tensor *o = clg_net_output(g);
-    img = malloc(clg_tensor_bytes(o));
-    if (!img) {
+    if (labels) {
+        CLG_TRY_GOTO(clg_itensor_create(ctx, &tl, n, "labels"), done);
+        CLG_TRY_GOTO(clg_itensor_upload_labels(ctx, &tl, labels, m->classes), done);
+    }
+    CLG_TRY_GOTO(m->ops->generate(ctx, m, &tz, labels ? &tl : NULL, running, shape), done);
+    if (!(*img = malloc(clg_tensor_bytes(*shape)))) {
         rc = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
         goto done;
     }
-    CLG_TRY_GOTO(clg_tensor_download(ctx, o, img), done);
-    size_t per = (size_t)o->c * o->h * o->w;
-    for (int i = 0; blank && i < o->n; i++)
-        if (blank[i])
-            for (size_t j = 0; j < per; j++) img[(size_t)i * per + j] = -1.0f;
-    rc = numbered ? clg_png_write_grid_numbered(out, img, o->n, o->c, o->h, o->w, nrow)
-                  : clg_png_write_grid(out, img, o->n, o->c, o->h, o->w, nrow);
+    rc = clg_tensor_download(ctx, *shape, *img);
 done:
-    free(img);
     clg_tensor_free(ctx, &tz);
+    clg_itensor_free(ctx, &tl);
+    return rc;
+}
+
+/* Generate and write the grid; tiles with blank[i] set are drawn empty. */
+static clg_status render(clg_ctx *ctx, clg_model *m, int n, const float *z, const int32_t *labels,
+                         int nrow, int running, int numbered, const unsigned char *blank,
+                         const char *out) {
+    float *img = NULL;
+    const clg_tensor *o;
+    clg_status rc = generate(ctx, m, n, z, labels, running, &img, &o);
+    if (rc == CLG_OK) {
+        size_t per = (size_t)o->c * o->h * o->w;
+        for (int i = 0; blank && i < o->n; i++)
+            if (blank[i])
+                for (size_t j = 0; j < per; j++) img[(size_t)i * per + j] = -1.0f;
+        rc = numbered ? clg_png_write_grid_numbered(out, img, o->n, o->c, o->h, o->w, nrow)
+                      : clg_png_write_grid(out, img, o->n, o->c, o->h, o->w, nrow);
+    }
+    free(img);
     return rc;
 }
 
@@ -64,68 +73,162 @@ void cli_host_normals(float *z, size_t n, uint64_t seed) {
     }
 }
 
-static int run_cmd(const char *what, const char *ckpt, const char *device, int n, int nrow,
-                   int running, int raw, int numbers, const char *out, uint64_t seed,
-                   int interp_steps) {
-    clg_ctx *ctx;
-    clg_status s = cli_ctx_create(&ctx, device);
-    if (s != CLG_OK) return cli_error(s, "opening the device");
-    clg_net g;
-    memset(&g, 0, sizeof g);
-    float *z = NULL;
-    s = open_g(ctx, ckpt, n, raw, &g);
-    if (s == CLG_OK) {
-        int nz = g.in[1];
-        z = malloc((size_t)n * nz * sizeof *z);
-        if (!z) s = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
-        else if (interp_steps <= 1) cli_host_normals(z, (size_t)n * nz, seed);
-        else {
-            /* Row r: from z_a to z_b in interp_steps linear steps. */
-            int rows = n / interp_steps;
-            float *ends = malloc((size_t)2 * rows * nz * sizeof *ends);
-            if (!ends) s = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
-            else {
-                cli_host_normals(ends, (size_t)2 * rows * nz, seed);
-                for (int r = 0; r < rows; r++)
-                    for (int k = 0; k < interp_steps; k++) {
-                        float t = (float)k / (float)(interp_steps - 1);
-                        for (int j = 0; j < nz; j++)
-                            z[((size_t)r * interp_steps + k) * nz + j] =
-                                (1 - t) * ends[(size_t)(2 * r) * nz + j] +
-                                t * ends[(size_t)(2 * r + 1) * nz + j];
-                    }
-                free(ends);
-            }
-        }
+/* What one sample/interpolate invocation asks for. */
+typedef struct {
+    const char *what, *ckpt, *device, *out, *latents, *save;
+    int n, nrow, running, raw, numbers, interp_steps;
+    uint64_t seed;
+} sample_req;
+
+/* Latents: random (n x nz from the seed), rows of linear interpolations
+ * between random pairs, or given in a safetensors file ("z" (n, nz), and
+ * "labels" (n) for conditional models). */
+static clg_status make_latents(const sample_req *q, int nz, int *n, float **z, int32_t **labels);
+
+/* The generated images and their inputs into a safetensors file. */
+static clg_status save_tensors(const char *path, const char *ckpt, int n, int nz, const float *z,
+                               const int32_t *labels, const float *img, const clg_tensor *o) {
+    float *lf = NULL;
+    clg_st_write_entry e[3] = {{"z", z, 2, {n, nz}}, {"images", img, 4, {o->n, o->c, o->h, o->w}}};
+    int count = 2;
+    if (labels) {
+        if (!(lf = malloc((size_t)n * sizeof *lf)))
+            return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+        for (int i = 0; i < n; i++) lf[i] = (float)labels[i];
+        e[count++] = (clg_st_write_entry){"labels", lf, 1, {n}};
     }
-    if (s == CLG_OK) s = render(ctx, &g, z, nrow, running, numbers && interp_steps <= 1, NULL, out);
-    free(z);
-    clg_net_free(ctx, &g);
+    const char *meta[] = {"format", "clgan-samples-1", "checkpoint", ckpt};
+    clg_status rc = clg_safetensors_write(path, e, count, meta, 2);
+    free(lf);
+    return rc;
+}
+
+static clg_status sample_run(clg_ctx *ctx, const sample_req *q) {
+    clg_model *m = NULL;
+    float *z = NULL, *img = NULL;
+    int32_t *labels = NULL;
+    int n = q->n;
+    const clg_tensor *o;
+    clg_status rc;
+    if (q->latents) { /* the file decides n: read it before building */
+        CLG_TRY(make_latents(q, -1, &n, &z, &labels));
+        free(z), free(labels), z = NULL, labels = NULL;
+    }
+    CLG_TRY_GOTO(clg_ckpt_open_generator(ctx, q->ckpt, n, q->raw, &m, NULL), done);
+    CLG_TRY_GOTO(make_latents(q, m->nz, &n, &z, &labels), done);
+    if (q->save) {
+        CLG_TRY_GOTO(generate(ctx, m, n, z, labels, q->running, &img, &o), done);
+        CLG_TRY_GOTO(save_tensors(q->save, q->ckpt, n, m->nz, z, labels, img, o), done);
+    }
+    rc = render(ctx, m, n, z, labels, q->nrow, q->running, q->numbers && q->interp_steps <= 1,
+                NULL, q->out);
+done:
+    if (m) m->ops->destroy(ctx, m);
+    free(z), free(labels), free(img);
+    return rc;
+}
+
+static int run_cmd(const sample_req *q) {
+    clg_ctx *ctx;
+    clg_status s = cli_ctx_create(&ctx, q->device);
+    if (s != CLG_OK) return cli_error(s, "opening the device");
+    s = sample_run(ctx, q);
     clg_ctx_free(ctx);
-    if (s != CLG_OK) return cli_error(s, what);
-    printf("%s\n", out);
+    if (s != CLG_OK) return cli_error(s, q->what);
+    printf("%s\n", q->out);
+    if (q->save) printf("%s\n", q->save);
     return 0;
 }
 
+/* Row r: from z_a to z_b in `steps` linear steps. */
+static clg_status interpolations(float *z, int n, int nz, int steps, uint64_t seed) {
+    int rows = n / steps;
+    float *ends = malloc((size_t)2 * rows * nz * sizeof *ends);
+    if (!ends) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    cli_host_normals(ends, (size_t)2 * rows * nz, seed);
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < steps; k++) {
+            float t = (float)k / (float)(steps - 1);
+            for (int j = 0; j < nz; j++)
+                z[((size_t)r * steps + k) * nz + j] = (1 - t) * ends[(size_t)(2 * r) * nz + j] +
+                                                      t * ends[(size_t)(2 * r + 1) * nz + j];
+        }
+    free(ends);
+    return CLG_OK;
+}
+
+/* "z" (n, nz) or (n, nz, 1, 1), "labels" (n) whole numbers; nz < 0: only n. */
+static clg_status read_latents(const char *path, int nz, int *n, float **z, int32_t **labels) {
+    clg_safetensors st;
+    CLG_TRY(clg_safetensors_read(path, &st));
+    clg_status rc = CLG_OK;
+    const clg_st_entry *ez = clg_safetensors_find(&st, "z"), *el = clg_safetensors_find(&st, "labels");
+    int ok = ez && (ez->ndim == 2 || (ez->ndim == 4 && ez->shape[2] == 1 && ez->shape[3] == 1)) &&
+             ez->shape[0] >= 1 && ez->shape[0] <= 4096 && (nz < 0 || ez->shape[1] == nz);
+    if (!ok) {
+        rc = clg_fail(CLG_ERR_FORMAT, "%s: needs a tensor 'z' of shape (n, %d) with n in 1..4096",
+                      path, nz);
+        goto done;
+    }
+    *n = (int)ez->shape[0];
+    if (el && (el->ndim != 1 || el->shape[0] != *n)) {
+        rc = clg_fail(CLG_ERR_FORMAT, "%s: 'labels' must have shape (%d)", path, *n);
+        goto done;
+    }
+    *z = malloc(ez->numel * sizeof **z);
+    *labels = el ? malloc((size_t)*n * sizeof **labels) : NULL;
+    if (!*z || (el && !*labels)) {
+        rc = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+        goto done;
+    }
+    memcpy(*z, ez->data, ez->numel * sizeof **z);
+    for (int i = 0; el && i < *n; i++) {
+        float v = el->data[i];
+        if (!(v >= 0 && v <= 1e6f && v == (float)(int32_t)v)) {
+            rc = clg_fail(CLG_ERR_FORMAT, "%s: labels[%d] = %g is not a class index", path, i, v);
+            goto done;
+        }
+        (*labels)[i] = (int32_t)v;
+    }
+done:
+    clg_safetensors_free(&st);
+    return rc;
+}
+
+static clg_status make_latents(const sample_req *q, int nz, int *n, float **z, int32_t **labels) {
+    *labels = NULL;
+    if (q->latents) return read_latents(q->latents, nz, n, z, labels);
+    *n = q->n;
+    if (!(*z = malloc((size_t)*n * nz * sizeof **z)))
+        return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    if (q->interp_steps > 1) return interpolations(*z, *n, nz, q->interp_steps, q->seed);
+    cli_host_normals(*z, (size_t)*n * nz, q->seed);
+    return CLG_OK;
+}
+
 int cli_sample(int argc, char **argv) {
-    int n = 64, nrow = 8, running = 0, plain = 0, raw = 0;
-    uint64_t seed = 1;
-    const char *out = "samples.png", *device = NULL;
+    sample_req q = {"sampling", NULL, NULL, "samples.png", NULL, NULL, 64, 8, 0, 0, 1, 1, 1};
+    int plain = 0;
     cli_opt opts[] = {
-        {"-n", NULL, OPT_INT, &n, "number of samples"},
-        {"-o", "--out", OPT_STR, &out, "output PNG"},
-        {"--nrow", NULL, OPT_INT, &nrow, "images per grid row"},
-        {"--seed", NULL, OPT_U64, &seed, "seed of the latent vectors"},
-        {"--running-stats", NULL, OPT_FLAG, &running,
+        {"-n", NULL, OPT_INT, &q.n, "number of samples"},
+        {"-o", "--out", OPT_STR, &q.out, "output PNG"},
+        {"--nrow", NULL, OPT_INT, &q.nrow, "images per grid row"},
+        {"--seed", NULL, OPT_U64, &q.seed, "seed of the latent vectors"},
+        {"--latents", NULL, OPT_STR, &q.latents,
+         "take the latents from this safetensors file ('z' (n, nz); 'labels' (n) for "
+         "conditional models) instead of the seed"},
+        {"--save-tensors", NULL, OPT_STR, &q.save,
+         "also write z, labels and the raw images (n, c, h, w) in [-1, 1] to this safetensors file"},
+        {"--running-stats", NULL, OPT_FLAG, &q.running,
          "BN with running statistics (default: the batch's own, as during training)"},
         {"--plain", NULL, OPT_FLAG, &plain, "no index numbers on the tiles"},
-        {"--raw-weights", NULL, OPT_FLAG, &raw, CLI_RAW_WEIGHTS_HELP},
-        {"--device", "-d", OPT_STR, &device, "P:D or part of a device name"},
+        {"--raw-weights", NULL, OPT_FLAG, &q.raw, CLI_RAW_WEIGHTS_HELP},
+        {"--device", "-d", OPT_STR, &q.device, "P:D or part of a device name"},
     };
     const char *pos[1];
     int np;
     int r = cli_parse("sample", "usage: clgan sample CKPT [-n 64] [-o grid.png] [--seed S]\n\n"
-                      "Draws n samples from a DCGAN checkpoint's generator into a PNG grid,\n"
+                      "Draws n samples from a checkpoint's generator into a PNG grid,\n"
                       "each tile numbered (row by row from 0) for clgan arith.",
                       argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 1, &np);
     if (r) return r < 0 ? 0 : r;
@@ -133,25 +236,27 @@ int cli_sample(int argc, char **argv) {
         fprintf(stderr, "clgan sample: give one checkpoint (see clgan sample --help)\n");
         return 2;
     }
-    if (n < 1 || n > 4096 || nrow < 1) {
-        fprintf(stderr, "clgan sample: -n must be 1..4096 and --nrow positive\n");
+    if (q.n < 1 || q.n > 4096 || q.nrow < 1 || !*q.out || (q.save && !*q.save) ||
+        (q.latents && !*q.latents)) {
+        fprintf(stderr, "clgan sample: -n must be 1..4096, --nrow positive, paths not empty\n");
         return 2;
     }
-    return run_cmd("sampling", pos[0], device, n, nrow, running, raw, !plain, out, seed, 1);
+    q.ckpt = pos[0];
+    q.numbers = !plain;
+    return run_cmd(&q);
 }
 
 int cli_interpolate(int argc, char **argv) {
-    int rows = 8, steps = 10, running = 0, raw = 0;
-    uint64_t seed = 1;
-    const char *out = "interpolation.png", *device = NULL;
+    int rows = 8, steps = 10;
+    sample_req q = {"interpolating", NULL, NULL, "interpolation.png", NULL, NULL, 0, 0, 0, 0, 0, 0, 1};
     cli_opt opts[] = {
-        {"-o", "--out", OPT_STR, &out, "output PNG"},
+        {"-o", "--out", OPT_STR, &q.out, "output PNG"},
         {"--rows", NULL, OPT_INT, &rows, "number of latent pairs"},
         {"--steps", NULL, OPT_INT, &steps, "images from one end to the other"},
-        {"--seed", NULL, OPT_U64, &seed, "seed of the latent pairs"},
-        {"--running-stats", NULL, OPT_FLAG, &running, "BN with running statistics"},
-        {"--raw-weights", NULL, OPT_FLAG, &raw, CLI_RAW_WEIGHTS_HELP},
-        {"--device", "-d", OPT_STR, &device, "P:D or part of a device name"},
+        {"--seed", NULL, OPT_U64, &q.seed, "seed of the latent pairs"},
+        {"--running-stats", NULL, OPT_FLAG, &q.running, "BN with running statistics"},
+        {"--raw-weights", NULL, OPT_FLAG, &q.raw, CLI_RAW_WEIGHTS_HELP},
+        {"--device", "-d", OPT_STR, &q.device, "P:D or part of a device name"},
     };
     const char *pos[1];
     int np;
@@ -164,12 +269,12 @@ int cli_interpolate(int argc, char **argv) {
         fprintf(stderr, "clgan interpolate: give one checkpoint\n");
         return 2;
     }
-    if (rows < 1 || steps < 2 || (long)rows * steps > 4096) {
+    if (rows < 1 || steps < 2 || (long)rows * steps > 4096 || !*q.out) {
         fprintf(stderr, "clgan interpolate: --rows >= 1, --steps >= 2, rows x steps <= 4096\n");
         return 2;
     }
-    return run_cmd("interpolating", pos[0], device, rows * steps, steps, running, raw, 0, out,
-                   seed, steps);
+    q.ckpt = pos[0], q.n = rows * steps, q.nrow = steps, q.interp_steps = steps;
+    return run_cmd(&q);
 }
 
 int cli_render_latents(const char *ckpt, const char *device, int raw, const float *z, int n,
@@ -177,11 +282,10 @@ int cli_render_latents(const char *ckpt, const char *device, int raw, const floa
     clg_ctx *ctx;
     clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
-    clg_net g;
-    memset(&g, 0, sizeof g);
-    s = open_g(ctx, ckpt, n, raw, &g);
-    if (s == CLG_OK) s = render(ctx, &g, z, nrow, 0, 0, blank, out);
-    clg_net_free(ctx, &g);
+    clg_model *m = NULL;
+    s = clg_ckpt_open_generator(ctx, ckpt, n, raw, &m, NULL);
+    if (s == CLG_OK) s = render(ctx, m, n, z, NULL, nrow, 0, 0, blank, out);
+    if (m) m->ops->destroy(ctx, m);
     clg_ctx_free(ctx);
     if (s != CLG_OK) return cli_error(s, "decoding");
     printf("%s\n", out);

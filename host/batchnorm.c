@@ -11,6 +11,7 @@ enum {
     BN_SAVE_VAR = 4,
     BN_HAS_DOUT = 8,
     BN_DSTATS = 16,
+    BN_NO_PGRAD = 32,
 };
 
 size_t clg_bn_local(clg_ctx *ctx, cl_kernel k) {
@@ -167,9 +168,10 @@ clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg
     CLG_TRY(clg_bn_check_vec(op, "rstd", rstd, C));
     if (gamma) {
         CLG_TRY(clg_bn_check_vec(op, "gamma", gamma, C));
-        /* Without dout nothing reaches gamma and beta: their gradients may be absent. */
-        if (dout && (!dgamma || !dbeta))
-            return clg_fail(CLG_ERR_INVALID_ARG, "%s: with gamma, dgamma and dbeta are needed", op);
+        /* Both absent: the caller wants no parameter gradient (without dout
+         * nothing reaches them anyway); one alone is a mistake. */
+        if ((dgamma == NULL) != (dbeta == NULL))
+            return clg_fail(CLG_ERR_INVALID_ARG, "%s: give dgamma and dbeta together", op);
         if (dgamma) CLG_TRY(clg_bn_check_vec(op, "dgamma", dgamma, C));
         if (dbeta) CLG_TRY(clg_bn_check_vec(op, "dbeta", dbeta, C));
     } else if (dgamma || dbeta) {
@@ -185,7 +187,8 @@ clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg
     const int b8 = use_blocks8(ctx, inp);
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_bwd8" : "bn_bwd", &k));
     size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
-    cl_uint flags = (gamma ? BN_AFFINE : 0) | (dout ? BN_HAS_DOUT : 0) | (dmean_x ? BN_DSTATS : 0);
+    cl_uint flags = (gamma ? BN_AFFINE : 0) | (dout ? BN_HAS_DOUT : 0) | (dmean_x ? BN_DSTATS : 0) |
+                    (gamma && !dgamma ? BN_NO_PGRAD : 0);
     /* Absent tensors pass a present one, never touched (flag off). */
     const clg_tensor *dg = dgamma ? dgamma : mean, *db = dbeta ? dbeta : mean;
     const clg_tensor *dy = dout ? dout : inp, *g = gamma ? gamma : mean;

@@ -132,11 +132,10 @@ clg_status clg_concat_planes_forward(clg_ctx *ctx, const clg_tensor *out, const 
     CLG_TRY(check_planes("concat_planes_forward", "out", out, x, v, &c, &l));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "concat_planes_fwd", &k));
-    cl_uint oo = clg_tensor_eoff(out), xo = clg_tensor_eoff(x), vo = clg_tensor_eoff(v);
     cl_uint n = (cl_uint)out->n, cc = (cl_uint)c, ll = (cl_uint)l;
     cl_uint hw = (cl_uint)(out->h * out->w);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(out->buf), CLG_ARG(oo), CLG_ARG(x->buf), CLG_ARG(xo),
-                         CLG_ARG(v->buf), CLG_ARG(vo), CLG_ARG(n), CLG_ARG(cc), CLG_ARG(ll),
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(x), CLG_TENSOR_ARGS(v),
+                         CLG_ARG(n), CLG_ARG(cc), CLG_ARG(ll),
                          CLG_ARG(hw)));
     return clg_launch_flat(ctx, k, clg_tensor_numel(out), NULL);
 }
@@ -150,10 +149,8 @@ clg_status clg_concat_planes_backward(clg_ctx *ctx, const clg_tensor *dx, const 
     if (!dv) return CLG_OK;
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "plane_sums", &k));
-    cl_uint vo = clg_tensor_eoff(dv), go = clg_tensor_eoff(dout);
     cl_uint n = (cl_uint)dout->n, cc = (cl_uint)c, ll = (cl_uint)l;
     cl_uint hw = (cl_uint)(dout->h * dout->w);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dv->buf), CLG_ARG(vo), CLG_ARG(dout->buf), CLG_ARG(go),
-                         CLG_ARG(n), CLG_ARG(cc), CLG_ARG(ll), CLG_ARG(hw)));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dv), CLG_TENSOR_ARGS(dout), CLG_ARG(n), CLG_ARG(cc), CLG_ARG(ll), CLG_ARG(hw)));
     return clg_launch_flat(ctx, k, (size_t)n * ll, NULL);
 }

@@ -16,12 +16,12 @@ clg_status clg_bce_logits_backward(clg_ctx *ctx, const clg_tensor *dlogits,
                                    const clg_tensor *logits, float target);
 
 /* Softmax cross-entropy: logits (N, K) as N = logits->n rows of c*h*w = K;
- * labels: N cl_int class indices in [0, K) in a device buffer.
+ * labels: N class indices in [0, K) (clg_itensor_upload_labels checks them).
  * stats (2): mean loss, accuracy. */
 clg_status clg_xent_forward(clg_ctx *ctx, const clg_tensor *stats, const clg_tensor *logits,
-                            cl_mem labels);
+                            const clg_itensor *labels);
 /* dlogits = (softmax(logits) - onehot(labels)) / N */
 clg_status clg_xent_backward(clg_ctx *ctx, const clg_tensor *dlogits, const clg_tensor *logits,
-                             cl_mem labels);
+                             const clg_itensor *labels);
 
 #endif

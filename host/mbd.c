@@ -106,7 +106,7 @@ clg_status clg_mbd_backward(clg_ctx *ctx, const clg_tensor *df, const clg_tensor
     CLG_TRY(check_dims(op, N, A, B, C));
     CLG_TRY(want_numel(op, "df", df, (size_t)N * A, "(N, A)"));
     CLG_TRY(want_numel(op, "t", t, (size_t)A * B * C, "(A, B*C)"));
-    CLG_TRY(want_numel(op, "dt", dt, (size_t)A * B * C, "(A, B*C)"));
+    if (dt) CLG_TRY(want_numel(op, "dt", dt, (size_t)A * B * C, "(A, B*C)"));
     if (df->buf == dout->buf)
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: df must not share dout's buffer", op);
     const size_t bc = (size_t)B * C;
@@ -115,7 +115,8 @@ clg_status clg_mbd_backward(clg_ctx *ctx, const clg_tensor *df, const clg_tensor
     CLG_TRY(copy_cols(ctx, df, (size_t)A, dout, (size_t)(A + B), N, A));
     CLG_TRY(clg_gemm(ctx, 1, 1, (size_t)N, (size_t)A, bc, 1.0f, dm, (size_t)N, t, bc, 1.0f, df,
                      (size_t)A, NULL));
-    /* dT += f^T dM = f^T dm^T */
+    /* dT += f^T dM = f^T dm^T (dt NULL: no parameter gradients wanted) */
+    if (!dt) return CLG_OK;
     return clg_gemm(ctx, 1, 1, (size_t)A, bc, (size_t)N, 1.0f, f, (size_t)A, dm, (size_t)N, 1.0f,
                     dt, bc, NULL);
 }

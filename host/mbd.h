@@ -22,8 +22,8 @@ clg_status clg_mbd_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor
                            const clg_tensor *f, const clg_tensor *t, const clg_tensor *bias,
                            int B, int C);
 
-/* df (N, A) written (may not alias dout); dt (A, B*C) and dbias (B, or NULL)
- * accumulated; dm (B*C, N) scratch; dout (N, A+B); f, t, m as in forward. */
+/* df (N, A) written (may not alias dout); dt (A, B*C) and dbias (B) accumulated
+ * (either NULL: not wanted); dm (B*C, N) scratch; dout (N, A+B); f, t, m as in forward. */
 clg_status clg_mbd_backward(clg_ctx *ctx, const clg_tensor *df, const clg_tensor *dt,
                             const clg_tensor *dbias, const clg_tensor *dm,
                             const clg_tensor *dout, const clg_tensor *f, const clg_tensor *t,

@@ -47,10 +47,9 @@ static clg_status run(clg_ctx *ctx, const char *op, int down, int backward,
         CLG_TRY(check(name, dst, src, dst_name, src_name, down));
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, kname, &k));
-    cl_uint doff = clg_tensor_eoff(dst), soff = clg_tensor_eoff(src);
     cl_uint nc = (cl_uint)(in->n * in->c), h = (cl_uint)in->h, w = (cl_uint)in->w;
     cl_uint oh = (cl_uint)out->h, ow = (cl_uint)out->w;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dst->buf), CLG_ARG(doff), CLG_ARG(src->buf), CLG_ARG(soff),
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dst), CLG_TENSOR_ARGS(src),
                          CLG_ARG(nc), CLG_ARG(h), CLG_ARG(w), CLG_ARG(oh), CLG_ARG(ow)));
     return clg_launch_flat(ctx, k, clg_tensor_numel(dst), NULL);
 }

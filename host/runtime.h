@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLG_VERSION "0.1.0"
+#define CLG_VERSION "0.2.0"
 
 typedef struct {
     int platform_index, device_index;

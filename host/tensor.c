@@ -38,8 +38,8 @@ void clg_tensor_free(clg_ctx *ctx, clg_tensor *t) {
 
 /* Blocking host <-> device copies, shared by float tensors and int vectors. */
 static clg_status write_bytes(clg_ctx *ctx, cl_mem buf, size_t off, size_t bytes,
-                              const void *host) {
-    CL_CHECK(clEnqueueWriteBuffer(ctx->queue, buf, CL_TRUE, off, bytes, host, 0, NULL, NULL));
+                              const void *host, cl_bool wait) {
+    CL_CHECK(clEnqueueWriteBuffer(ctx->queue, buf, wait, off, bytes, host, 0, NULL, NULL));
     return CLG_OK;
 }
 
@@ -49,7 +49,11 @@ static clg_status read_bytes(clg_ctx *ctx, cl_mem buf, size_t off, size_t bytes,
 }
 
 clg_status clg_tensor_upload(clg_ctx *ctx, const clg_tensor *t, const float *host) {
-    return write_bytes(ctx, t->buf, t->off, clg_tensor_bytes(t), host);
+    return write_bytes(ctx, t->buf, t->off, clg_tensor_bytes(t), host, CL_TRUE);
+}
+
+clg_status clg_tensor_upload_async(clg_ctx *ctx, const clg_tensor *t, const float *host) {
+    return write_bytes(ctx, t->buf, t->off, clg_tensor_bytes(t), host, CL_FALSE);
 }
 
 clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host) {
@@ -95,7 +99,7 @@ void clg_itensor_free(clg_ctx *ctx, clg_itensor *t) {
 }
 
 clg_status clg_itensor_upload(clg_ctx *ctx, const clg_itensor *t, const int32_t *host) {
-    return write_bytes(ctx, t->buf, t->off, clg_itensor_bytes(t), host);
+    return write_bytes(ctx, t->buf, t->off, clg_itensor_bytes(t), host, CL_TRUE);
 }
 
 clg_status clg_itensor_download(clg_ctx *ctx, const clg_itensor *t, int32_t *host) {

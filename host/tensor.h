@@ -42,6 +42,9 @@ void clg_tensor_free(clg_ctx *ctx, clg_tensor *t);
 
 /* Blocking copies between host memory (numel floats) and the tensor. */
 clg_status clg_tensor_upload(clg_ctx *ctx, const clg_tensor *t, const float *host);
+/* The same without waiting: `host` must stay untouched until the queue has
+ * passed the copy (any later blocking call, or clg_ctx_finish). */
+clg_status clg_tensor_upload_async(clg_ctx *ctx, const clg_tensor *t, const float *host);
 clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host);
 /* Every element := v (the fill kernel). */
 clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v);

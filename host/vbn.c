@@ -12,7 +12,7 @@
 #define VBN_VW 16    /* as the kernel's default */
 #define VBN_ITEMS 32 /* items (vectors or floats) per work-item and row */
 
-enum { VBN_AFFINE = 1 };
+enum { VBN_AFFINE = 1, VBN_NO_PGRAD = 2 }; /* as kernels/vbn.cl */
 
 clg_status clg_vbn_create(clg_ctx *ctx, clg_vbn *v, int c, int n_ref, float eps) {
     memset(v, 0, sizeof *v);
@@ -163,10 +163,11 @@ clg_status clg_vbn_forward(clg_ctx *ctx, const clg_vbn *v, const clg_tensor *out
 static clg_status check_grads(const char *op, const clg_vbn *v, const clg_tensor *gamma,
                               const clg_tensor *dgamma, const clg_tensor *dbeta) {
     if (gamma) {
-        if (!dgamma || !dbeta)
-            return clg_fail(CLG_ERR_INVALID_ARG, "%s: with gamma, dgamma and dbeta are needed", op);
-        CLG_TRY(clg_bn_check_vec(op, "dgamma", dgamma, v->c));
-        CLG_TRY(clg_bn_check_vec(op, "dbeta", dbeta, v->c));
+        /* Both NULL: no parameter gradient wanted; one alone is a mistake. */
+        if ((dgamma == NULL) != (dbeta == NULL))
+            return clg_fail(CLG_ERR_INVALID_ARG, "%s: give dgamma and dbeta together", op);
+        if (dgamma) CLG_TRY(clg_bn_check_vec(op, "dgamma", dgamma, v->c));
+        if (dbeta) CLG_TRY(clg_bn_check_vec(op, "dbeta", dbeta, v->c));
     } else if (dgamma || dbeta) {
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: dgamma/dbeta given without gamma", op);
     }
@@ -190,7 +191,7 @@ clg_status clg_vbn_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
     const clg_tensor *dg = dgamma ? dgamma : &v->dref_mean;
     const clg_tensor *db = dbeta ? dbeta : &v->dref_mean, *g = gamma ? gamma : inp;
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
-    cl_uint flags = gamma ? VBN_AFFINE : 0;
+    cl_uint flags = (gamma ? VBN_AFFINE : 0) | (gamma && !dgamma ? VBN_NO_PGRAD : 0);
     cl_float a = 1.0f / (float)(v->n_ref + 1);
     CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dinp), CLG_TENSOR_ARGS(dg), CLG_TENSOR_ARGS(db),
                          CLG_TENSOR_ARGS(&v->dref_mean), CLG_TENSOR_ARGS(&v->dref_var),

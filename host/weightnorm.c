@@ -39,11 +39,9 @@ clg_status clg_weightnorm_forward(clg_ctx *ctx, const clg_tensor *w, const clg_t
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "weightnorm_fwd", &k));
     size_t local = clg_local_size(ctx, k, CLG_WEIGHTNORM_LOCAL);
-    cl_uint wo = clg_tensor_eoff(w), no = clg_tensor_eoff(norm), vo = clg_tensor_eoff(v);
-    cl_uint go = clg_tensor_eoff(g), cols = (cl_uint)(clg_tensor_numel(v) / (size_t)v->n);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(w->buf), CLG_ARG(wo), CLG_ARG(norm->buf), CLG_ARG(no),
-                         CLG_ARG(v->buf), CLG_ARG(vo), CLG_ARG(g->buf), CLG_ARG(go),
-                         CLG_ARG(cols), CLG_LOCAL(local * sizeof(float))));
+    cl_uint cols = (cl_uint)(clg_tensor_numel(v) / (size_t)v->n);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(w), CLG_TENSOR_ARGS(norm), CLG_TENSOR_ARGS(v),
+                         CLG_TENSOR_ARGS(g), CLG_ARG(cols), CLG_LOCAL(local * sizeof(float))));
     return clg_launch_1d(ctx, k, (size_t)v->n * local, local, NULL);
 }
 
@@ -62,12 +60,9 @@ clg_status clg_weightnorm_backward(clg_ctx *ctx, const clg_tensor *dv, const clg
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "weightnorm_bwd", &k));
     size_t local = clg_local_size(ctx, k, CLG_WEIGHTNORM_LOCAL);
-    cl_uint dvo = clg_tensor_eoff(dv), dgo = clg_tensor_eoff(dg), dwo = clg_tensor_eoff(dw);
-    cl_uint vo = clg_tensor_eoff(v), go = clg_tensor_eoff(g), no = clg_tensor_eoff(norm);
     cl_uint cols = (cl_uint)(clg_tensor_numel(v) / (size_t)v->n), acc = (cl_uint)accumulate;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dv->buf), CLG_ARG(dvo), CLG_ARG(dg->buf), CLG_ARG(dgo),
-                         CLG_ARG(dw->buf), CLG_ARG(dwo), CLG_ARG(v->buf), CLG_ARG(vo),
-                         CLG_ARG(g->buf), CLG_ARG(go), CLG_ARG(norm->buf), CLG_ARG(no),
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dv), CLG_TENSOR_ARGS(dg), CLG_TENSOR_ARGS(dw),
+                         CLG_TENSOR_ARGS(v), CLG_TENSOR_ARGS(g), CLG_TENSOR_ARGS(norm),
                          CLG_ARG(cols), CLG_ARG(acc), CLG_LOCAL(local * sizeof(float))));
     return clg_launch_1d(ctx, k, (size_t)v->n * local, local, NULL);
 }
@@ -87,11 +82,10 @@ clg_status clg_weightnorm_data_init(clg_ctx *ctx, const clg_tensor *g, const clg
                         op, (double)init_scale);
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "weightnorm_data_init", &k));
-    cl_uint go = clg_tensor_eoff(g), bo = clg_tensor_eoff(b), po = clg_tensor_eoff(pre);
     cl_uint n = (cl_uint)pre->n, units = (cl_uint)pre->c, hw = (cl_uint)(pre->h * pre->w);
     cl_float s = init_scale;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(g->buf), CLG_ARG(go), CLG_ARG(b->buf), CLG_ARG(bo),
-                         CLG_ARG(pre->buf), CLG_ARG(po), CLG_ARG(n), CLG_ARG(units),
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(g), CLG_TENSOR_ARGS(b), CLG_TENSOR_ARGS(pre),
+                         CLG_ARG(n), CLG_ARG(units),
                          CLG_ARG(hw), CLG_ARG(s)));
     return clg_launch_flat(ctx, k, units, NULL);
 }

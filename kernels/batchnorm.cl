@@ -35,6 +35,7 @@
 #define BN_SAVE_VAR 4u /* write the biased batch variance */
 #define BN_HAS_DOUT 8u /* bn_bwd: dout given (else zero) */
 #define BN_DSTATS 16u  /* bn_bwd: extra gradients w.r.t. the batch mean and variance */
+#define BN_NO_PGRAD 32u /* bn_bwd: leave dgamma, dbeta untouched (a pass through a frozen net) */
 
 #ifndef BN_BLOCKED /* 1: blocked item ranges (CPUs), 0: interleaved (GPUs) */
 #define BN_BLOCKED CLG_DEVICE_IS_CPU
@@ -240,7 +241,7 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
         sb = clg_group_sum(sb, scratch);
         const float delta = s0 / M;
         sb = (sb - delta * sa) * r; /* sum(dout * xhat) */
-        if (lid == 0u && (flags & BN_AFFINE) && has_dy) {
+        if (lid == 0u && (flags & BN_AFFINE) && !(flags & BN_NO_PGRAD) && has_dy) {
             dgamma[dg_off + c] += sb;
             dbeta[db_off + c] += sa;
         }
@@ -451,7 +452,7 @@ bn_bwd8(__global float *dinp, uint dinp_off,
             vstore8(has_dy ? r * g : (float8)(0.0f), 0, rgv);
             vstore8(B, 0, sb);
         }
-        if ((flags & BN_AFFINE) && has_dy) {
+        if ((flags & BN_AFFINE) && !(flags & BN_NO_PGRAD) && has_dy) {
             for (uint k = 0; k < kn; k++) {
                 dgamma[dg_off + c0 + k] += sb[k];
                 dbeta[db_off + c0 + k] += sa[k];

@@ -51,14 +51,15 @@ void row_lse(__global const float *x, uint k, float *mx, float *lse) {
 
 /* stats[0] = mean cross-entropy, stats[1] = accuracy (argmax == label). */
 __kernel void xent_fwd(__global float *stats, uint stats_off, __global const float *x,
-                       uint x_off, __global const int *labels, uint n, uint k,
+                       uint x_off, __global const int *labels, uint y_off, uint n, uint k,
                        __local float *scratch) {
     float l = 0.0f, hits = 0.0f;
     for (uint i = (uint)get_local_id(0); i < n; i += (uint)get_local_size(0)) {
         __global const float *row = x + x_off + (size_t)i * k;
         float mx, lse;
         row_lse(row, k, &mx, &lse);
-        const int y = labels[i];
+        const int y = labels[y_off + i];
+        if (y < 0 || (uint)y >= k) continue; /* the host checks labels; never read outside */
         l += lse - row[y];
         uint arg = 0;
         for (uint j = 1; j < k; j++)
@@ -75,13 +76,13 @@ __kernel void xent_fwd(__global float *stats, uint stats_off, __global const flo
 
 /* dx = (softmax(x) - onehot(label)) / n, one row per work-item. */
 __kernel void xent_bwd(__global float *dx, uint dx_off, __global const float *x, uint x_off,
-                       __global const int *labels, uint n, uint k) {
+                       __global const int *labels, uint y_off, uint n, uint k) {
     CLG_FOR_EACH(i, n) {
         __global const float *row = x + x_off + (size_t)i * k;
         __global float *drow = dx + dx_off + (size_t)i * k;
         float mx, lse;
         row_lse(row, k, &mx, &lse);
-        const int y = labels[i];
+        const int y = labels[y_off + i];
         for (uint j = 0; j < k; j++)
             drow[j] = (exp(row[j] - lse) - ((int)j == y ? 1.0f : 0.0f)) / (float)n;
     }

@@ -39,6 +39,7 @@
 #define VBN_HSUM(v) CLG_HSUM(VBN_VW, v)
 
 #define VBN_AFFINE 1u
+#define VBN_NO_PGRAD 2u /* vbn_bwd: leave dgamma, dbeta untouched */
 
 #ifndef VBN_BLOCKED /* 1: blocked item ranges (CPUs), 0: interleaved (GPUs) */
 #define VBN_BLOCKED CLG_DEVICE_IS_CPU
@@ -315,7 +316,7 @@ __kernel void vbn_bwd(__global float *dinp, uint dinp_off,
         for (uint k = 0; k < VBN_ROWS; k++) {
             for (uint j = 0; j < 4u; j++) accs[j][k] = clg_group_sum(accs[j][k], scratch);
             if (lid == 0u && c0 + k < C) {
-                if (affine) {
+                if (affine && !(flags & VBN_NO_PGRAD)) {
                     dgamma[dg_off + c0 + k] += accs[0][k];
                     dbeta[db_off + c0 + k] += accs[1][k];
                 }

@@ -1,4 +1,6 @@
-/* classifier.c: the evaluation CNN: building, training, saving, running. */
+/* classifier.c: the evaluation CNN: building, running, loading, and the
+ * model the generic trainer trains (`clgan train classifier`), which
+ * exports the network for `clgan eval` when training ends. */
 #include "classifier.h"
 #include "checkpoint.h"
 #include "data.h"
@@ -7,13 +9,12 @@
 #include "optim.h"
 #include "safetensors.h"
 #include "softmax.h"
-#include "train.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <stddef.h>
 
 clg_classifier_config clg_classifier_config_default(void) {
     clg_classifier_config c = {32, 1, 32, 128, 10, 128, 1e-3f, 0.3f, 1};
@@ -43,18 +44,13 @@ clg_status clg_classifier_build(clg_net *net, const clg_classifier_config *c, in
     CLG_TRY(clg_net_reshape(net, 4 * w * 16, 1, 1));
     CLG_TRY(clg_net_linear(net, "main.13", c->features, 1));
     CLG_TRY(clg_net_act(net, CLG_ACT_RELU, 0));
+    CLG_TRY(clg_net_name_tap(net, "features"));
     CLG_TRY(clg_net_dropout(net, c->dropout));
     return clg_net_linear(net, "main.16", c->classes, 1);
 }
 
 const clg_tensor *clg_classifier_features(const clg_net *net) {
-    return &net->layers[net->count - 3].output; /* the ReLU after main.13 */
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    return clg_net_tap(net, "features"); /* the ReLU after main.13 */
 }
 
 static void config_json(const clg_classifier_config *c, char *buf, size_t cap) {
@@ -133,105 +129,6 @@ clg_status clg_classifier_accuracy(clg_ctx *ctx, clg_net *net, const clg_dataset
     return rc;
 }
 
-clg_status clg_classifier_train(clg_ctx *ctx, const clg_classifier_config *cfg_in,
-                                const char *data, const char *test_data, long epochs,
-                                long log_every, const char *out_path,
-                                const clg_classifier_hooks *hooks, float *final_acc) {
-    clg_classifier_config cfg = *cfg_in;
-    clg_dataset ds = {0}, test = {0};
-    clg_loader ld = {0};
-    clg_net net;
-    memset(&net, 0, sizeof net);
-    clg_tensor x = {0}, stats = {0};
-    cl_mem labels = NULL;
-    clg_status rc;
-    int channels, tc;
-    CLG_TRY_GOTO(clg_data_open(data, 32, &channels, &ds), done);
-    CLG_TRY_GOTO(clg_data_open(test_data, 32, &tc, &test), done);
-    if (!ds.labels || !test.labels) {
-        rc = clg_fail(CLG_ERR_INVALID_ARG, "the classifier needs labelled data");
-        goto done;
-    }
-    cfg.nc = channels;
-    cfg.classes = ds.num_classes > test.num_classes ? ds.num_classes : test.num_classes;
-    CLG_TRY_GOTO(clg_loader_init(&ld, &ds, 32, cfg.batch, cfg.seed), done);
-    CLG_TRY_GOTO(clg_classifier_build(&net, &cfg, cfg.batch), done);
-    CLG_TRY_GOTO(clg_net_alloc(ctx, &net), done);
-    /* He-style scale for ReLU nets rather than DCGAN's 0.02. */
-    net.init_std = 0.05f;
-    CLG_TRY_GOTO(clg_net_init_params(ctx, &net, cfg.seed), done);
-    CLG_TRY_GOTO(clg_tensor_create(ctx, &x, cfg.batch, cfg.nc, 32, 32, "classifier batch"), done);
-    CLG_TRY_GOTO(clg_tensor_create(ctx, &stats, 1, 2, 1, 1, "classifier stats"), done);
-    CLG_TRY_GOTO(clg_buffer_create(ctx, (size_t)cfg.batch * sizeof(cl_int), "labels", &labels),
-                 done);
-    clg_adam opt = clg_adam_default();
-    opt.lr = cfg.lr;
-    opt.beta1 = 0.9f;
-    long bpe = clg_loader_batches_per_epoch(&ld), step = 0;
-    double t0 = now_s();
-    float acc = -1;
-    clg_tensor p = clg_block_tensor(&net.params), g = clg_block_tensor(&net.grads);
-    clg_tensor m1 = clg_block_tensor(&net.adam_m), m2 = clg_block_tensor(&net.adam_v);
-    for (long ep = 0; ep < epochs; ep++) {
-        /* Step decay: a tenth of the rate for the last third of the run. */
-        opt.lr = ep >= (2 * epochs + 2) / 3 && epochs > 2 ? cfg.lr * 0.1f : cfg.lr;
-        double loss_sum = 0, acc_sum = 0;
-        long seen = 0;
-        for (long b = 0; b < bpe; b++) {
-            long e;
-            const float *batch = clg_loader_next(&ld, &e);
-            CLG_TRY_GOTO(clg_loader_upload(ctx, &x, batch), done);
-            CL_CHECK_GOTO(clEnqueueWriteBuffer(ctx->queue, labels, CL_TRUE, 0,
-                                               (size_t)cfg.batch * sizeof(cl_int),
-                                               clg_loader_last_labels(&ld), 0, NULL, NULL),
-                          done);
-            CLG_TRY_GOTO(clg_net_zero_grad(ctx, &net), done);
-            CLG_TRY_GOTO(clg_net_forward(ctx, &net, &x, CLG_NET_TRAIN), done);
-            clg_tensor logits = *clg_net_output(&net), dlogits = clg_net_doutput(&net);
-            CLG_TRY_GOTO(clg_xent_forward(ctx, &stats, &logits, labels), done);
-            CLG_TRY_GOTO(clg_xent_backward(ctx, &dlogits, &logits, labels), done);
-            CLG_TRY_GOTO(clg_net_backward(ctx, &net, &x, NULL, 1), done);
-            CLG_TRY_GOTO(clg_adam_step(ctx, &opt, &p, &g, &m1, &m2), done);
-            float st[2];
-            CLG_TRY_GOTO(clg_tensor_download(ctx, &stats, st), done);
-            if (!isfinite(st[0])) {
-                rc = clg_fail(CLG_ERR_DIVERGED, "classifier loss is not finite at step %ld", step);
-                goto done;
-            }
-            loss_sum += st[0], acc_sum += st[1], seen++, step++;
-            int last = b == bpe - 1;
-            if (last) CLG_TRY_GOTO(clg_classifier_accuracy(ctx, &net, &test, 0, &acc), done);
-            if (hooks && hooks->on_progress && ((log_every > 0 && step % log_every == 0) || last)) {
-                clg_classifier_progress pr = {ep, step, (float)(loss_sum / seen),
-                                              (float)(acc_sum / seen), last ? acc : -1.0f,
-                                              step * cfg.batch / (now_s() - t0)};
-                hooks->on_progress(hooks->user, &pr);
-                loss_sum = acc_sum = 0, seen = 0;
-            }
-        }
-    }
-    char cj[512], accs[32], steps[32];
-    config_json(&cfg, cj, sizeof cj);
-    snprintf(accs, sizeof accs, "%.4f", acc);
-    snprintf(steps, sizeof steps, "%ld", step);
-    const char *meta[] = {"format", CLG_CLASSIFIER_FORMAT, "config", cj, "test_accuracy", accs,
-                          "steps", steps, "data", data, "clgan_version", CLG_VERSION,
-                          "device", ctx->dev.name};
-    CLG_TRY_GOTO(clg_net_save(ctx, &net, out_path, meta, (int)(sizeof meta / sizeof meta[0]) / 2),
-                 done);
-    if (final_acc) *final_acc = acc;
-    rc = CLG_OK;
-done:
-    clg_buffer_release(ctx, labels, (size_t)cfg.batch * sizeof(cl_int));
-    clg_tensor_free(ctx, &x);
-    clg_tensor_free(ctx, &stats);
-    clg_net_free(ctx, &net);
-    clg_loader_free(&ld);
-    clg_dataset_free(&ds);
-    clg_dataset_free(&test);
-    return rc;
-}
-
 clg_status clg_classifier_load(clg_ctx *ctx, const char *path, int batch, clg_net *net,
                                clg_classifier_config *cfg) {
     clg_safetensors st;
@@ -267,3 +164,166 @@ clg_status clg_classifier_load(clg_ctx *ctx, const char *path, int batch, clg_ne
     if (rc != CLG_OK) clg_net_free(ctx, net);
     return rc;
 }
+
+/* ---- the model ---- */
+typedef struct {
+    clg_model base;
+    clg_classifier_config cfg;
+    clg_net net;
+    clg_adam opt;
+    clg_tensor stats; /* (2): loss, accuracy of the step */
+    float test_acc;   /* the last evaluation's, -1 before one */
+} classifier_model;
+
+static void cls_free(clg_ctx *ctx, classifier_model *m) {
+    clg_net_free(ctx, &m->net);
+    clg_tensor_free(ctx, &m->stats);
+    clg_model_inputs_free(ctx, &m->base);
+}
+
+static clg_status cls_build(clg_ctx *ctx, classifier_model *m, const clg_classifier_config *c) {
+    m->cfg = *c;
+    m->test_acc = -1;
+    m->base = (clg_model){&clg_classifier_ops, &m->cfg, 0, c->batch, c->image_size, c->nc, 0,
+                          c->classes, c->seed, {0}, {0}, 0, 0};
+    CLG_TRY(clg_classifier_build(&m->net, c, c->batch));
+    CLG_TRY(clg_net_alloc(ctx, &m->net));
+    m->net.init_std = 0.05f; /* He-style scale for ReLU nets rather than DCGAN's 0.02 */
+    CLG_TRY(clg_net_init_params(ctx, &m->net, c->seed));
+    CLG_TRY(clg_tensor_create(ctx, &m->stats, 1, 2, 1, 1, "classifier stats"));
+    CLG_TRY(clg_model_inputs_create(ctx, &m->base));
+    m->opt = clg_adam_default();
+    m->opt.lr = c->lr;
+    m->opt.beta1 = 0.9f;
+    return CLG_OK;
+}
+
+static clg_status cls_setup(clg_ctx *ctx, void *model, const void *cfg, int gen_batch) {
+    if (gen_batch > 0) return clg_fail(CLG_ERR_INVALID_ARG, "the classifier generates nothing");
+    clg_status rc = cls_build(ctx, model, cfg);
+    if (rc != CLG_OK) cls_free(ctx, model);
+    return rc;
+}
+
+static clg_status cls_create(clg_ctx *ctx, const void *cfg, int gen_batch, clg_model **out) {
+    return clg_model_new(ctx, sizeof(classifier_model), cls_setup, cfg, gen_batch, out);
+}
+
+static void cls_destroy(clg_ctx *ctx, clg_model *m) {
+    cls_free(ctx, (classifier_model *)m);
+    free(m);
+}
+
+static int cls_parts(clg_model *mm, clg_model_part *out) {
+    classifier_model *m = (classifier_model *)mm;
+    out[0] = (clg_model_part){"", &m->net, &m->opt, "opt", "opt_step", NULL};
+    return 1;
+}
+
+/* Step decay: a tenth of the rate for the last third of a run of 3 or
+ * more epochs. */
+static float cls_lr(const classifier_model *m) {
+    long bpe = m->base.steps_per_epoch, epochs = bpe ? m->base.total_steps / bpe : 0;
+    long ep = bpe ? m->base.step / bpe : 0;
+    return epochs > 2 && ep >= (2 * epochs + 2) / 3 ? m->cfg.lr * 0.1f : m->cfg.lr;
+}
+
+static clg_status cls_step_enqueue(clg_ctx *ctx, clg_model *mm) {
+    classifier_model *m = (classifier_model *)mm;
+    clg_net *net = &m->net;
+    const clg_tensor *x = &m->base.real;
+    m->opt.lr = cls_lr(m);
+    CLG_TRY(clg_net_zero_grad(ctx, net));
+    CLG_TRY(clg_net_forward(ctx, net, x, CLG_NET_TRAIN));
+    clg_tensor logits = *clg_net_output(net), dlogits = clg_net_doutput(net);
+    CLG_TRY(clg_xent_forward(ctx, &m->stats, &logits, &m->base.labels));
+    CLG_TRY(clg_xent_backward(ctx, &dlogits, &logits, &m->base.labels));
+    CLG_TRY(clg_net_backward(ctx, net, x, NULL, 1));
+    CLG_TRY(clg_model_adam_step(ctx, &m->opt, net));
+    m->base.step++;
+    return CLG_OK;
+}
+
+static clg_status cls_step_finish(clg_ctx *ctx, clg_model *mm, clg_metrics *out) {
+    classifier_model *m = (classifier_model *)mm;
+    float st[2];
+    CLG_TRY(clg_tensor_download(ctx, &m->stats, st));
+    *out = (clg_metrics){2, {"loss", "train_acc"}, {"loss", "train acc"}, {st[0], st[1]}};
+    return CLG_OK;
+}
+
+static clg_status cls_evaluate(clg_ctx *ctx, clg_model *mm, const clg_dataset *test,
+                               clg_metrics *out) {
+    classifier_model *m = (classifier_model *)mm;
+    if (!test->labels) return clg_fail(CLG_ERR_INVALID_ARG, "the test data has no labels");
+    CLG_TRY(clg_classifier_accuracy(ctx, &m->net, test, 0, &m->test_acc));
+    *out = (clg_metrics){1, {"test_acc"}, {"test acc"}, {m->test_acc}};
+    return CLG_OK;
+}
+
+/* OUT/classifier.safetensors: the network alone, in the format
+ * clg_classifier_load reads (`clgan eval --classifier`). */
+static clg_status cls_finish(clg_ctx *ctx, clg_model *mm, const char *out_dir) {
+    classifier_model *m = (classifier_model *)mm;
+    char cj[512], accs[32], steps[32], path[4200];
+    config_json(&m->cfg, cj, sizeof cj);
+    snprintf(accs, sizeof accs, "%.4f", m->test_acc);
+    snprintf(steps, sizeof steps, "%ld", m->base.step);
+    snprintf(path, sizeof path, "%s/classifier.safetensors", out_dir);
+    const char *meta[] = {"format", CLG_CLASSIFIER_FORMAT, "config", cj, "test_accuracy", accs,
+                          "steps", steps, "clgan_version", CLG_VERSION, "device", ctx->dev.name};
+    return clg_net_save(ctx, &m->net, path, meta, (int)(sizeof meta / sizeof meta[0]) / 2);
+}
+
+#define F(key, type, member, lo, hi, flag, help)                                             \
+    {key, type, offsetof(clg_classifier_config, member), lo, hi, flag, NULL, help, 0, 0}
+static const clg_config_field fields[] = {
+    F("image_size", CLG_FIELD_INT, image_size, 32, 32, NULL, "32"),
+    F("nc", CLG_FIELD_INT, nc, 1, 4, NULL, "channels (from the data)"),
+    F("width", CLG_FIELD_INT, width, 1, 1024, "--width", "channels of the first convolution"),
+    F("features", CLG_FIELD_INT, features, 1, 4096, "--features", "width of the feature layer"),
+    F("classes", CLG_FIELD_INT, classes, 2, 1000, NULL, "classes (from the data)"),
+    F("batch_size", CLG_FIELD_INT, batch, 2, 4096, "--batch-size", "images per batch"),
+    F("lr", CLG_FIELD_FLOAT, lr, 0, 1, "--lr", "Adam learning rate (a tenth for the last third)"),
+    F("dropout", CLG_FIELD_FLOAT, dropout, 0, 1, "--dropout", "dropout before the last layer"),
+    F("seed", CLG_FIELD_U64, seed, 0, 1.8446744073709552e19, "--seed",
+      "seed of weights, dropout and data order"),
+};
+#undef F
+
+static void cls_default(void *cfg) { *(clg_classifier_config *)cfg = clg_classifier_config_default(); }
+
+static clg_status cls_check(const void *cfg) {
+    const clg_classifier_config *c = cfg;
+    if (c->batch < 2 || c->batch > 4096)
+        return clg_fail(CLG_ERR_INVALID_ARG, "--batch-size must be 2..4096");
+    if (c->width < 1 || c->width > 1024 || c->features < 1 || c->features > 4096)
+        return clg_fail(CLG_ERR_INVALID_ARG, "--width must be 1..1024, --features 1..4096");
+    if (!(c->lr > 0 && c->lr < 1)) return clg_fail(CLG_ERR_INVALID_ARG, "--lr must be in (0, 1)");
+    if (!(c->dropout >= 0 && c->dropout < 1))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--dropout must be in [0, 1)");
+    if (c->classes < 2 || c->classes > 1000 || c->nc < 1 || c->nc > 4)
+        return clg_fail(CLG_ERR_INVALID_ARG, "the data has %d classes and %d channels (the "
+                        "classifier takes 2..1000 and 1..4)", c->classes, c->nc);
+    return CLG_OK;
+}
+
+static void cls_common(const void *cfg, clg_model_common *out) {
+    const clg_classifier_config *c = cfg;
+    *out = (clg_model_common){c->image_size, c->nc, c->batch, c->classes, 0, c->seed};
+}
+
+static void cls_set_data(void *cfg, int nc, int classes) {
+    clg_classifier_config *c = cfg;
+    c->nc = nc;
+    c->classes = classes;
+}
+
+const clg_model_ops clg_classifier_ops = {
+    "classifier", "clgan-classifier-run-1", "the evaluation CNN of `clgan eval` (labelled data)",
+    "Trains the evaluation CNN (models/classifier.h) whose softmax and features\n"
+    "give the Inception Score and FID of `clgan eval`; writes OUT/classifier.safetensors\n"
+    "when it ends (use it with `clgan eval --classifier`).",
+    sizeof(clg_classifier_config), fields, (int)(sizeof fields / sizeof fields[0]), 1, 0,
+    cls_default, cls_check, cls_common, cls_set_data, cls_create, cls_destroy, cls_parts,
+    cls_step_enqueue, cls_step_finish, NULL, cls_evaluate, cls_finish};

@@ -13,6 +13,7 @@
 #define CLG_CLASSIFIER_H
 
 #include "dataset.h"
+#include "model.h"
 #include "net.h"
 
 typedef struct {
@@ -28,24 +29,8 @@ clg_status clg_classifier_build(clg_net *net, const clg_classifier_config *c, in
 /* The layer whose output is the feature vector (batch, features, 1, 1). */
 const clg_tensor *clg_classifier_features(const clg_net *net);
 
-typedef struct {
-    long epoch, step;
-    float loss, train_acc;
-    float test_acc; /* < 0 when not measured at this point */
-    double images_per_s;
-} clg_classifier_progress;
-
-typedef struct {
-    void (*on_progress)(void *user, const clg_classifier_progress *p);
-    void *user;
-} clg_classifier_hooks;
-
-/* Train on `data` (see clg_data_open) for `epochs`, measuring the test set
- * (`test_data`) after each epoch, and save to `out_path`. */
-clg_status clg_classifier_train(clg_ctx *ctx, const clg_classifier_config *cfg,
-                                const char *data, const char *test_data, long epochs,
-                                long log_every, const char *out_path,
-                                const clg_classifier_hooks *hooks, float *final_test_acc);
+/* The classifier as a model of the generic trainer (models/model.h). */
+extern const clg_model_ops clg_classifier_ops;
 
 /* Build (for `batch`), allocate and load a saved classifier. */
 clg_status clg_classifier_load(clg_ctx *ctx, const char *path, int batch, clg_net *net,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A deterministic uniform integer in [0, bound) from the Philox stream
@@ -129,9 +130,7 @@ const cl_int *clg_loader_last_labels(const clg_loader *l) {
 }
 
 clg_status clg_loader_upload(clg_ctx *ctx, const clg_tensor *dst, const float *staged) {
-    CL_CHECK(clEnqueueWriteBuffer(ctx->queue, dst->buf, CL_FALSE, dst->off,
-                                  clg_tensor_bytes(dst), staged, 0, NULL, NULL));
-    return CLG_OK;
+    return clg_tensor_upload_async(ctx, dst, staged);
 }
 
 clg_status clg_fashion_mnist_paths(int train, char *images, char *labels, size_t cap) {
@@ -145,5 +144,41 @@ clg_status clg_fashion_mnist_paths(int train, char *images, char *labels, size_t
                         "Fashion-MNIST not found at %s (install Debian's dataset-fashion-mnist, "
                         "or set CLGAN_DATA_DIR to a folder with the IDX files)",
                         images);
+    return CLG_OK;
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+clg_status clg_data_open(const char *data, int image_size, int *channels, clg_dataset *out) {
+    char img[4096], lab[4096];
+    if (!strcmp(data, "fashion-mnist") || !strcmp(data, "fashion-mnist-test")) {
+        CLG_TRY(clg_fashion_mnist_paths(strcmp(data, "fashion-mnist") == 0, img, lab, sizeof img));
+        CLG_TRY(clg_idx_load(img, lab, out));
+    } else if (is_dir(data)) {
+        snprintf(img, sizeof img, "%s/data_batch_1.bin", data);
+        if (access(img, R_OK) == 0) {
+            char paths[5][4096];
+            const char *pp[5];
+            int n = 0;
+            for (int i = 1; i <= 5; i++) {
+                snprintf(paths[n], sizeof paths[n], "%s/data_batch_%d.bin", data, i);
+                if (access(paths[n], R_OK) == 0) pp[n] = paths[n], n++;
+            }
+            CLG_TRY(clg_cifar10_load(pp, n, out));
+        } else {
+            CLG_TRY(clg_png_folder_load(data, image_size, 3, out));
+        }
+    } else if (access(data, R_OK) == 0) {
+        CLG_TRY(clg_idx_load(data, NULL, out));
+    } else {
+        return clg_fail(CLG_ERR_IO,
+                        "--data '%s': not 'fashion-mnist', a folder (CIFAR-10 batches or PNG "
+                        "files) or an IDX file",
+                        data);
+    }
+    *channels = out->c;
     return CLG_OK;
 }

@@ -51,6 +51,11 @@ void clg_loader_image(const clg_loader *l, int index, float *out);
 /* The same for any dataset: image `index` of d as size x size floats in [-1, 1]. */
 void clg_dataset_image(const clg_dataset *d, int index, int size, float *out);
 
+/* Load the dataset named by `data` with its labels: "fashion-mnist" (or
+ * "fashion-mnist-test"), a folder of CIFAR-10 binary batches, a folder of
+ * PNG files (sized to image_size), or an IDX file. */
+clg_status clg_data_open(const char *data, int image_size, int *channels, clg_dataset *out);
+
 /* Find Fashion-MNIST's training images under Debian's path (or $CLGAN_DATA_DIR). */
 clg_status clg_fashion_mnist_paths(int train, char *images, char *labels, size_t cap);
 

@@ -1,11 +1,14 @@
-/* dcgan.c: DCGAN networks and the training step of pytorch/examples. */
+/* dcgan.c: DCGAN networks, the training step of pytorch/examples, and
+ * DCGAN as a model of the generic trainer (its settings table and ops). */
 #include "dcgan.h"
 #include "elementwise.h"
 #include "loss.h"
 #include "rng.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 clg_dcgan_config clg_dcgan_config_default(void) {
@@ -76,22 +79,26 @@ clg_status clg_dcgan_build_d(clg_net *d, const clg_dcgan_config *c) {
     return clg_net_reshape(d, 1, 1, 1);
 }
 
-clg_status clg_dcgan_init(clg_ctx *ctx, clg_dcgan *m, const clg_dcgan_config *c) {
+/* Both networks for training, or G alone (gen_batch > 0) for generating. */
+static clg_status dcgan_setup(clg_ctx *ctx, void *model, const void *cfg, int gen_batch) {
+    clg_dcgan *m = model;
+    const clg_dcgan_config *c = cfg;
     memset(m, 0, sizeof *m);
     CLG_TRY(clg_dcgan_config_check(c));
     m->cfg = *c;
+    m->base = (clg_model){&clg_dcgan_ops, &m->cfg, 0, c->batch, c->image_size, c->nc, c->nz, 0,
+                          c->seed, {0}, {0}, 0, 0};
     clg_status rc;
-    CLG_TRY_GOTO(clg_dcgan_build_g(&m->g, c, c->batch), fail);
-    CLG_TRY_GOTO(clg_dcgan_build_d(&m->d, c), fail);
+    CLG_TRY_GOTO(clg_dcgan_build_g(&m->g, c, gen_batch > 0 ? gen_batch : c->batch), fail);
     CLG_TRY_GOTO(clg_net_alloc(ctx, &m->g), fail);
-    CLG_TRY_GOTO(clg_net_alloc(ctx, &m->d), fail);
     /* G and D draw their weights from disjoint parts of the stream. */
     CLG_TRY_GOTO(clg_net_init_params(ctx, &m->g, c->seed ^ 0x6a09e667f3bcc908ULL), fail);
+    if (gen_batch > 0) return CLG_OK;
+    CLG_TRY_GOTO(clg_dcgan_build_d(&m->d, c), fail);
+    CLG_TRY_GOTO(clg_net_alloc(ctx, &m->d), fail);
     CLG_TRY_GOTO(clg_net_init_params(ctx, &m->d, c->seed ^ 0xbb67ae8584caa73bULL), fail);
     CLG_TRY_GOTO(clg_tensor_create(ctx, &m->z, c->batch, c->nz, 1, 1, "noise z"), fail);
-    CLG_TRY_GOTO(clg_tensor_create(ctx, &m->real, c->batch, c->nc, c->image_size,
-                                   c->image_size, "real batch"),
-                 fail);
+    CLG_TRY_GOTO(clg_model_inputs_create(ctx, &m->base), fail);
     CLG_TRY_GOTO(clg_tensor_create(ctx, &m->stats, 1, 6, 1, 1, "loss statistics"), fail);
     if (c->ema > 0) { /* the average starts at the initial weights */
         clg_tensor gp = clg_block_tensor(&m->g.params);
@@ -110,83 +117,170 @@ fail:
     return rc;
 }
 
+clg_status clg_dcgan_init(clg_ctx *ctx, clg_dcgan *m, const clg_dcgan_config *c) {
+    return dcgan_setup(ctx, m, c, 0);
+}
+
 void clg_dcgan_free(clg_ctx *ctx, clg_dcgan *m) {
     clg_net_free(ctx, &m->g);
     clg_net_free(ctx, &m->d);
     clg_tensor_free(ctx, &m->z);
-    clg_tensor_free(ctx, &m->real);
+    clg_model_inputs_free(ctx, &m->base);
     clg_tensor_free(ctx, &m->stats);
     clg_tensor_free(ctx, &m->g_ema);
-}
-
-clg_status clg_dcgan_noise(clg_ctx *ctx, const clg_dcgan *m, const clg_tensor *z,
-                           uint64_t stream, long index) {
-    /* Stream 0: training steps; others: sampling. 2^40 values per index. */
-    uint64_t seed = m->cfg.seed ^ (0x3c6ef372fe94f82bULL * (stream + 1));
-    return clg_rng_normal(ctx, z, seed, (uint64_t)index << 24, 0.0f, 1.0f);
 }
 
 static clg_tensor stat_pair(const clg_dcgan *m, int k) {
     return clg_tensor_slice(&m->stats, (size_t)2 * k, 1, 2, 1, 1);
 }
 
-clg_status clg_dcgan_step_enqueue(clg_ctx *ctx, clg_dcgan *m) {
+/* D: maximise log D(x) + log(1 - D(G(z))), a batch of each. */
+static clg_status d_step(clg_ctx *ctx, clg_dcgan *m) {
     clg_net *g = &m->g, *d = &m->d;
     const float real = m->cfg.real_label;
-    clg_tensor s_real = stat_pair(m, 0), s_fake = stat_pair(m, 1), s_gen = stat_pair(m, 2);
-    clg_tensor d_dout = clg_net_doutput(d), g_dout = clg_net_doutput(g);
-    const clg_tensor *fake = clg_net_output(g);
-
-    /* (1) D: maximise log D(x) + log(1 - D(G(z))), a batch of each. */
+    clg_tensor s_real = stat_pair(m, 0), s_fake = stat_pair(m, 1);
+    clg_tensor d_dout = clg_net_doutput(d);
+    const clg_tensor *fake = clg_net_output(g), *x = &m->base.real;
     CLG_TRY(clg_net_zero_grad(ctx, d));
-    CLG_TRY(clg_net_forward(ctx, d, &m->real, CLG_NET_TRAIN));
+    CLG_TRY(clg_net_forward(ctx, d, x, CLG_NET_TRAIN));
     CLG_TRY(clg_bce_logits_forward(ctx, &s_real, clg_net_output(d), real));
     CLG_TRY(clg_bce_logits_backward(ctx, &d_dout, clg_net_output(d), real));
-    CLG_TRY(clg_net_backward(ctx, d, &m->real, NULL, 1));
-    CLG_TRY(clg_dcgan_noise(ctx, m, &m->z, 0, m->step));
+    CLG_TRY(clg_net_backward(ctx, d, x, NULL, 1));
+    CLG_TRY(clg_model_noise(ctx, m->cfg.seed, &m->z, 0, m->base.step));
     CLG_TRY(clg_net_forward(ctx, g, &m->z, CLG_NET_TRAIN));
     CLG_TRY(clg_net_forward(ctx, d, fake, CLG_NET_TRAIN));
     CLG_TRY(clg_bce_logits_forward(ctx, &s_fake, clg_net_output(d), 0.0f));
     CLG_TRY(clg_bce_logits_backward(ctx, &d_dout, clg_net_output(d), 0.0f));
     CLG_TRY(clg_net_backward(ctx, d, fake, NULL, 1));
-    clg_tensor dp = clg_block_tensor(&d->params), dg = clg_block_tensor(&d->grads);
-    clg_tensor dm = clg_block_tensor(&d->adam_m), dv = clg_block_tensor(&d->adam_v);
-    CLG_TRY(clg_adam_step(ctx, &m->opt_d, &dp, &dg, &dm, &dv));
+    return clg_model_adam_step(ctx, &m->opt_d, d);
+}
 
-    /* (2) G: maximise log D(G(z)) (the non-saturating loss), real labels. */
+/* G: maximise log D(G(z)) (the non-saturating loss), real labels. */
+static clg_status g_step(clg_ctx *ctx, clg_dcgan *m) {
+    clg_net *g = &m->g, *d = &m->d;
+    clg_tensor s_gen = stat_pair(m, 2);
+    clg_tensor d_dout = clg_net_doutput(d), g_dout = clg_net_doutput(g);
+    const clg_tensor *fake = clg_net_output(g);
     CLG_TRY(clg_net_zero_grad(ctx, g));
     CLG_TRY(clg_net_forward(ctx, d, fake, CLG_NET_TRAIN));
     CLG_TRY(clg_bce_logits_forward(ctx, &s_gen, clg_net_output(d), 1.0f));
     CLG_TRY(clg_bce_logits_backward(ctx, &d_dout, clg_net_output(d), 1.0f));
     CLG_TRY(clg_net_backward(ctx, d, fake, &g_dout, 0));
     CLG_TRY(clg_net_backward(ctx, g, &m->z, NULL, 1));
-    clg_tensor gp = clg_block_tensor(&g->params), gg = clg_block_tensor(&g->grads);
-    clg_tensor gm = clg_block_tensor(&g->adam_m), gv = clg_block_tensor(&g->adam_v);
-    CLG_TRY(clg_adam_step(ctx, &m->opt_g, &gp, &gg, &gm, &gv));
+    CLG_TRY(clg_model_adam_step(ctx, &m->opt_g, g));
     if (m->cfg.ema > 0) {
+        clg_tensor gp = clg_block_tensor(&g->params);
         CLG_TRY(clg_scale(ctx, &m->g_ema, &m->g_ema, m->cfg.ema));
         CLG_TRY(clg_axpy(ctx, &m->g_ema, 1.0f - m->cfg.ema, &gp));
     }
-    m->step++;
     return CLG_OK;
 }
 
-clg_status clg_dcgan_step_finish(clg_ctx *ctx, clg_dcgan *m, clg_dcgan_metrics *out) {
+clg_status clg_dcgan_step_enqueue(clg_ctx *ctx, clg_dcgan *m) {
+    if (!m->d.count)
+        return clg_fail(CLG_ERR_INVALID_ARG, "this DCGAN was built for generating only");
+    CLG_TRY(d_step(ctx, m));
+    CLG_TRY(g_step(ctx, m));
+    m->base.step++;
+    return CLG_OK;
+}
+
+clg_status clg_dcgan_step_finish(clg_ctx *ctx, clg_dcgan *m, clg_metrics *out) {
     float st[6];
     CLG_TRY(clg_tensor_download(ctx, &m->stats, st));
-    out->loss_d = st[0] + st[2];
-    out->d_x = st[1];
-    out->d_g_z1 = st[3];
-    out->loss_g = st[4];
-    out->d_g_z2 = st[5];
+    *out = (clg_metrics){5,
+                         {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2"},
+                         {"loss_D", "loss_G", "D(x)", "D(G(z1))", "D(G(z2))"},
+                         {st[0] + st[2], st[4], st[1], st[3], st[5]}};
     return CLG_OK;
 }
 
-clg_status clg_dcgan_train_step(clg_ctx *ctx, clg_dcgan *m, clg_dcgan_metrics *out) {
+clg_status clg_dcgan_train_step(clg_ctx *ctx, clg_dcgan *m, clg_metrics *out) {
     CLG_TRY(clg_dcgan_step_enqueue(ctx, m));
     return clg_dcgan_step_finish(ctx, m, out);
 }
 
-clg_status clg_dcgan_generate(clg_ctx *ctx, clg_dcgan *m, const clg_tensor *z) {
-    return clg_net_forward(ctx, &m->g, z, CLG_NET_BATCH_STATS);
+/* ---- the model interface ---- */
+#define F(key, type, member, lo, hi, flag, alias, help)                                      \
+    {key, type, offsetof(clg_dcgan_config, member), lo, hi, flag, alias, help, 0, 0}
+static const clg_config_field fields[] = {
+    F("image_size", CLG_FIELD_INT, image_size, 32, 64, "--image-size", "--imageSize", "32 or 64"),
+    F("nc", CLG_FIELD_INT, nc, 1, 4, NULL, NULL, "channels (from the data)"),
+    F("nz", CLG_FIELD_INT, nz, 1, 4096, "--nz", NULL, "latent size"),
+    F("ngf", CLG_FIELD_INT, ngf, 1, 1024, "--ngf", NULL, "G width"),
+    F("ndf", CLG_FIELD_INT, ndf, 1, 1024, "--ndf", NULL, "D width"),
+    F("batch_size", CLG_FIELD_INT, batch, 2, 4096, "--batch-size", "--batchSize",
+      "images per batch"),
+    F("lr", CLG_FIELD_FLOAT, lr, 0, 1, "--lr", NULL, "Adam learning rate"),
+    F("beta1", CLG_FIELD_FLOAT, beta1, 0, 1, "--beta1", NULL, "Adam beta1"),
+    F("beta2", CLG_FIELD_FLOAT, beta2, 0, 1, "--beta2", NULL, "Adam beta2"),
+    F("real_label", CLG_FIELD_FLOAT, real_label, 0.5, 1, "--real-label", NULL,
+      "D's target for real images (0.9: one-sided smoothing)"),
+    {"bn_affine", CLG_FIELD_FLAG, offsetof(clg_dcgan_config, bn_affine), 0, 1, "--no-affine",
+     NULL, "BN without scale and shift", 1, 0},
+    F("seed", CLG_FIELD_U64, seed, 0, 1.8446744073709552e19, "--seed", "--manualSeed",
+      "seed of weights, noise and data order"),
+    {"ema", CLG_FIELD_FLOAT, offsetof(clg_dcgan_config, ema), 0, 1, "--ema", NULL,
+     "keep an average of G's weights with this decay (e.g. 0.999) for sample and eval; 0: none",
+     0, 1},
+};
+#undef F
+
+static void ops_default(void *cfg) { *(clg_dcgan_config *)cfg = clg_dcgan_config_default(); }
+static clg_status ops_check(const void *cfg) { return clg_dcgan_config_check(cfg); }
+
+static void ops_common(const void *cfg, clg_model_common *out) {
+    const clg_dcgan_config *c = cfg;
+    *out = (clg_model_common){c->image_size, c->nc, c->batch, 0, c->nz, c->seed};
 }
+
+static void ops_set_data(void *cfg, int nc, int classes) {
+    (void)classes;
+    ((clg_dcgan_config *)cfg)->nc = nc;
+}
+
+static clg_status ops_create(clg_ctx *ctx, const void *cfg, int gen_batch, clg_model **out) {
+    return clg_model_new(ctx, sizeof(clg_dcgan), dcgan_setup, cfg, gen_batch, out);
+}
+
+static void ops_destroy(clg_ctx *ctx, clg_model *m) {
+    clg_dcgan_free(ctx, (clg_dcgan *)m);
+    free(m);
+}
+
+static int ops_parts(clg_model *mm, clg_model_part *out) {
+    clg_dcgan *m = (clg_dcgan *)mm;
+    int trains = m->d.count > 0;
+    out[0] = (clg_model_part){"", &m->g, trains ? &m->opt_g : NULL, "optG", "opt_g_step",
+                              m->g_ema.buf ? &m->g_ema : NULL};
+    if (!trains) return 1;
+    out[1] = (clg_model_part){"netD.", &m->d, &m->opt_d, "optD", "opt_d_step", NULL};
+    return 2;
+}
+
+static clg_status ops_step_enqueue(clg_ctx *ctx, clg_model *m) {
+    return clg_dcgan_step_enqueue(ctx, (clg_dcgan *)m);
+}
+
+static clg_status ops_step_finish(clg_ctx *ctx, clg_model *m, clg_metrics *out) {
+    return clg_dcgan_step_finish(ctx, (clg_dcgan *)m, out);
+}
+
+/* BN from the batch's own statistics by default, as pytorch/examples
+ * samples, without touching the running statistics. */
+static clg_status ops_generate(clg_ctx *ctx, clg_model *mm, const clg_tensor *z,
+                               const clg_itensor *labels, int running, const clg_tensor **images) {
+    (void)labels;
+    clg_dcgan *m = (clg_dcgan *)mm;
+    CLG_TRY(clg_net_forward(ctx, &m->g, z, running ? CLG_NET_EVAL : CLG_NET_BATCH_STATS));
+    *images = clg_net_output(&m->g);
+    return CLG_OK;
+}
+
+const clg_model_ops clg_dcgan_ops = {
+    "dcgan", CLG_CKPT_FORMAT_DCGAN, "DCGAN (Radford et al.) on 32x32 or 64x64 images",
+    "Trains DCGAN (Radford et al.) as pytorch/examples does: Adam, BN, the\n"
+    "non-saturating G loss.",
+    sizeof(clg_dcgan_config), fields, (int)(sizeof fields / sizeof fields[0]), 0, 1,
+    ops_default, ops_check, ops_common, ops_set_data, ops_create, ops_destroy, ops_parts,
+    ops_step_enqueue, ops_step_finish, ops_generate, NULL, NULL};

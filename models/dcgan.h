@@ -11,8 +11,7 @@
 #ifndef CLG_DCGAN_H
 #define CLG_DCGAN_H
 
-#include "net.h"
-#include "optim.h"
+#include "model.h"
 
 typedef struct {
     int image_size; /* 32 or 64 */
@@ -29,19 +28,17 @@ clg_dcgan_config clg_dcgan_config_default(void);
 /* CLG_ERR_INVALID_ARG with the offending setting named. */
 clg_status clg_dcgan_config_check(const clg_dcgan_config *c);
 
-typedef struct {
-    float loss_d, loss_g;
-    float d_x;     /* mean D(x) on the real batch */
-    float d_g_z1;  /* mean D(G(z)) before D's update */
-    float d_g_z2;  /* after it (the G step's view) */
-} clg_dcgan_metrics;
+/* DCGAN as a clgan model (models/model.h): `clgan train dcgan`; its
+ * checkpoints keep the first release's format tag. */
+#define CLG_CKPT_FORMAT_DCGAN "clgan-dcgan-1"
+extern const clg_model_ops clg_dcgan_ops;
 
 typedef struct {
+    clg_model base;           /* step, real batch (batch, nc, size, size), sizes, seed */
     clg_dcgan_config cfg;
-    clg_net g, d;
+    clg_net g, d;             /* d absent (count 0) in a generator-only model */
     clg_adam opt_g, opt_d;
-    long step;                /* completed training steps */
-    clg_tensor z, real;       /* (batch, nz, 1, 1), (batch, nc, size, size) */
+    clg_tensor z;             /* (batch, nz, 1, 1) */
     clg_tensor stats;         /* (6): three (loss, mean sigmoid) pairs */
     clg_tensor g_ema;         /* cfg.ema > 0: G's trainable weights averaged after each G
                                  step, ema = d * ema + (1 - d) * w, laid out as g.params */
@@ -51,26 +48,16 @@ typedef struct {
 clg_status clg_dcgan_build_g(clg_net *g, const clg_dcgan_config *c, int gbatch);
 clg_status clg_dcgan_build_d(clg_net *d, const clg_dcgan_config *c);
 
-/* Build, allocate and initialise (weights from Philox(seed)). */
+/* Build, allocate and initialise for training (weights from Philox(seed)). */
 clg_status clg_dcgan_init(clg_ctx *ctx, clg_dcgan *m, const clg_dcgan_config *c);
 void clg_dcgan_free(clg_ctx *ctx, clg_dcgan *m);
 
-/* The noise of step `step`: z ~ N(0, 1) from Philox(seed) at an offset that
- * depends only on the step (so a resumed run draws the same noise). */
-clg_status clg_dcgan_noise(clg_ctx *ctx, const clg_dcgan *m, const clg_tensor *z,
-                           uint64_t stream, long index);
-
-/* One training step on m->real (already uploaded): D on real and fake, then
- * G. Metrics are read back (one small blocking read per step). */
-clg_status clg_dcgan_train_step(clg_ctx *ctx, clg_dcgan *m, clg_dcgan_metrics *out);
-/* The same in two halves, so the host can prepare the next batch while the
- * device runs: enqueue the step, then wait for it and read the metrics. */
+/* One training step on m->base.real (already uploaded): D on real and
+ * fake, then G; metrics loss_d, loss_g, d_x, d_g_z1 (D(G(z)) before D's
+ * update), d_g_z2 (after it). Enqueue, then finish (one small blocking
+ * read), so the host can prepare the next batch while the device runs. */
 clg_status clg_dcgan_step_enqueue(clg_ctx *ctx, clg_dcgan *m);
-clg_status clg_dcgan_step_finish(clg_ctx *ctx, clg_dcgan *m, clg_dcgan_metrics *out);
-
-/* Generate images for z (batch rows) into G's output, BN from the batch's
- * own statistics (as pytorch/examples samples) without touching the running
- * statistics. */
-clg_status clg_dcgan_generate(clg_ctx *ctx, clg_dcgan *m, const clg_tensor *z);
+clg_status clg_dcgan_step_finish(clg_ctx *ctx, clg_dcgan *m, clg_metrics *out);
+clg_status clg_dcgan_train_step(clg_ctx *ctx, clg_dcgan *m, clg_metrics *out);
 
 #endif

@@ -3,7 +3,6 @@
 #include "checkpoint.h"
 #include "data.h"
 #include "metrics.h"
-#include "train.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -128,7 +127,7 @@ clg_status clg_d_features_svm(clg_ctx *ctx, const char *ckpt, int per_class, dou
                               clg_features_result *out) {
     memset(out, 0, sizeof *out);
     clg_dcgan_config cfg;
-    CLG_TRY(clg_ckpt_read_config(ckpt, &cfg));
+    CLG_TRY(clg_ckpt_read_dcgan_config(ckpt, &cfg));
     cfg.batch = FEAT_BATCH;
     clg_net d;
     memset(&d, 0, sizeof d);

@@ -5,7 +5,6 @@
 #include "data.h"
 #include "metrics.h"
 #include "rng.h"
-#include "train.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,22 +28,35 @@ static clg_status dataset_images(const clg_dataset *d, size_t n, float **out) {
     return CLG_OK;
 }
 
-/* n samples of G as 32x32 images (64x64 ones averaged 2x2). */
+/* Average f x f blocks of generated images (n, nc, s, s) into 32x32 ones. */
+static void to_32(const float *img, long n, int nc, int s, float *out) {
+    int f = s / 32;
+    size_t per = (size_t)nc * 32 * 32, big = (size_t)nc * s * s;
+    for (long b = 0; b < n; b++)
+        for (int c = 0; c < nc; c++)
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++) {
+                    double acc = 0;
+                    for (int dy = 0; dy < f; dy++)
+                        for (int dx = 0; dx < f; dx++)
+                            acc += img[(size_t)b * big + ((size_t)c * s + y * f + dy) * s +
+                                       x * f + dx];
+                    out[(size_t)b * per + ((size_t)c * 32 + y) * 32 + x] = (float)(acc / (f * f));
+                }
+}
+
+/* n samples of the checkpoint's generator as 32x32 images (64x64 ones
+ * averaged 2x2). */
 static clg_status sample_images(clg_ctx *ctx, const char *ckpt, long n, uint64_t seed, int raw,
                                 int *averaged, float **out, int *nc) {
-    clg_dcgan_config cfg;
-    CLG_TRY(clg_ckpt_read_config(ckpt, &cfg));
-    clg_net g;
-    memset(&g, 0, sizeof g);
+    clg_model *m = NULL;
     clg_tensor z = {0};
     float *img = NULL;
     clg_status rc;
-    CLG_TRY_GOTO(clg_dcgan_build_g(&g, &cfg, EVAL_BATCH), done);
-    CLG_TRY_GOTO(clg_net_alloc(ctx, &g), done);
-    CLG_TRY_GOTO(clg_ckpt_load_g(ctx, &g, ckpt, raw, averaged), done);
-    CLG_TRY_GOTO(clg_tensor_create(ctx, &z, EVAL_BATCH, cfg.nz, 1, 1, "eval noise"), done);
-    int s = cfg.image_size, f = s / 32;
-    size_t per = (size_t)cfg.nc * 32 * 32, big = (size_t)cfg.nc * s * s;
+    CLG_TRY_GOTO(clg_ckpt_open_generator(ctx, ckpt, EVAL_BATCH, raw, &m, averaged), done);
+    CLG_TRY_GOTO(clg_tensor_create(ctx, &z, EVAL_BATCH, m->nz, 1, 1, "eval noise"), done);
+    int s = m->image_size;
+    size_t per = (size_t)m->nc * 32 * 32, big = (size_t)m->nc * s * s;
     *out = malloc((size_t)n * per * sizeof **out);
     img = malloc(EVAL_BATCH * big * sizeof *img);
     if (!*out || !img) {
@@ -52,28 +64,18 @@ static clg_status sample_images(clg_ctx *ctx, const char *ckpt, long n, uint64_t
         goto done;
     }
     for (long at = 0; at < n; at += EVAL_BATCH) {
-        CLG_TRY_GOTO(clg_rng_normal(ctx, &z, seed, (uint64_t)at * cfg.nz, 0.0f, 1.0f), done);
-        CLG_TRY_GOTO(clg_net_forward(ctx, &g, &z, CLG_NET_BATCH_STATS), done);
-        CLG_TRY_GOTO(clg_tensor_download(ctx, clg_net_output(&g), img), done);
-        for (long b = 0; b < EVAL_BATCH && at + b < n; b++)
-            for (int c = 0; c < cfg.nc; c++)
-                for (int y = 0; y < 32; y++)
-                    for (int x = 0; x < 32; x++) {
-                        double acc = 0;
-                        for (int dy = 0; dy < f; dy++)
-                            for (int dx = 0; dx < f; dx++)
-                                acc += img[(size_t)b * big + ((size_t)c * s + y * f + dy) * s +
-                                           x * f + dx];
-                        (*out)[(size_t)(at + b) * per + ((size_t)c * 32 + y) * 32 + x] =
-                            (float)(acc / (f * f));
-                    }
+        const clg_tensor *o;
+        CLG_TRY_GOTO(clg_rng_normal(ctx, &z, seed, (uint64_t)at * m->nz, 0.0f, 1.0f), done);
+        CLG_TRY_GOTO(m->ops->generate(ctx, m, &z, NULL, 0, &o), done);
+        CLG_TRY_GOTO(clg_tensor_download(ctx, o, img), done);
+        to_32(img, n - at < EVAL_BATCH ? n - at : EVAL_BATCH, m->nc, s, *out + (size_t)at * per);
     }
-    *nc = cfg.nc;
+    *nc = m->nc;
     rc = CLG_OK;
 done:
     free(img);
     clg_tensor_free(ctx, &z);
-    clg_net_free(ctx, &g);
+    if (m) m->ops->destroy(ctx, m);
     return rc;
 }
 

@@ -1,12 +1,8 @@
 /* net.c: sequential networks: building, allocation, initialisation,
- * forward and backward. See net.h for the memory plan. */
+ * forward and backward over the layer-kind table. See net.h for the memory
+ * plan; what each kind computes is in its own file (models/layer_*.c). */
 #include "net.h"
-#include "batchnorm.h"
-#include "bias.h"
 #include "elementwise.h"
-#include "gemm.h"
-#include "pool.h"
-#include "rng.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,205 +16,114 @@ void clg_net_init(clg_net *net, int batch, int c, int h, int w) {
     net->init_std = 0.02f;
 }
 
+clg_slot clg_slot_make(clg_slot_block b, const char *suffix, int n, int c, int h, int w,
+                       int ndim) {
+    clg_slot s = {b, suffix, {n, c, h, w}, ndim, {0, 0, 0, 0}};
+    if (ndim == 4) s.pt[0] = n, s.pt[1] = c, s.pt[2] = h, s.pt[3] = w;
+    else if (ndim == 2) s.pt[0] = n, s.pt[1] = (int64_t)c * h * w;
+    else s.pt[0] = (int64_t)n * c * h * w;
+    return s;
+}
+
 /* The shape the next layer receives. */
 static const int *last_shape(const clg_net *net) {
     return net->count ? net->layers[net->count - 1].out : net->in;
 }
 
-static clg_status add(clg_net *net, clg_layer_kind kind, const char *name, clg_layer **out) {
+clg_status clg_net_add(clg_net *net, clg_layer_kind kind, const char *name,
+                       const clg_layer_args *a) {
+    const clg_layer_ops *ops = clg_layer_ops_of(kind);
+    if (!ops) return clg_fail(CLG_ERR_INVALID_ARG, "unknown layer kind %d", (int)kind);
     if (net->count == CLG_NET_MAX_LAYERS)
         return clg_fail(CLG_ERR_INVALID_ARG, "network has more than %d layers",
                         CLG_NET_MAX_LAYERS);
-    if (net->params.buf)
+    if (net->params.buf || net->acts.buf)
         return clg_fail(CLG_ERR_INVALID_ARG, "layers must be added before clg_net_alloc");
     clg_layer *l = &net->layers[net->count];
     memset(l, 0, sizeof *l);
     l->kind = kind;
+    l->ops = ops;
+    if (a) l->a = *a;
     snprintf(l->name, sizeof l->name, "%s", name ? name : "");
     memcpy(l->in, last_shape(net), sizeof l->in);
     memcpy(l->out, l->in, sizeof l->out);
-    *out = l;
-    return CLG_OK;
-}
-
-clg_status clg_net_conv(clg_net *net, const char *name, int k, int r, int stride, int pad,
-                        int bias) {
-    clg_layer *l = NULL;
-    CLG_TRY(add(net, CLG_LAYER_CONV, name, &l));
-    CLG_TRY(clg_conv_desc_init(&l->conv, l->in[0], l->in[1], l->in[2], l->in[3], k, r, r,
-                               stride, pad));
-    l->out[1] = k, l->out[2] = l->conv.P, l->out[3] = l->conv.Q;
-    l->has_bias = bias;
-    net->count++;
-    return CLG_OK;
-}
-
-clg_status clg_net_convt(clg_net *net, const char *name, int c_out, int r, int stride, int pad,
-                         int bias) {
-    clg_layer *l = NULL;
-    CLG_TRY(add(net, CLG_LAYER_CONVT, name, &l));
-    CLG_TRY(clg_conv_transpose_desc_init(&l->conv, l->in[0], l->in[1], l->in[2], l->in[3],
-                                         c_out, r, r, stride, pad));
-    l->out[1] = c_out, l->out[2] = l->conv.H, l->out[3] = l->conv.W;
-    l->has_bias = bias;
-    net->count++;
-    return CLG_OK;
-}
-
-clg_status clg_net_linear(clg_net *net, const char *name, int out, int bias) {
-    clg_layer *l = NULL;
-    CLG_TRY(add(net, CLG_LAYER_LINEAR, name, &l));
-    if (out <= 0) return clg_fail(CLG_ERR_INVALID_ARG, "linear %s: %d outputs", name, out);
-    l->out[1] = out, l->out[2] = 1, l->out[3] = 1;
-    l->has_bias = bias;
-    net->count++;
-    return CLG_OK;
-}
-
-clg_status clg_net_bn(clg_net *net, const char *name, int affine) {
-    clg_layer *l = NULL;
-    CLG_TRY(add(net, CLG_LAYER_BN, name, &l));
-    l->affine = affine;
-    net->count++;
-    return CLG_OK;
-}
-
-clg_status clg_net_act(clg_net *net, clg_act act, float slope) {
-    clg_layer *l = NULL;
-    CLG_TRY(add(net, CLG_LAYER_ACT, NULL, &l));
-    if (act == CLG_ACT_LEAKY_RELU && !(slope > 0.0f))
-        return clg_fail(CLG_ERR_INVALID_ARG, "leaky ReLU slope must be > 0, not %g", slope);
-    l->act = act;
-    l->slope = slope;
-    net->count++;
-    return CLG_OK;
-}
-
-clg_status clg_net_reshape(clg_net *net, int c, int h, int w) {
-    clg_layer *l = NULL;
-    CLG_TRY(add(net, CLG_LAYER_RESHAPE, NULL, &l));
-    if ((long)c * h * w != (long)l->in[1] * l->in[2] * l->in[3] || c <= 0 || h <= 0 || w <= 0)
-        return clg_fail(CLG_ERR_INVALID_ARG, "reshape (%d, %d, %d) -> (%d, %d, %d) changes the size",
-                        l->in[1], l->in[2], l->in[3], c, h, w);
-    l->out[1] = c, l->out[2] = h, l->out[3] = w;
-    net->count++;
-    return CLG_OK;
-}
-
-static int in_place(clg_layer_kind k) {
-    return k == CLG_LAYER_ACT || k == CLG_LAYER_RESHAPE || k == CLG_LAYER_DROPOUT ||
-           k == CLG_LAYER_NOISE;
-}
-
-clg_status clg_net_dropout(clg_net *net, float p) {
-    clg_layer *l = NULL;
-    CLG_TRY(add(net, CLG_LAYER_DROPOUT, NULL, &l));
-    if (!(p >= 0.0f && p < 1.0f))
-        return clg_fail(CLG_ERR_INVALID_ARG, "dropout p must be in [0, 1), not %g", p);
-    l->p = p;
-    net->count++;
-    return CLG_OK;
-}
-
-clg_status clg_net_noise(clg_net *net, float std) {
-    clg_layer *l = NULL;
-    CLG_TRY(add(net, CLG_LAYER_NOISE, NULL, &l));
-    if (!(std >= 0.0f)) return clg_fail(CLG_ERR_INVALID_ARG, "noise std must be >= 0");
-    l->p = std;
-    net->count++;
-    return CLG_OK;
-}
-
-clg_status clg_net_maxpool(clg_net *net, int out_h, int out_w) {
-    clg_layer *l = NULL;
-    CLG_TRY(add(net, CLG_LAYER_MAXPOOL, NULL, &l));
-    if (out_h < 1 || out_w < 1 || out_h > l->in[2] || out_w > l->in[3])
-        return clg_fail(CLG_ERR_INVALID_ARG, "max pool of %dx%d to %dx%d", l->in[2], l->in[3],
-                        out_h, out_w);
-    l->out[2] = out_h, l->out[3] = out_w;
-    net->count++;
-    return CLG_OK;
-}
-
-static int has_weight(const clg_layer *l) {
-    return l->kind == CLG_LAYER_CONV || l->kind == CLG_LAYER_CONVT ||
-           l->kind == CLG_LAYER_LINEAR || (l->kind == CLG_LAYER_BN && l->affine);
-}
-static int has_bias(const clg_layer *l) {
-    return (l->kind == CLG_LAYER_BN && l->affine) || (has_weight(l) && l->has_bias);
-}
-static clg_tensor shape4(int n, int c, int h, int w) {
-    return clg_tensor_view(NULL, 0, n, c, h, w);
-}
-
-/* The weight's shape as PyTorch stores it. */
-static clg_tensor weight_shape(const clg_layer *l) {
-    switch (l->kind) {
-    case CLG_LAYER_CONV: return shape4(l->conv.K, l->conv.C, l->conv.R, l->conv.S);
-    case CLG_LAYER_CONVT: return shape4(l->conv.K, l->conv.C, l->conv.R, l->conv.S);
-    case CLG_LAYER_LINEAR: return shape4(l->out[1], l->in[1] * l->in[2] * l->in[3], 1, 1);
-    default: return shape4(1, l->in[1], 1, 1);
+    clg_status rc = ops->shape(l);
+    if (rc != CLG_OK) {
+        clg_error_context("layer %d (%s%s%s)", net->count, ops->name, *l->name ? " " : "",
+                          l->name);
+        return rc;
     }
+    l->nslots = ops->slots ? ops->slots(l, l->slot) : 0;
+    net->count++;
+    return CLG_OK;
 }
 
-/* Lays out one block of `which` (0 params/grads/moments, 1 buffers, 2 saved,
- * 3 activations) and points the layers' tensors into it. */
-static clg_status alloc_block(clg_ctx *ctx, clg_net *net, clg_block *b, int which,
-                              const char *what, int grad_slot) {
-    clg_tensor ts[4 * CLG_NET_MAX_LAYERS];
-    clg_tensor *dst[4 * CLG_NET_MAX_LAYERS];
+clg_status clg_net_name_tap(clg_net *net, const char *tap) {
+    if (!net->count) return clg_fail(CLG_ERR_INVALID_ARG, "a tap needs a layer before it");
+    if (!tap || !*tap || strlen(tap) >= CLG_NAME_MAX)
+        return clg_fail(CLG_ERR_INVALID_ARG, "tap names are 1..%d characters", CLG_NAME_MAX - 1);
+    if (clg_net_tap(net, tap)) return clg_fail(CLG_ERR_INVALID_ARG, "tap '%s' named twice", tap);
+    snprintf(net->layers[net->count - 1].tap, CLG_NAME_MAX, "%s", tap);
+    return CLG_OK;
+}
+
+void clg_net_set_side(clg_net *net, int side, const clg_tensor *t) {
+    if (side >= 0 && side < CLG_NET_MAX_SIDES) net->side[side] = t;
+}
+
+/* Whether layer i may write over its input's storage: its kind allows it,
+ * and no earlier layer whose value lives there (back through views) needs
+ * that value after the forward. */
+static int can_run_in_place(const clg_net *net, int i) {
+    if (!(net->layers[i].ops->flags & (CLG_OP_IN_PLACE | CLG_OP_VIEW)) || i == 0) return 0;
+    if (net->layers[i].ops->flags & CLG_OP_VIEW) return 1;
+    for (int j = i - 1; j >= 0; j--) {
+        const clg_layer *p = &net->layers[j];
+        if ((p->ops->flags & CLG_OP_NEEDS_OUTPUT) || p->tap[0]) return 0;
+        if (!p->in_place) return 1;
+        if (j == 0) return 0; /* the network's input is the caller's */
+    }
+    return 0;
+}
+
+/* Lays out one block of the slots in block `b` (and for acts, b < 0: the
+ * outputs of layers not run in place); `grad` points the PARAM slots'
+ * gradients instead. Moments share the layout and point nothing. */
+static clg_status alloc_block(clg_ctx *ctx, clg_net *net, clg_block *blk, int b, int point,
+                              const char *what) {
+    clg_tensor ts[CLG_LAYER_SLOTS * CLG_NET_MAX_LAYERS];
+    clg_tensor *dst[CLG_LAYER_SLOTS * CLG_NET_MAX_LAYERS];
     int n = 0;
     for (int i = 0; i < net->count; i++) {
         clg_layer *l = &net->layers[i];
-        if (which == 0) {
-            if (has_weight(l)) {
-                ts[n] = weight_shape(l);
-                dst[n++] = grad_slot == 1 ? &l->dweight : grad_slot == 0 ? &l->weight : NULL;
-            }
-            if (has_bias(l)) {
-                ts[n] = shape4(1, l->out[1], 1, 1);
-                dst[n++] = grad_slot == 1 ? &l->dbias : grad_slot == 0 ? &l->bias : NULL;
-            }
-        } else if (which == 1 && l->kind == CLG_LAYER_BN) {
-            ts[n] = shape4(1, l->in[1], 1, 1), dst[n++] = &l->run_mean;
-            ts[n] = shape4(1, l->in[1], 1, 1), dst[n++] = &l->run_var;
-        } else if (which == 2 && l->kind == CLG_LAYER_BN) {
-            ts[n] = shape4(1, l->in[1], 1, 1), dst[n++] = &l->mean;
-            ts[n] = shape4(1, l->in[1], 1, 1), dst[n++] = &l->rstd;
-        } else if (which == 3 && !in_place(l->kind)) {
-            ts[n] = shape4(l->out[0], l->out[1], l->out[2], l->out[3]);
+        if (b < 0) {
+            if (l->in_place) continue;
+            ts[n] = clg_tensor_view(NULL, 0, l->out[0], l->out[1], l->out[2], l->out[3]);
             dst[n++] = &l->output;
+            continue;
+        }
+        for (int s = 0; s < l->nslots; s++) {
+            const clg_slot *sl = &l->slot[s];
+            if ((int)sl->block != b) continue;
+            ts[n] = clg_tensor_view(NULL, 0, sl->shape[0], sl->shape[1], sl->shape[2],
+                                    sl->shape[3]);
+            dst[n++] = point == 1 ? &l->t[s] : point == 2 ? &l->dt[s] : NULL;
         }
     }
     if (n == 0) return CLG_OK;
-    CLG_TRY(clg_block_alloc(ctx, b, ts, n, what));
+    CLG_TRY(clg_block_alloc(ctx, blk, ts, n, what));
     for (int i = 0; i < n; i++)
         if (dst[i]) *dst[i] = ts[i];
     return CLG_OK;
 }
 
-clg_status clg_net_alloc(clg_ctx *ctx, clg_net *net) {
-    clg_status rc;
-    CLG_TRY_GOTO(alloc_block(ctx, net, &net->params, 0, "parameters", 0), fail);
-    CLG_TRY_GOTO(alloc_block(ctx, net, &net->grads, 0, "gradients", 1), fail);
-    CLG_TRY_GOTO(alloc_block(ctx, net, &net->adam_m, 0, "Adam first moments", 2), fail);
-    CLG_TRY_GOTO(alloc_block(ctx, net, &net->adam_v, 0, "Adam second moments", 2), fail);
-    CLG_TRY_GOTO(alloc_block(ctx, net, &net->buffers, 1, "BN running statistics", 0), fail);
-    CLG_TRY_GOTO(alloc_block(ctx, net, &net->saved, 2, "BN saved statistics", 0), fail);
-    CLG_TRY_GOTO(alloc_block(ctx, net, &net->acts, 3, "activations", 0), fail);
-    /* In-place layers see their input's storage under their own shape. */
+/* In-place layers see their input's storage under their own shape; the
+ * gradient buffers hold the largest activation. */
+static void place_outputs(clg_net *net) {
     size_t maxn = (size_t)net->in[0] * net->in[1] * net->in[2] * net->in[3];
     for (int i = 0; i < net->count; i++) {
         clg_layer *l = &net->layers[i];
-        if (l->kind == CLG_LAYER_MAXPOOL) {
-            l->arg_off = net->args_numel;
-            net->args_numel += clg_tensor_numel(&l->output);
-        }
-        if (in_place(l->kind)) {
-            if (i == 0) {
-                rc = clg_fail(CLG_ERR_INVALID_ARG, "a network cannot start with an in-place layer");
-                goto fail;
-            }
+        if (l->in_place) {
             const clg_tensor *prev = &net->layers[i - 1].output;
             l->output = clg_tensor_view(prev->buf, prev->off, l->out[0], l->out[1], l->out[2],
                                         l->out[3]);
@@ -227,16 +132,31 @@ clg_status clg_net_alloc(clg_ctx *ctx, clg_net *net) {
         if (numel > maxn) maxn = numel;
     }
     net->dbuf_numel = maxn;
-    for (int i = 0; i < net->count; i++)
-        if (net->layers[i].kind == CLG_LAYER_CONV || net->layers[i].kind == CLG_LAYER_CONVT)
-            CLG_TRY_GOTO(clg_conv_reserve(ctx, &net->layers[i].conv), fail);
-    if (net->args_numel)
-        CLG_TRY_GOTO(clg_buffer_create(ctx, net->args_numel * sizeof(cl_int), "max-pool indices",
-                                       &net->args),
-                     fail);
+}
+
+clg_status clg_net_alloc(clg_ctx *ctx, clg_net *net) {
+    clg_status rc;
+    if (net->count == 0) return clg_fail(CLG_ERR_INVALID_ARG, "network has no layers");
+    for (int i = 0; i < net->count; i++) net->layers[i].in_place = can_run_in_place(net, i);
+    CLG_TRY_GOTO(alloc_block(ctx, net, &net->params, CLG_SLOT_PARAM, 1, "parameters"), fail);
+    CLG_TRY_GOTO(alloc_block(ctx, net, &net->grads, CLG_SLOT_PARAM, 2, "gradients"), fail);
+    CLG_TRY_GOTO(alloc_block(ctx, net, &net->adam_m, CLG_SLOT_PARAM, 0, "Adam first moments"),
+                 fail);
+    CLG_TRY_GOTO(alloc_block(ctx, net, &net->adam_v, CLG_SLOT_PARAM, 0, "Adam second moments"),
+                 fail);
+    CLG_TRY_GOTO(alloc_block(ctx, net, &net->buffers, CLG_SLOT_BUFFER, 1, "layer buffers"),
+                 fail);
+    CLG_TRY_GOTO(alloc_block(ctx, net, &net->saved, CLG_SLOT_SAVED, 1, "saved for backward"),
+                 fail);
+    CLG_TRY_GOTO(alloc_block(ctx, net, &net->acts, -1, 0, "activations"), fail);
+    place_outputs(net);
+    for (int i = 0; i < net->count; i++) {
+        clg_layer *l = &net->layers[i];
+        if (l->ops->reserve) CLG_TRY_GOTO(l->ops->reserve(ctx, net, l), fail);
+    }
     for (int k = 0; k < 2; k++)
-        CLG_TRY_GOTO(clg_buffer_create(ctx, maxn * sizeof(float), "activation gradients",
-                                       &net->dbuf[k]),
+        CLG_TRY_GOTO(clg_buffer_create(ctx, net->dbuf_numel * sizeof(float),
+                                       "activation gradients", &net->dbuf[k]),
                      fail);
     return CLG_OK;
 fail:
@@ -248,47 +168,26 @@ void clg_net_free(clg_ctx *ctx, clg_net *net) {
     clg_block *blocks[] = {&net->params, &net->grads,  &net->adam_m, &net->adam_v,
                            &net->buffers, &net->saved, &net->acts};
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) clg_block_free(ctx, blocks[i]);
+    for (int i = 0; i < net->count; i++)
+        if (net->layers[i].ops->release) net->layers[i].ops->release(ctx, &net->layers[i]);
     for (int k = 0; k < 2; k++) {
         clg_buffer_release(ctx, net->dbuf[k], net->dbuf_numel * sizeof(float));
         net->dbuf[k] = NULL;
     }
-    clg_buffer_release(ctx, net->args, net->args_numel * sizeof(cl_int));
-    net->args = NULL;
 }
 
 clg_status clg_net_init_params(clg_ctx *ctx, clg_net *net, uint64_t seed) {
-    clg_tensor all = clg_block_tensor(&net->params);
-    CLG_TRY(clg_fill(ctx, &all, 0.0f));
+    clg_block *zero[] = {&net->params, &net->buffers, &net->grads, &net->adam_m, &net->adam_v};
+    for (int k = 0; k < 5; k++) {
+        if (!zero[k]->buf) continue;
+        clg_tensor t = clg_block_tensor(zero[k]);
+        CLG_TRY(clg_tensor_zero(ctx, &t));
+    }
     for (int i = 0; i < net->count; i++) {
         clg_layer *l = &net->layers[i];
-        /* Each tensor draws from the stream at its own offset in the block,
-         * so the values do not depend on the order of initialisation. */
-        if (has_weight(l))
-            CLG_TRY(clg_rng_normal(ctx, &l->weight, seed, l->weight.off / 4,
-                                   l->kind == CLG_LAYER_BN ? 1.0f : 0.0f, net->init_std));
-        if (l->kind == CLG_LAYER_BN) {
-            CLG_TRY(clg_fill(ctx, &l->run_mean, 0.0f));
-            CLG_TRY(clg_fill(ctx, &l->run_var, 1.0f));
-        }
-    }
-    clg_block *zero[] = {&net->grads, &net->adam_m, &net->adam_v};
-    for (int k = 0; k < 3; k++) {
-        clg_tensor t = clg_block_tensor(zero[k]);
-        CLG_TRY(clg_fill(ctx, &t, 0.0f));
+        if (l->ops->init) CLG_TRY(l->ops->init(ctx, net, l, seed));
     }
     return CLG_OK;
-}
-
-const clg_tensor *clg_net_output(const clg_net *net) {
-    return &net->layers[net->count - 1].output;
-}
-
-static clg_tensor dview(const clg_net *net, int k, const int *shape) {
-    return clg_tensor_view(net->dbuf[k], 0, shape[0], shape[1], shape[2], shape[3]);
-}
-
-clg_tensor clg_net_doutput(const clg_net *net) {
-    return dview(net, 0, net->layers[net->count - 1].out);
 }
 
 static clg_status check_input(const clg_net *net, const clg_tensor *inp, const char *op) {
@@ -306,170 +205,123 @@ clg_status clg_net_forward(clg_ctx *ctx, clg_net *net, const clg_tensor *inp,
     for (int i = 0; i < net->count; i++) {
         clg_layer *l = &net->layers[i];
         const clg_tensor *x = i ? &net->layers[i - 1].output : inp;
-        const clg_tensor *b = has_bias(l) ? &l->bias : NULL;
-        switch (l->kind) {
-        case CLG_LAYER_CONV:
-            CLG_TRY(clg_conv2d_forward(ctx, &l->output, x, &l->weight, b, &l->conv));
-            break;
-        case CLG_LAYER_CONVT:
-            CLG_TRY(clg_conv_transpose2d_forward(ctx, &l->output, x, &l->weight, b, &l->conv));
-            break;
-        case CLG_LAYER_LINEAR: {
-            size_t in = clg_tensor_numel(x) / (size_t)l->in[0], out = (size_t)l->out[1];
-            CLG_TRY(clg_gemm(ctx, 0, 1, (size_t)l->in[0], out, in, 1.0f, x, in, &l->weight, in,
-                             0.0f, &l->output, out, NULL));
-            if (b) CLG_TRY(clg_bias_forward(ctx, &l->output, b));
-            break;
+        clg_status rc = l->ops->forward(ctx, net, l, x, mode);
+        if (rc != CLG_OK) {
+            clg_error_context("forward of layer %d (%s%s%s)", i, l->ops->name,
+                              *l->name ? " " : "", l->name);
+            return rc;
         }
-        case CLG_LAYER_BN: {
-            const clg_tensor *g = l->affine ? &l->weight : NULL;
-            int update = mode == CLG_NET_TRAIN;
-            if (mode != CLG_NET_EVAL)
-                CLG_TRY(clg_batchnorm_forward(ctx, &l->output, &l->mean, &l->rstd, x, g, b,
-                                              update ? &l->run_mean : NULL,
-                                              update ? &l->run_var : NULL, net->bn_momentum,
-                                              net->bn_eps));
-            else
-                CLG_TRY(clg_batchnorm_forward_inference(ctx, &l->output, x, g, b, &l->run_mean,
-                                                        &l->run_var, net->bn_eps));
-            break;
+    }
+    return CLG_OK;
+}
+
+clg_status clg_net_vbn_reference(clg_ctx *ctx, clg_net *net, const clg_tensor *ref) {
+    net->vbn_ref = 1;
+    clg_status rc = clg_net_forward(ctx, net, ref, CLG_NET_BATCH_STATS);
+    net->vbn_ref = 0;
+    return rc;
+}
+
+clg_status clg_net_data_init(clg_ctx *ctx, clg_net *net, const clg_tensor *inp) {
+    net->data_init = 1;
+    clg_status rc = clg_net_forward(ctx, net, inp, CLG_NET_BATCH_STATS);
+    net->data_init = 0;
+    return rc;
+}
+
+const clg_tensor *clg_net_output(const clg_net *net) {
+    return &net->layers[net->count - 1].output;
+}
+
+const clg_tensor *clg_net_tap(const clg_net *net, const char *tap) {
+    for (int i = 0; i < net->count; i++)
+        if (tap && !strcmp(net->layers[i].tap, tap)) return &net->layers[i].output;
+    return NULL;
+}
+
+static clg_tensor dview(const clg_net *net, int k, const int *shape) {
+    return clg_tensor_view(net->dbuf[k], 0, shape[0], shape[1], shape[2], shape[3]);
+}
+
+clg_tensor clg_net_doutput(const clg_net *net) {
+    return dview(net, 0, net->layers[net->count - 1].out);
+}
+
+/* Adds the injected gradients of layer l's tap into dout. */
+static clg_status inject(clg_ctx *ctx, const clg_layer *l, const clg_tensor *dout,
+                         const char *const *taps, const clg_tensor *grads, int ntaps) {
+    for (int k = 0; k < ntaps; k++) {
+        if (!l->tap[0] || strcmp(l->tap, taps[k]) != 0) continue;
+        CLG_TRY(clg_check_numel("backward: injected gradient", &grads[k], dout));
+        CLG_TRY(clg_axpy(ctx, dout, 1.0f, &grads[k]));
+    }
+    return CLG_OK;
+}
+
+static clg_status check_taps(const clg_net *net, const char *const *taps, int ntaps) {
+    for (int k = 0; k < ntaps; k++)
+        if (!clg_net_tap(net, taps[k]))
+            return clg_fail(CLG_ERR_INVALID_ARG, "backward: the network has no tap '%s'",
+                            taps[k] ? taps[k] : "(null)");
+    return CLG_OK;
+}
+
+clg_status clg_net_backward_taps(clg_ctx *ctx, clg_net *net, const clg_tensor *inp,
+                                 const clg_tensor *dinp, int param_grads,
+                                 const char *const *taps, const clg_tensor *grads, int ntaps) {
+    CLG_TRY(check_input(net, inp, "backward"));
+    CLG_TRY(check_taps(net, taps, ntaps));
+    if (dinp) CLG_TRY(clg_check_numel("backward dinp", dinp, inp));
+    int cur = 0; /* dbuf[cur] holds the gradient of layer i's output */
+    for (int i = net->count - 1; i >= 0; i--) {
+        clg_layer *l = &net->layers[i];
+        clg_tensor dout = dview(net, cur, l->out);
+        CLG_TRY(inject(ctx, l, &dout, taps, grads, ntaps));
+        if (i == 0 && !dinp && !param_grads) break;
+        /* Where this layer's input gradient goes: in place where it lies,
+         * else the other buffer (the caller's dinp, or nowhere, for the first). */
+        clg_tensor dnext = dview(net, l->in_place ? cur : cur ^ 1, l->in);
+        const clg_tensor *dx = i ? &dnext : dinp;
+        const clg_tensor *x = i ? &net->layers[i - 1].output : inp;
+        clg_layer_bwd b = {x, &dout, dx, &dnext, param_grads};
+        clg_status rc = l->ops->backward(ctx, net, l, &b);
+        if (rc != CLG_OK) {
+            clg_error_context("backward of layer %d (%s%s%s)", i, l->ops->name,
+                              *l->name ? " " : "", l->name);
+            return rc;
         }
-        case CLG_LAYER_ACT:
-            CLG_TRY(clg_act_forward(ctx, &l->output, x, l->act, l->slope));
-            break;
-        case CLG_LAYER_RESHAPE: break;
-        case CLG_LAYER_DROPOUT:
-        case CLG_LAYER_NOISE:
-            /* Training only; each forward draws fresh numbers. */
-            l->active = mode == CLG_NET_TRAIN && l->p > 0.0f;
-            if (!l->active) break;
-            l->rng_offset = net->rng_counter;
-            net->rng_counter += clg_tensor_numel(&l->output);
-            if (l->kind == CLG_LAYER_DROPOUT)
-                CLG_TRY(clg_dropout(ctx, &l->output, x, net->rng_seed, l->rng_offset, l->p));
-            else
-                CLG_TRY(clg_add_noise(ctx, &l->output, x, net->rng_seed, l->rng_offset, l->p));
-            break;
-        case CLG_LAYER_MAXPOOL:
-            CLG_TRY(clg_adaptive_max_pool_forward(ctx, &l->output, net->args, l->arg_off, x));
-            break;
-        }
+        if (!l->in_place) cur ^= 1;
     }
     return CLG_OK;
 }
 
 clg_status clg_net_backward(clg_ctx *ctx, clg_net *net, const clg_tensor *inp,
                             const clg_tensor *dinp, int param_grads) {
-    CLG_TRY(check_input(net, inp, "backward"));
-    if (dinp) CLG_TRY(clg_check_numel("backward dinp", dinp, inp));
-    int cur = 0; /* dbuf[cur] holds the gradient of layer i's output */
-    for (int i = net->count - 1; i >= 0; i--) {
-        clg_layer *l = &net->layers[i];
-        const clg_tensor *x = i ? &net->layers[i - 1].output : inp;
-        clg_tensor dout = dview(net, cur, l->out);
-        clg_tensor dnext = dview(net, cur ^ 1, l->in);
-        /* Where this layer's input gradient goes (NULL: nobody needs it). */
-        const clg_tensor *dx = i ? &dnext : dinp;
-        const clg_tensor *db = has_bias(l) ? &l->dbias : NULL;
-        switch (l->kind) {
-        case CLG_LAYER_CONV:
-            if (param_grads)
-                CLG_TRY(clg_conv2d_backward_weight(ctx, &l->dweight, db, &dout, x, &l->conv));
-            if (dx) CLG_TRY(clg_conv2d_backward_data(ctx, dx, &dout, &l->weight, &l->conv));
-            break;
-        case CLG_LAYER_CONVT:
-            if (param_grads)
-                CLG_TRY(clg_conv_transpose2d_backward_weight(ctx, &l->dweight, db, &dout, x,
-                                                             &l->conv));
-            if (dx)
-                CLG_TRY(clg_conv_transpose2d_backward_data(ctx, dx, &dout, &l->weight, &l->conv));
-            break;
-        case CLG_LAYER_LINEAR: {
-            size_t n = (size_t)l->in[0], in = clg_tensor_numel(x) / n, out = (size_t)l->out[1];
-            if (param_grads) {
-                CLG_TRY(clg_gemm(ctx, 1, 0, out, in, n, 1.0f, &dout, out, x, in, 1.0f,
-                                 &l->dweight, in, NULL));
-                if (db) CLG_TRY(clg_bias_backward(ctx, db, &dout));
-            }
-            if (dx)
-                CLG_TRY(clg_gemm(ctx, 0, 0, n, in, out, 1.0f, &dout, out, &l->weight, in, 0.0f,
-                                 dx, in, NULL));
-            break;
-        }
-        case CLG_LAYER_BN: {
-            /* BN's input gradient is needed to reach earlier layers; gamma and
-             * beta gradients come with it (cheap, cleared by zero_grad). */
-            const clg_tensor *g = l->affine ? &l->weight : NULL;
-            const clg_tensor *dg = l->affine ? &l->dweight : NULL;
-            const clg_tensor *tgt = dx ? dx : &dnext;
-            CLG_TRY(clg_batchnorm_backward(ctx, tgt, dg, db, &dout, x, &l->mean, &l->rstd, g));
-            break;
-        }
-        /* In-place layers (never first: clg_net_alloc refuses that) turn the
-         * output gradient into the input gradient where it lies. */
-        case CLG_LAYER_ACT:
-            CLG_TRY(clg_act_backward(ctx, &dout, &dout, &l->output, l->act, l->slope));
-            continue;
-        case CLG_LAYER_DROPOUT:
-            if (l->active)
-                CLG_TRY(clg_dropout(ctx, &dout, &dout, net->rng_seed, l->rng_offset, l->p));
-            continue;
-        case CLG_LAYER_NOISE:
-        case CLG_LAYER_RESHAPE: continue;
-        case CLG_LAYER_MAXPOOL:
-            CLG_TRY(clg_adaptive_max_pool_backward(ctx, dx ? dx : &dnext, &dout, net->args,
-                                                   l->arg_off));
-            break;
-        }
-        cur ^= 1;
-    }
-    return CLG_OK;
+    return clg_net_backward_taps(ctx, net, inp, dinp, param_grads, NULL, NULL, 0);
 }
 
 clg_status clg_net_zero_grad(clg_ctx *ctx, clg_net *net) {
     if (!net->grads.buf) return CLG_OK;
     clg_tensor t = clg_block_tensor(&net->grads);
-    return clg_fill(ctx, &t, 0.0f);
+    return clg_tensor_zero(ctx, &t);
 }
-
-typedef struct {
-    const char *suffix;
-    const clg_tensor *t;
-    int trainable;
-} named_item;
 
 int clg_net_tensors(const clg_net *net, clg_named_tensor *out, int cap) {
     int n = 0;
     for (int i = 0; i < net->count; i++) {
         const clg_layer *l = &net->layers[i];
-        named_item items[4];
-        int k = 0;
-        if (has_weight(l)) items[k++] = (named_item){"weight", &l->weight, 1};
-        if (has_bias(l)) items[k++] = (named_item){"bias", &l->bias, 1};
-        if (l->kind == CLG_LAYER_BN) {
-            items[k++] = (named_item){"running_mean", &l->run_mean, 0};
-            items[k++] = (named_item){"running_var", &l->run_var, 0};
-        }
-        for (int j = 0; j < k; j++, n++) {
-            if (n >= cap) continue;
-            clg_named_tensor *nt = &out[n];
-            snprintf(nt->name, sizeof nt->name, "%s.%s", l->name, items[j].suffix);
-            nt->t = *items[j].t;
-            nt->trainable = items[j].trainable;
-            const clg_tensor *t = items[j].t;
-            if (l->kind == CLG_LAYER_CONV || l->kind == CLG_LAYER_CONVT) {
-                if (j == 0) {
-                    nt->ndim = 4;
-                    nt->shape[0] = t->n, nt->shape[1] = t->c, nt->shape[2] = t->h,
-                    nt->shape[3] = t->w;
-                } else {
-                    nt->ndim = 1, nt->shape[0] = (int64_t)clg_tensor_numel(t);
-                }
-            } else if (l->kind == CLG_LAYER_LINEAR && j == 0) {
-                nt->ndim = 2, nt->shape[0] = t->n, nt->shape[1] = t->c;
-            } else {
-                nt->ndim = 1, nt->shape[0] = (int64_t)clg_tensor_numel(t);
+        for (int s = 0; s < l->nslots; s++) {
+            const clg_slot *sl = &l->slot[s];
+            if (sl->block == CLG_SLOT_SAVED) continue;
+            if (n < cap) {
+                clg_named_tensor *nt = &out[n];
+                snprintf(nt->name, sizeof nt->name, "%s.%s", l->name, sl->suffix);
+                nt->t = l->t[s];
+                nt->trainable = sl->block == CLG_SLOT_PARAM;
+                nt->ndim = sl->ndim;
+                memcpy(nt->shape, sl->pt, sizeof nt->shape);
             }
+            n++;
         }
     }
     return n;

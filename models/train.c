@@ -1,18 +1,15 @@
-/* train.c: the DCGAN training run (see train.h). */
+/* train.c: the training run of any model (see train.h). */
 #include "train.h"
 #include "checkpoint.h"
 #include "data.h"
-#include "dataset.h"
 #include "program.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,51 +19,33 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
+/* Everything one run holds. */
+typedef struct {
+    const clg_train_opts *o;
+    const clg_train_hooks *hooks;
+    const clg_model_ops *ops;
+    void *cfg;
+    clg_model_common common;
+    clg_dataset ds, test;
+    int have_test;
+    clg_loader ld;
+    clg_model *m;
+    clg_tensor fixed;
+    FILE *metrics;
+    float *host;
+    long total, bpe;
+    char ckpt[4200];
+} run;
 
-clg_status clg_data_open(const char *data, int image_size, int *channels, clg_dataset *out) {
-    char img[4096], lab[4096];
-    if (!strcmp(data, "fashion-mnist") || !strcmp(data, "fashion-mnist-test")) {
-        CLG_TRY(clg_fashion_mnist_paths(strcmp(data, "fashion-mnist") == 0, img, lab, sizeof img));
-        CLG_TRY(clg_idx_load(img, lab, out));
-    } else if (is_dir(data)) {
-        snprintf(img, sizeof img, "%s/data_batch_1.bin", data);
-        if (access(img, R_OK) == 0) {
-            char paths[5][4096];
-            const char *pp[5];
-            int n = 0;
-            for (int i = 1; i <= 5; i++) {
-                snprintf(paths[n], sizeof paths[n], "%s/data_batch_%d.bin", data, i);
-                if (access(paths[n], R_OK) == 0) pp[n] = paths[n], n++;
-            }
-            CLG_TRY(clg_cifar10_load(pp, n, out));
-        } else {
-            CLG_TRY(clg_png_folder_load(data, image_size, 3, out));
-        }
-    } else if (access(data, R_OK) == 0) {
-        CLG_TRY(clg_idx_load(data, NULL, out));
-    } else {
-        return clg_fail(CLG_ERR_IO,
-                        "--data '%s': not 'fashion-mnist', a folder (CIFAR-10 batches or PNG "
-                        "files) or an IDX file",
-                        data);
-    }
-    *channels = out->c;
-    return CLG_OK;
-}
-
-static void say(const clg_train_hooks *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const clg_train_hooks *h, const char *fmt, ...) {
-    if (!h || !h->on_start) return;
-    char buf[1024];
+static void say(const run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const run *r, const char *fmt, ...) {
+    if (!r->hooks || !r->hooks->on_start) return;
+    char buf[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    h->on_start(h->user, buf);
+    r->hooks->on_start(r->hooks->user, buf);
 }
 
 /* Write `text` to path atomically. */
@@ -105,197 +84,288 @@ static clg_status trim_metrics(const char *path, long step) {
     return s;
 }
 
-static clg_status save_samples(clg_ctx *ctx, clg_dcgan *m, const clg_tensor *fixed,
-                               const char *path, float *host) {
-    CLG_TRY(clg_dcgan_generate(ctx, m, fixed));
-    const clg_tensor *img = clg_net_output(&m->g);
-    CLG_TRY(clg_tensor_download(ctx, img, host));
-    int n = img->n < 64 ? img->n : 64;
-    return clg_png_write_grid(path, host, n, img->c, img->h, img->w, 8);
+/* The settings: the model flags, or the checkpoint's when resuming. */
+static clg_status settings(run *r) {
+    const clg_train_opts *o = r->o;
+    if (!o->resume) {
+        if (!(r->cfg = malloc(r->ops->config_size)))
+            return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+        memcpy(r->cfg, o->cfg, r->ops->config_size);
+        return CLG_OK;
+    }
+    if (access(r->ckpt, R_OK) != 0)
+        return clg_fail(CLG_ERR_IO, "--resume: no checkpoint at %s", r->ckpt);
+    const clg_model_ops *ops;
+    CLG_TRY(clg_ckpt_read_config(r->ckpt, &ops, &r->cfg));
+    if (ops != r->ops)
+        return clg_fail(CLG_ERR_INVALID_ARG, "--resume: %s holds a %s model, not a %s", r->ckpt,
+                        ops->kind, r->ops->kind);
+    say(r, "resuming from %s (its settings override the model flags)", r->ckpt);
+    return CLG_OK;
 }
 
-clg_status clg_train_dcgan(clg_ctx *ctx, const clg_train_opts *o, const clg_train_hooks *hooks,
-                           clg_train_profile *prof) {
-    clg_status rc = CLG_OK;
-    clg_dataset ds = {0};
-    clg_loader ld = {0};
-    clg_dcgan m = {0};
-    clg_tensor fixed = {0};
-    FILE *metrics = NULL;
-    float *host = NULL;
-    int have_model = 0;
-    char path[4200], ckpt[4200];
-    clg_dcgan_config cfg = o->cfg;
-
-    snprintf(path, sizeof path, "%s/samples", o->out);
-    CLG_TRY(clg_mkdir_p(path));
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", o->out);
-
-    clg_ckpt_extra at = {0, 0};
-    if (o->resume) {
-        if (access(ckpt, R_OK) != 0)
-            return clg_fail(CLG_ERR_IO, "--resume: no checkpoint at %s", ckpt);
-        CLG_TRY(clg_ckpt_read_config(ckpt, &cfg));
-        say(hooks, "resuming from %s (its settings override the model flags)", ckpt);
-    }
-    int channels;
-    CLG_TRY(clg_data_open(o->data, cfg.image_size, &channels, &ds));
-    if (o->resume && channels != cfg.nc) {
-        clg_dataset_free(&ds);
+/* The data, and what it decides of the settings (channels, classes). */
+static clg_status open_data(run *r) {
+    int channels, tc;
+    r->ops->common(r->cfg, &r->common);
+    CLG_TRY(clg_data_open(r->o->data, r->common.image_size, &channels, &r->ds));
+    if (r->o->resume && channels != r->common.nc)
         return clg_fail(CLG_ERR_INVALID_ARG, "the checkpoint has %d channels, the data %d",
-                        cfg.nc, channels);
+                        r->common.nc, channels);
+    if (r->ops->labelled && !r->ds.labels)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s trains on labelled data; %s has no labels",
+                        r->ops->kind, r->o->data);
+    r->ops->set_data(r->cfg, channels, r->ds.labels ? r->ds.num_classes : 0);
+    CLG_TRY(r->ops->config_check(r->cfg));
+    r->ops->common(r->cfg, &r->common);
+    say(r, "data: %s, %d images of %dx%dx%d%s", r->o->data, r->ds.n, r->ds.c, r->ds.h, r->ds.w,
+        r->ds.h == 28 ? " (padded to 32x32 with the background value)" : "");
+    if (r->o->test_data && r->ops->evaluate) {
+        CLG_TRY(clg_data_open(r->o->test_data, r->common.image_size, &tc, &r->test));
+        r->have_test = 1;
+        if (tc != channels)
+            return clg_fail(CLG_ERR_INVALID_ARG, "--test-data has %d channels, --data %d", tc,
+                            channels);
     }
-    cfg.nc = channels;
-    say(hooks, "data: %s, %d images of %dx%dx%d%s", o->data, ds.n, ds.c, ds.h, ds.w,
-        ds.h == 28 ? " (padded to 32x32 with the background value)" : "");
-    CLG_TRY_GOTO(clg_loader_init(&ld, &ds, cfg.image_size, cfg.batch, cfg.seed), done);
-    CLG_TRY_GOTO(clg_dcgan_init(ctx, &m, &cfg), done);
-    have_model = 1;
-    if (o->resume) {
-        CLG_TRY_GOTO(clg_ckpt_load(ctx, &m, ckpt, &at), done);
-        CLG_TRY_GOTO(clg_loader_seek(&ld, at.epoch, at.data_pos), done);
-        say(hooks, "resumed at step %ld (epoch %ld)", m.step, at.epoch);
-    }
-    CLG_TRY_GOTO(clg_tensor_create(ctx, &fixed, cfg.batch, cfg.nz, 1, 1, "fixed noise"), done);
-    CLG_TRY_GOTO(clg_dcgan_noise(ctx, &m, &fixed, 1, 0), done);
-    size_t img_numel = (size_t)cfg.batch * cfg.nc * cfg.image_size * cfg.image_size;
-    host = malloc(img_numel * sizeof(float));
-    if (!host) {
-        rc = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
-        goto done;
-    }
+    return clg_loader_init(&r->ld, &r->ds, r->common.image_size, r->common.batch,
+                           r->common.seed);
+}
 
-    /* Memory: what training needs at least, and what is live. */
+static clg_status create_model(run *r, clg_ctx *ctx) {
+    CLG_TRY(r->ops->create(ctx, r->cfg, 0, &r->m));
+    if (r->o->resume) {
+        clg_ckpt_extra at;
+        CLG_TRY(clg_ckpt_load(ctx, r->m, r->ckpt, &at));
+        CLG_TRY(clg_loader_seek(&r->ld, at.epoch, at.data_pos));
+        say(r, "resumed at step %ld (epoch %ld)", r->m->step, at.epoch);
+    }
+    r->bpe = clg_loader_batches_per_epoch(&r->ld);
+    r->total = r->o->steps;
+    if (r->o->epochs > 0 && (r->total == 0 || r->o->epochs * r->bpe < r->total))
+        r->total = r->o->epochs * r->bpe;
+    r->m->steps_per_epoch = r->bpe;
+    r->m->total_steps = r->total;
+    size_t img = (size_t)r->common.batch * r->common.nc * r->common.image_size *
+                 r->common.image_size;
+    if (!(r->host = malloc(img * sizeof(float))))
+        return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    if (!r->ops->generates) return CLG_OK;
+    CLG_TRY(clg_tensor_create(ctx, &r->fixed, r->common.batch, r->m->nz, 1, 1, "fixed noise"));
+    return clg_model_noise(ctx, r->common.seed, &r->fixed, 1, 0);
+}
+
+/* Device memory: what training needs at least (every net's blocks), and
+ * what is live. */
+static void report_memory(run *r, clg_ctx *ctx) {
+    clg_model_part parts[CLG_MODEL_MAX_PARTS];
+    int n = r->ops->parts(r->m, parts);
     size_t need = 0;
-    const clg_net *nets[2] = {&m.g, &m.d};
-    for (int k = 0; k < 2; k++)
-        need += (nets[k]->params.numel + nets[k]->grads.numel + nets[k]->adam_m.numel +
-                 nets[k]->adam_v.numel + nets[k]->buffers.numel + nets[k]->saved.numel +
-                 nets[k]->acts.numel) * sizeof(float);
-    say(hooks, "device memory: %.1f MiB live (parameters, gradients, moments and saved "
+    for (int k = 0; k < n; k++) {
+        const clg_net *t = parts[k].net;
+        need += (t->params.numel + t->grads.numel + t->adam_m.numel + t->adam_v.numel +
+                 t->buffers.numel + t->saved.numel + t->acts.numel) * sizeof(float);
+    }
+    say(r, "device memory: %.1f MiB live (parameters, gradients, moments and saved "
         "activations need %.1f MiB: %.2fx)", ctx->live_bytes / 1048576.0, need / 1048576.0,
-        (double)ctx->live_bytes / (double)need);
+        need ? (double)ctx->live_bytes / (double)need : 0.0);
+}
 
-    char cfgjson[1024], text[4096];
-    clg_dcgan_config_json(&cfg, cfgjson, sizeof cfgjson);
+static clg_status write_config(run *r, clg_ctx *ctx) {
+    const clg_train_opts *o = r->o;
+    char cfgjson[4096], text[8192], path[4200];
+    clg_config_to_json(r->ops->fields, r->ops->nfields, r->cfg, cfgjson, sizeof cfgjson);
     snprintf(text, sizeof text,
-             "{\n  \"model\": \"dcgan\",\n  \"config\": %s,\n  \"data\": \"%s\",\n"
+             "{\n  \"model\": \"%s\",\n  \"config\": %s,\n  \"data\": \"%s\",\n"
              "  \"steps\": %ld,\n  \"epochs\": %ld,\n  \"minutes\": %g,\n"
              "  \"sample_every\": %ld,\n  \"ckpt_every\": %ld,\n  \"log_every\": %ld,\n"
              "  \"device\": \"%s\",\n  \"platform\": \"%s\",\n  \"driver\": \"%s\",\n"
              "  \"clgan_version\": \"%s\"\n}\n",
-             cfgjson, o->data, o->steps, o->epochs, o->minutes, o->sample_every, o->ckpt_every,
-             o->log_every, ctx->dev.name, ctx->dev.platform_name, ctx->dev.driver, CLG_VERSION);
+             r->ops->kind, cfgjson, o->data, o->steps, o->epochs, o->minutes, o->sample_every,
+             o->ckpt_every, o->log_every, ctx->dev.name, ctx->dev.platform_name, ctx->dev.driver,
+             CLG_VERSION);
     snprintf(path, sizeof path, "%s/config.json", o->out);
-    CLG_TRY_GOTO(write_text(path, text), done);
+    return write_text(path, text);
+}
 
-    /* real.png: the first images of the (seeded) first epoch. */
-    {
-        int n = cfg.batch < 64 ? cfg.batch : 64;
-        size_t per = (size_t)cfg.nc * cfg.image_size * cfg.image_size;
-        for (int i = 0; i < n; i++) clg_loader_image(&ld, ld.order[i], host + per * i);
-        snprintf(path, sizeof path, "%s/real.png", o->out);
-        CLG_TRY_GOTO(clg_png_write_grid(path, host, n, cfg.nc, cfg.image_size, cfg.image_size, 8),
-                     done);
-    }
-    snprintf(path, sizeof path, "%s/metrics.jsonl", o->out);
-    if (o->resume) CLG_TRY_GOTO(trim_metrics(path, m.step), done);
+/* real.png: the first images of the (seeded) first epoch; and the metrics
+ * log, trimmed to the checkpoint's step on resume. */
+static clg_status start_outputs(run *r) {
+    char path[4200];
+    int n = r->common.batch < 64 ? r->common.batch : 64, s = r->common.image_size;
+    size_t per = (size_t)r->common.nc * s * s;
+    for (int i = 0; i < n; i++) clg_loader_image(&r->ld, r->ld.order[i], r->host + per * i);
+    snprintf(path, sizeof path, "%s/real.png", r->o->out);
+    CLG_TRY(clg_png_write_grid(path, r->host, n, r->common.nc, s, s, 8));
+    snprintf(path, sizeof path, "%s/metrics.jsonl", r->o->out);
+    if (r->o->resume) CLG_TRY(trim_metrics(path, r->m->step));
     else remove(path);
-    metrics = fopen(path, "a");
-    if (!metrics) {
-        rc = clg_fail(CLG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        goto done;
-    }
+    if (!(r->metrics = fopen(path, "a")))
+        return clg_fail(CLG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    return CLG_OK;
+}
 
-    long bpe = clg_loader_batches_per_epoch(&ld);
-    long total = o->steps;
-    if (o->epochs > 0 && (total == 0 || o->epochs * bpe < total)) total = o->epochs * bpe;
-    say(hooks, "training DCGAN-%d (nz %d, ngf %d, ndf %d, batch %d) on %s; %ld batches per "
-        "epoch; %s", cfg.image_size, cfg.nz, cfg.ngf, cfg.ndf, cfg.batch, ctx->dev.name, bpe,
-        total ? "step budget set" : "time budget only");
-    if (total > 0 && m.step >= total) {
-        say(hooks, "already at step %ld of %ld: nothing to do", m.step, total);
-        goto done;
-    }
+static clg_status save_samples(run *r, clg_ctx *ctx, const char *path) {
+    const clg_tensor *img;
+    CLG_TRY(r->ops->generate(ctx, r->m, &r->fixed, NULL, 0, &img));
+    CLG_TRY(clg_tensor_download(ctx, img, r->host));
+    int n = img->n < 64 ? img->n : 64;
+    return clg_png_write_grid(path, r->host, n, img->c, img->h, img->w, 8);
+}
 
-    ctx->profile = o->profile;
-    long epoch, ck_epoch = ld.epoch, ck_pos = ld.pos;
-    const float *staged = clg_loader_next(&ld, &epoch);
-    double t0 = now_s(), t_prof = 0, dev_ms = 0;
-    long start_step = m.step, prof_steps = 0;
-    for (;;) {
+static void log_line(run *r, long epoch, const clg_metrics *mt, double ips) {
+    fprintf(r->metrics, "{\"epoch\": %ld, \"step\": %ld", epoch, r->m->step);
+    for (int i = 0; i < mt->count; i++) fprintf(r->metrics, ", \"%s\": %.6g", mt->name[i], mt->v[i]);
+    if (ips >= 0) fprintf(r->metrics, ", \"images_per_s\": %.4g", ips);
+    fprintf(r->metrics, "}\n");
+    fflush(r->metrics);
+}
+
+static clg_status check_finite(const run *r, const clg_metrics *mt) {
+    for (int i = 0; i < mt->count; i++)
+        if (!isfinite(mt->v[i]))
+            return clg_fail(CLG_ERR_DIVERGED,
+                            "non-finite %s (%g) at step %ld: training stopped; the last good "
+                            "checkpoint is %s (try a lower --lr)", mt->label[i], mt->v[i],
+                            r->m->step, r->ckpt);
+    return CLG_OK;
+}
+
+static void progress(run *r, long epoch, const clg_metrics *mt, long done, double el) {
+    clg_progress p = {r->m->step, r->total, epoch, done * r->common.batch / el, el, -1, *mt};
+    if (r->total > 0) p.eta_s = (double)(r->total - r->m->step) * el / done;
+    if (r->o->minutes > 0) {
+        double left = r->o->minutes * 60.0 - el;
+        if (p.eta_s < 0 || left < p.eta_s) p.eta_s = left > 0 ? left : 0;
+    }
+    log_line(r, epoch, mt, p.images_per_s);
+    if (r->hooks && r->hooks->on_progress) r->hooks->on_progress(r->hooks->user, &p);
+}
+
+static clg_status evaluate(run *r, clg_ctx *ctx, long epoch) {
+    clg_metrics mt;
+    CLG_TRY(r->ops->evaluate(ctx, r->m, &r->test, &mt));
+    log_line(r, epoch, &mt, -1);
+    if (r->hooks && r->hooks->on_eval) r->hooks->on_eval(r->hooks->user, epoch, &mt);
+    return CLG_OK;
+}
+
+/* What happens after a step: log, grid, checkpoint, evaluation. */
+static clg_status after_step(run *r, clg_ctx *ctx, long epoch, const clg_metrics *mt, long done,
+                             double el, int stop, const clg_ckpt_extra *at) {
+    const clg_train_opts *o = r->o;
+    long step = r->m->step;
+    char path[4200];
+    if (o->log_every > 0 && (step % o->log_every == 0 || stop || done == 1))
+        progress(r, epoch, mt, done, el);
+    if (r->ops->generates && ((o->sample_every > 0 && step % o->sample_every == 0) || stop)) {
+        snprintf(path, sizeof path, "%s/samples/%06ld.png", o->out, step);
+        CLG_TRY(save_samples(r, ctx, path));
+    }
+    if ((o->ckpt_every > 0 && step % o->ckpt_every == 0) || stop)
+        CLG_TRY(clg_ckpt_save(ctx, r->m, at, r->ckpt));
+    if (r->have_test && (step % r->bpe == 0 || stop)) CLG_TRY(evaluate(r, ctx, epoch));
+    return CLG_OK;
+}
+
+/* Profile: device time per kernel family, steps after the first (which
+ * compiles kernels). */
+typedef struct {
+    double wall;
+    long steps;
+} prof_acc;
+
+static clg_status profile_step(clg_ctx *ctx, prof_acc *pa, long done, double dt) {
+    CLG_TRY(clg_profile_collect(ctx));
+    if (done == 1) ctx->prof_count = 0;
+    else pa->wall += dt, pa->steps++;
+    return CLG_OK;
+}
+
+static void profile_result(clg_ctx *ctx, const prof_acc *pa, clg_train_profile *prof) {
+    prof->device_ms = 0;
+    for (int i = 0; i < ctx->prof_count; i++) {
+        prof->families[i] = ctx->prof[i];
+        prof->device_ms += ctx->prof[i].ms;
+    }
+    prof->count = ctx->prof_count;
+    prof->wall_ms = pa->wall * 1000.0;
+    prof->steps = pa->steps;
+}
+
+static clg_status upload(run *r, clg_ctx *ctx, const float *staged, const cl_int *labels) {
+    CLG_TRY(clg_loader_upload(ctx, &r->m->real, staged));
+    if (r->ops->labelled)
+        CLG_TRY(clg_itensor_upload_labels(ctx, &r->m->labels, labels, r->m->classes));
+    return CLG_OK;
+}
+
+static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
+    long epoch, start = r->m->step;
+    const float *staged = clg_loader_next(&r->ld, &epoch);
+    const cl_int *labels = clg_loader_last_labels(&r->ld);
+    double t0 = now_s();
+    prof_acc pa = {0, 0};
+    ctx->profile = r->o->profile;
+    for (int stop = 0; !stop;) {
         double ts = now_s();
         long this_epoch = epoch;
-        CLG_TRY_GOTO(clg_loader_upload(ctx, &m.real, staged), done);
-        CLG_TRY_GOTO(clg_dcgan_step_enqueue(ctx, &m), done);
+        CLG_TRY(upload(r, ctx, staged, labels));
+        CLG_TRY(r->ops->step_enqueue(ctx, r->m));
         /* While the device works: the next batch. */
-        ck_epoch = ld.epoch;
-        ck_pos = ld.pos;
-        staged = clg_loader_next(&ld, &epoch);
-        clg_dcgan_metrics mt;
-        CLG_TRY_GOTO(clg_dcgan_step_finish(ctx, &m, &mt), done);
-        if (!isfinite(mt.loss_d) || !isfinite(mt.loss_g)) {
-            rc = clg_fail(CLG_ERR_DIVERGED,
-                          "non-finite loss at step %ld (loss_D %g, loss_G %g): training "
-                          "stopped; the last good checkpoint is %s (try a lower --lr)",
-                          m.step, mt.loss_d, mt.loss_g, ckpt);
-            goto done;
-        }
-        double te = now_s();
-        if (o->profile) {
-            CLG_TRY_GOTO(clg_profile_collect(ctx), done);
-            if (m.step - start_step == 1) {
-                ctx->prof_count = 0; /* the first step compiles kernels */
-            } else {
-                t_prof += te - ts;
-                prof_steps++;
-            }
-        }
-        double el = te - t0;
-        long done_steps = m.step - start_step;
-        int stop = (total > 0 && m.step >= total) || (o->minutes > 0 && el >= o->minutes * 60.0);
-        if (o->log_every > 0 && (m.step % o->log_every == 0 || stop || done_steps == 1)) {
-            clg_progress p = {m.step, total, this_epoch, done_steps * cfg.batch / el, el, -1, mt};
-            if (total > 0) p.eta_s = (double)(total - m.step) * el / done_steps;
-            if (o->minutes > 0) {
-                double left = o->minutes * 60.0 - el;
-                if (p.eta_s < 0 || left < p.eta_s) p.eta_s = left > 0 ? left : 0;
-            }
-            fprintf(metrics,
-                    "{\"epoch\": %ld, \"step\": %ld, \"loss_d\": %.6g, \"loss_g\": %.6g, "
-                    "\"d_x\": %.6g, \"d_g_z1\": %.6g, \"d_g_z2\": %.6g, \"images_per_s\": %.4g}\n",
-                    this_epoch, m.step, mt.loss_d, mt.loss_g, mt.d_x, mt.d_g_z1, mt.d_g_z2,
-                    p.images_per_s);
-            fflush(metrics);
-            if (hooks && hooks->on_progress) hooks->on_progress(hooks->user, &p);
-        }
-        if ((o->sample_every > 0 && m.step % o->sample_every == 0) || stop) {
-            snprintf(path, sizeof path, "%s/samples/%06ld.png", o->out, m.step);
-            CLG_TRY_GOTO(save_samples(ctx, &m, &fixed, path, host), done);
-        }
-        if ((o->ckpt_every > 0 && m.step % o->ckpt_every == 0) || stop) {
-            clg_ckpt_extra ex = {ck_epoch, ck_pos};
-            CLG_TRY_GOTO(clg_ckpt_save(ctx, &m, &ex, ckpt), done);
-        }
-        if (stop) break;
+        clg_ckpt_extra at = {r->ld.epoch, r->ld.pos};
+        staged = clg_loader_next(&r->ld, &epoch);
+        labels = clg_loader_last_labels(&r->ld);
+        clg_metrics mt;
+        CLG_TRY(r->ops->step_finish(ctx, r->m, &mt));
+        CLG_TRY(check_finite(r, &mt));
+        double te = now_s(), el = te - t0;
+        long done = r->m->step - start;
+        if (r->o->profile) CLG_TRY(profile_step(ctx, &pa, done, te - ts));
+        stop = (r->total > 0 && r->m->step >= r->total) ||
+               (r->o->minutes > 0 && el >= r->o->minutes * 60.0);
+        CLG_TRY(after_step(r, ctx, this_epoch, &mt, done, el, stop, &at));
     }
-    if (o->profile && prof) {
-        for (int i = 0; i < ctx->prof_count; i++) {
-            prof->families[i] = ctx->prof[i];
-            dev_ms += ctx->prof[i].ms;
-        }
-        prof->count = ctx->prof_count;
-        prof->device_ms = dev_ms;
-        prof->wall_ms = t_prof * 1000.0;
-        prof->steps = prof_steps;
+    if (r->o->profile && prof) profile_result(ctx, &pa, prof);
+    return CLG_OK;
+}
+
+static clg_status run_all(run *r, clg_ctx *ctx, clg_train_profile *prof) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s%s", r->o->out, r->ops->generates ? "/samples" : "");
+    CLG_TRY(clg_mkdir_p(path));
+    snprintf(r->ckpt, sizeof r->ckpt, "%s/checkpoint.safetensors", r->o->out);
+    CLG_TRY(settings(r));
+    CLG_TRY(open_data(r));
+    CLG_TRY(create_model(r, ctx));
+    report_memory(r, ctx);
+    CLG_TRY(write_config(r, ctx));
+    CLG_TRY(start_outputs(r));
+    char cfgjson[4096];
+    clg_config_to_json(r->ops->fields, r->ops->nfields, r->cfg, cfgjson, sizeof cfgjson);
+    say(r, "training %s %s on %s; %ld batches per epoch; %s", r->ops->kind, cfgjson,
+        ctx->dev.name, r->bpe, r->total ? "step budget set" : "time budget only");
+    if (r->total > 0 && r->m->step >= r->total) {
+        say(r, "already at step %ld of %ld: nothing to do", r->m->step, r->total);
+        return CLG_OK;
     }
-done:
+    CLG_TRY(loop(r, ctx, prof));
+    return r->ops->finish ? r->ops->finish(ctx, r->m, r->o->out) : CLG_OK;
+}
+
+clg_status clg_train(clg_ctx *ctx, const clg_train_opts *o, const clg_train_hooks *hooks,
+                     clg_train_profile *prof) {
+    run r;
+    memset(&r, 0, sizeof r);
+    r.o = o, r.hooks = hooks, r.ops = o->ops;
+    clg_status rc = run_all(&r, ctx, prof);
     ctx->profile = 0;
-    if (metrics) fclose(metrics);
-    free(host);
-    clg_tensor_free(ctx, &fixed);
-    if (have_model) clg_dcgan_free(ctx, &m);
-    clg_loader_free(&ld);
-    clg_dataset_free(&ds);
+    if (r.metrics) fclose(r.metrics);
+    free(r.host);
+    clg_tensor_free(ctx, &r.fixed);
+    if (r.m) r.ops->destroy(ctx, r.m);
+    clg_loader_free(&r.ld);
+    clg_dataset_free(&r.ds);
+    clg_dataset_free(&r.test);
+    free(r.cfg);
     return rc;
 }

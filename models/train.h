@@ -1,39 +1,42 @@
-/* train.h: the DCGAN training run: data, the step loop, logs, sample grids,
- * checkpoints, resume and the stop conditions. The caller (the CLI) gets a
- * progress callback per logged step and prints; nothing here prints.
+/* train.h: the training run of any model (models/model.h): data, the step
+ * loop, logs, sample grids, checkpoints, resume, the stop conditions and
+ * the NaN guard. The caller (the CLI) gets a progress callback per logged
+ * step and prints; nothing here prints. Nothing here knows a model.
  *
- * Under opts->out: config.json (settings, device, clgan version),
- * metrics.jsonl (one JSON line per logged step), real.png, samples/NNNNNN.png
- * (from a fixed noise batch), checkpoint.safetensors (the latest, written
- * atomically). */
+ * Under opts->out: config.json (model, settings, device, clgan version),
+ * metrics.jsonl (one JSON line per logged step, and one per evaluation),
+ * real.png, samples/NNNNNN.png (from a fixed noise batch, for models that
+ * generate), checkpoint.safetensors (the latest, written atomically). */
 #ifndef CLG_TRAIN_H
 #define CLG_TRAIN_H
 
-#include "dataset.h"
-#include "dcgan.h"
+#include "model.h"
 
 typedef struct {
-    clg_dcgan_config cfg;
-    const char *data;     /* "fashion-mnist", an IDX file, a CIFAR-10 folder, a PNG folder */
-    const char *out;      /* output folder (created) */
-    long steps;           /* total steps of the whole run (resumed runs included); 0: none */
-    long epochs;          /* 0: none */
-    double minutes;       /* wall-clock budget of this invocation; 0: none */
-    int resume;           /* continue from out/checkpoint.safetensors */
+    const clg_model_ops *ops;
+    void *cfg;              /* the model's settings (ops->config_size bytes) */
+    const char *data;       /* "fashion-mnist", an IDX file, a CIFAR-10 folder, a PNG folder */
+    const char *test_data;  /* held-out data for models that evaluate, or NULL */
+    const char *out;        /* output folder (created) */
+    long steps;             /* total steps of the whole run (resumed runs included); 0: none */
+    long epochs;            /* 0: none */
+    double minutes;         /* wall-clock budget of this invocation; 0: none */
+    int resume;             /* continue from out/checkpoint.safetensors */
     long sample_every, ckpt_every, log_every;
-    int profile;          /* time kernel families and host overhead */
+    int profile;            /* time kernel families and host overhead */
 } clg_train_opts;
 
 typedef struct {
     long step, total_steps; /* total_steps 0 when the run is bounded by time only */
     long epoch;
     double images_per_s, elapsed_s, eta_s; /* eta_s < 0: unknown */
-    clg_dcgan_metrics m;
+    clg_metrics m;
 } clg_progress;
 
 typedef struct {
     void (*on_start)(void *user, const char *message); /* setup facts, one per call */
     void (*on_progress)(void *user, const clg_progress *p);
+    void (*on_eval)(void *user, long epoch, const clg_metrics *m); /* may be NULL */
     void *user;
 } clg_train_hooks;
 
@@ -45,10 +48,7 @@ typedef struct {
     long steps;
 } clg_train_profile;
 
-clg_status clg_train_dcgan(clg_ctx *ctx, const clg_train_opts *opts, const clg_train_hooks *hooks,
-                           clg_train_profile *profile);
-
-/* Load the dataset named by `data` (see clg_train_opts) with its labels. */
-clg_status clg_data_open(const char *data, int image_size, int *channels, clg_dataset *out);
+clg_status clg_train(clg_ctx *ctx, const clg_train_opts *opts, const clg_train_hooks *hooks,
+                     clg_train_profile *profile);
 
 #endif

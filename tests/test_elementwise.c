@@ -214,6 +214,8 @@ static void test_concat_planes_bad_shapes(void **state) {
     CLG_ASSERT_OK(clg_ctx_finish(ctx));
     clg_tensor_free(ctx, &out), clg_tensor_free(ctx, &x), clg_tensor_free(ctx, &v);
     clg_tensor_free(ctx, &x_wide), clg_tensor_free(ctx, &v_plane), clg_tensor_free(ctx, &v_three);
+}
+
 /* Kernels index with uint: a view reaching past element 2^32 - 1 (wholly
  * past it, or straddling it) is rejected with a message naming the kernel,
  * and nothing is launched (profiling would record the launch). The views

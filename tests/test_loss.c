@@ -101,10 +101,10 @@ static void xent_case(clg_ctx *ctx, int n, int k, int huge) {
         for (int j = 0; j < k; j++)
             rdx[(size_t)i * k + j] = (exp(r[j] - lse) - (j == y[i])) / n;
     }
-    cl_mem labels;
-    CLG_ASSERT_OK(clg_buffer_create(ctx, (size_t)n * sizeof(cl_int), "labels", &labels));
-    assert_int_equal(clEnqueueWriteBuffer(ctx->queue, labels, CL_TRUE, 0, (size_t)n * sizeof(cl_int),
-                                          y, 0, NULL, NULL), CL_SUCCESS);
+    clg_itensor labels_t;
+    CLG_ASSERT_OK(clg_itensor_create(ctx, &labels_t, n, "labels"));
+    CLG_ASSERT_OK(clg_itensor_upload_labels(ctx, &labels_t, y, k));
+    const clg_itensor *labels = &labels_t;
     clg_tensor tx = clg_test_tensor(ctx, n, k, 1, 1, x);
     clg_tensor tdx = clg_test_tensor(ctx, n, k, 1, 1, NULL);
     clg_tensor st = clg_test_tensor(ctx, 1, 2, 1, 1, NULL);
@@ -132,7 +132,7 @@ static void xent_case(clg_ctx *ctx, int n, int k, int huge) {
         if (fabs(fd - rdx[i] * n) > 2e-3)
             fail_msg("xent fd[%zu] %g vs %g (%.9g %.9g)", i, fd, rdx[i] * n, lp[0], lm[0]);
     }
-    clg_buffer_release(ctx, labels, (size_t)n * sizeof(cl_int));
+    clg_itensor_free(ctx, &labels_t);
     clg_tensor_free(ctx, &tx), clg_tensor_free(ctx, &tdx), clg_tensor_free(ctx, &st);
     free(x), free(dx), free(rdx), free(y);
 }

@@ -1,0 +1,90 @@
+/* layer_conv.c: convolution and transposed convolution layers over
+ * host/conv (implicit GEMM). Weights N(0, init_std), bias 0. */
+#include "layers.h"
+
+enum { W, B };
+
+static clg_status conv_shape(clg_layer *l) {
+    CLG_TRY(clg_conv_desc_init(&l->a.conv.d, l->in[0], l->in[1], l->in[2], l->in[3], l->a.conv.k,
+                               l->a.conv.r, l->a.conv.r, l->a.conv.stride, l->a.conv.pad));
+    l->out[1] = l->a.conv.k, l->out[2] = l->a.conv.d.P, l->out[3] = l->a.conv.d.Q;
+    return CLG_OK;
+}
+
+static clg_status convt_shape(clg_layer *l) {
+    CLG_TRY(clg_conv_transpose_desc_init(&l->a.conv.d, l->in[0], l->in[1], l->in[2], l->in[3],
+                                         l->a.conv.k, l->a.conv.r, l->a.conv.r,
+                                         l->a.conv.stride, l->a.conv.pad));
+    l->out[1] = l->a.conv.k, l->out[2] = l->a.conv.d.H, l->out[3] = l->a.conv.d.W;
+    return CLG_OK;
+}
+
+/* Both store the weight as PyTorch does: conv (K, C, R, S), convT
+ * (C_in, C_out, R, S), which is the adjoint conv's (K, C, R, S). */
+static int conv_slots(const clg_layer *l, clg_slot *s) {
+    const clg_conv_desc *d = &l->a.conv.d;
+    s[W] = clg_slot_make(CLG_SLOT_PARAM, "weight", d->K, d->C, d->R, d->S, 4);
+    if (!l->a.conv.bias) return 1;
+    s[B] = clg_slot_make(CLG_SLOT_PARAM, "bias", 1, l->out[1], 1, 1, 1);
+    return 2;
+}
+
+static clg_status conv_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t seed) {
+    return clg_layer_init_normal(ctx, &l->t[W], seed, 0.0f, net->init_std);
+}
+
+static const clg_tensor *bias(const clg_layer *l) { return l->a.conv.bias ? &l->t[B] : NULL; }
+static const clg_tensor *dbias(const clg_layer *l) { return l->a.conv.bias ? &l->dt[B] : NULL; }
+
+static clg_status conv_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
+                               clg_net_mode mode) {
+    (void)net, (void)mode;
+    return clg_conv2d_forward(ctx, &l->output, x, &l->t[W], bias(l), &l->a.conv.d);
+}
+
+static clg_status conv_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
+    (void)net;
+    if (b->param_grads)
+        CLG_TRY(clg_conv2d_backward_weight(ctx, &l->dt[W], dbias(l), b->dout, b->x, &l->a.conv.d));
+    if (b->dx) CLG_TRY(clg_conv2d_backward_data(ctx, b->dx, b->dout, &l->t[W], &l->a.conv.d));
+    return CLG_OK;
+}
+
+static clg_status convt_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
+                                clg_net_mode mode) {
+    (void)net, (void)mode;
+    return clg_conv_transpose2d_forward(ctx, &l->output, x, &l->t[W], bias(l), &l->a.conv.d);
+}
+
+static clg_status convt_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
+                                 const clg_layer_bwd *b) {
+    (void)net;
+    if (b->param_grads)
+        CLG_TRY(clg_conv_transpose2d_backward_weight(ctx, &l->dt[W], dbias(l), b->dout, b->x,
+                                                     &l->a.conv.d));
+    if (b->dx)
+        CLG_TRY(clg_conv_transpose2d_backward_data(ctx, b->dx, b->dout, &l->t[W], &l->a.conv.d));
+    return CLG_OK;
+}
+
+static clg_status conv_reserve(clg_ctx *ctx, clg_net *net, clg_layer *l) {
+    (void)net;
+    return clg_conv_reserve(ctx, &l->a.conv.d);
+}
+
+const clg_layer_ops clg_layer_conv_ops = {"conv", 0, conv_shape, conv_slots, conv_init,
+                                          conv_forward, conv_backward, conv_reserve, NULL};
+const clg_layer_ops clg_layer_convt_ops = {"convT", 0, convt_shape, conv_slots, conv_init,
+                                           convt_forward, convt_backward, conv_reserve, NULL};
+
+clg_status clg_net_conv(clg_net *net, const char *name, int k, int r, int stride, int pad,
+                        int bias) {
+    clg_layer_args a = {.conv = {k, r, stride, pad, bias, {0}}};
+    return clg_net_add(net, CLG_LAYER_CONV, name, &a);
+}
+
+clg_status clg_net_convt(clg_net *net, const char *name, int c_out, int r, int stride, int pad,
+                         int bias) {
+    clg_layer_args a = {.conv = {c_out, r, stride, pad, bias, {0}}};
+    return clg_net_add(net, CLG_LAYER_CONVT, name, &a);
+}

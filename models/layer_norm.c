@@ -1,0 +1,125 @@
+/* layer_norm.c: batch norm (host/batchnorm) and virtual batch norm
+ * (host/vbn) layers. gamma N(1, init_std), beta 0; BN's running mean 0,
+ * variance 1. VBN keeps the statistics of the reference batch that
+ * clg_net_vbn_reference ran last; its gradients treat them as constants. */
+#include "layers.h"
+#include "batchnorm.h"
+#include "elementwise.h"
+#include "vbn.h"
+
+#include <stdlib.h>
+
+static clg_status norm_shape(clg_layer *l) {
+    (void)l;
+    return CLG_OK;
+}
+
+static clg_status norm_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t seed) {
+    return l->a.bn.affine ? clg_layer_init_normal(ctx, &l->t[0], seed, 1.0f, net->init_std)
+                          : CLG_OK;
+}
+
+static const clg_tensor *gamma_of(const clg_layer *l) { return l->a.bn.affine ? &l->t[0] : NULL; }
+static const clg_tensor *beta_of(const clg_layer *l) { return l->a.bn.affine ? &l->t[1] : NULL; }
+/* Parameter gradients only when asked for (a pass through a frozen net
+ * must leave them untouched). */
+static const clg_tensor *dparam(const clg_layer *l, const clg_layer_bwd *b, int k) {
+    return l->a.bn.affine && b->param_grads ? &l->dt[k] : NULL;
+}
+
+/* ---- batch norm: [weight, bias], running_mean, running_var, saved mean, rstd ---- */
+static int bn_slots(const clg_layer *l, clg_slot *s) {
+    int n = 0, c = l->in[1];
+    if (l->a.bn.affine) {
+        s[n++] = clg_slot_make(CLG_SLOT_PARAM, "weight", 1, c, 1, 1, 1);
+        s[n++] = clg_slot_make(CLG_SLOT_PARAM, "bias", 1, c, 1, 1, 1);
+    }
+    s[n++] = clg_slot_make(CLG_SLOT_BUFFER, "running_mean", 1, c, 1, 1, 1);
+    s[n++] = clg_slot_make(CLG_SLOT_BUFFER, "running_var", 1, c, 1, 1, 1);
+    s[n++] = clg_slot_make(CLG_SLOT_SAVED, NULL, 1, c, 1, 1, 1);
+    s[n++] = clg_slot_make(CLG_SLOT_SAVED, NULL, 1, c, 1, 1, 1);
+    return n;
+}
+#define BN_AT(l, k) (&(l)->t[((l)->a.bn.affine ? 2 : 0) + (k)]) /* 0 rmean 1 rvar 2 mean 3 rstd */
+
+static clg_status bn_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t seed) {
+    CLG_TRY(norm_init(ctx, net, l, seed));
+    return clg_fill(ctx, BN_AT(l, 1), 1.0f);
+}
+
+static clg_status bn_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
+                             clg_net_mode mode) {
+    const clg_tensor *g = gamma_of(l), *b = beta_of(l);
+    if (mode == CLG_NET_EVAL)
+        return clg_batchnorm_forward_inference(ctx, &l->output, x, g, b, BN_AT(l, 0), BN_AT(l, 1),
+                                               net->bn_eps);
+    int update = mode == CLG_NET_TRAIN;
+    return clg_batchnorm_forward(ctx, &l->output, BN_AT(l, 2), BN_AT(l, 3), x, g, b,
+                                 update ? BN_AT(l, 0) : NULL, update ? BN_AT(l, 1) : NULL,
+                                 net->bn_momentum, net->bn_eps);
+}
+
+static clg_status bn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
+    (void)net;
+    /* BN's kernel always writes an input gradient: the spare buffer when
+     * nobody needs it. */
+    return clg_batchnorm_backward(ctx, b->dx ? b->dx : b->spare, dparam(l, b, 0), dparam(l, b, 1),
+                                  b->dout, b->x, BN_AT(l, 2), BN_AT(l, 3), gamma_of(l));
+}
+
+const clg_layer_ops clg_layer_bn_ops = {"bn", 0, norm_shape, bn_slots, bn_init, bn_forward,
+                                        bn_backward, NULL, NULL};
+
+clg_status clg_net_bn(clg_net *net, const char *name, int affine) {
+    clg_layer_args a = {.bn = {affine}};
+    return clg_net_add(net, CLG_LAYER_BN, name, &a);
+}
+
+/* ---- virtual batch norm: [weight, bias], saved mean, rstd (N, C) ---- */
+static int vbn_slots(const clg_layer *l, clg_slot *s) {
+    int n = 0, c = l->in[1];
+    if (l->a.bn.affine) {
+        s[n++] = clg_slot_make(CLG_SLOT_PARAM, "weight", 1, c, 1, 1, 1);
+        s[n++] = clg_slot_make(CLG_SLOT_PARAM, "bias", 1, c, 1, 1, 1);
+    }
+    s[n++] = clg_slot_make(CLG_SLOT_SAVED, NULL, l->in[0], c, 1, 1, 2);
+    s[n++] = clg_slot_make(CLG_SLOT_SAVED, NULL, l->in[0], c, 1, 1, 2);
+    return n;
+}
+#define VBN_AT(l, k) (&(l)->t[((l)->a.bn.affine ? 2 : 0) + (k)]) /* 0 mean 1 rstd */
+
+static clg_status vbn_reserve(clg_ctx *ctx, clg_net *net, clg_layer *l) {
+    clg_vbn *v = calloc(1, sizeof *v);
+    if (!v) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    l->state = v;
+    return clg_vbn_create(ctx, v, l->in[1], l->in[0], net->bn_eps);
+}
+
+static void vbn_release(clg_ctx *ctx, clg_layer *l) {
+    if (l->state) clg_vbn_free(ctx, l->state);
+    free(l->state);
+    l->state = NULL;
+}
+
+static clg_status vbn_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
+                              clg_net_mode mode) {
+    (void)mode;
+    if (net->vbn_ref)
+        return clg_vbn_ref_forward(ctx, l->state, &l->output, x, gamma_of(l), beta_of(l));
+    return clg_vbn_forward(ctx, l->state, &l->output, VBN_AT(l, 0), VBN_AT(l, 1), x, gamma_of(l),
+                           beta_of(l));
+}
+
+static clg_status vbn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
+    (void)net;
+    return clg_vbn_backward(ctx, l->state, b->dx ? b->dx : b->spare, dparam(l, b, 0),
+                            dparam(l, b, 1), b->dout, b->x, VBN_AT(l, 1), gamma_of(l));
+}
+
+const clg_layer_ops clg_layer_vbn_ops = {"vbn", 0, norm_shape, vbn_slots, norm_init,
+                                         vbn_forward, vbn_backward, vbn_reserve, vbn_release};
+
+clg_status clg_net_vbn(clg_net *net, const char *name, int affine) {
+    clg_layer_args a = {.bn = {affine}};
+    return clg_net_add(net, CLG_LAYER_VBN, name, &a);
+}

@@ -1,0 +1,98 @@
+/* model.c: what the models share (see model.h): settings tables to and
+ * from JSON, latent noise, input tensors and the Adam step over a net. */
+#include "model.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *at(const void *cfg, const clg_config_field *f) { return (char *)cfg + f->offset; }
+
+void clg_config_to_json(const clg_config_field *f, int n, const void *cfg, char *buf, size_t cap) {
+    size_t len = 0;
+    if (cap) buf[0] = '\0';
+    for (int i = 0; i < n && len < cap; i++) {
+        const char *sep = i ? ", " : "{";
+        const void *p = at(cfg, &f[i]);
+        int w;
+        switch (f[i].type) {
+        case CLG_FIELD_FLOAT: w = snprintf(buf + len, cap - len, "%s\"%s\": %.9g", sep, f[i].key,
+                                           *(const float *)p); break;
+        case CLG_FIELD_U64: w = snprintf(buf + len, cap - len, "%s\"%s\": %llu", sep, f[i].key,
+                                         (unsigned long long)*(const uint64_t *)p); break;
+        default: w = snprintf(buf + len, cap - len, "%s\"%s\": %d", sep, f[i].key,
+                              *(const int *)p); break;
+        }
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (len < cap) snprintf(buf + len, cap - len, "%s", n ? "}" : "{}");
+}
+
+clg_status clg_config_from_json(const clg_config_field *f, int n, const clg_json *j,
+                                const char *what, void *cfg) {
+    if (j->type != CLG_JSON_OBJECT)
+        return clg_fail(CLG_ERR_FORMAT, "%s: the config is not a JSON object", what);
+    for (int i = 0; i < n; i++) {
+        const clg_json *v = clg_json_get(j, f[i].key);
+        if (!v && f[i].optional) continue;
+        if (!v || v->type != CLG_JSON_NUMBER || !(v->num >= f[i].lo && v->num <= f[i].hi))
+            return clg_fail(CLG_ERR_FORMAT, "%s: config '%s' is missing or out of range "
+                            "[%g, %g]", what, f[i].key, f[i].lo, f[i].hi);
+        if (f[i].type != CLG_FIELD_FLOAT && v->num != floor(v->num))
+            return clg_fail(CLG_ERR_FORMAT, "%s: config '%s' = %g is not a whole number", what,
+                            f[i].key, v->num);
+        void *p = at(cfg, &f[i]);
+        switch (f[i].type) {
+        case CLG_FIELD_FLOAT: *(float *)p = (float)v->num; break;
+        case CLG_FIELD_U64: *(uint64_t *)p = (uint64_t)v->num; break;
+        default: *(int *)p = (int)v->num; break;
+        }
+    }
+    return CLG_OK;
+}
+
+void *clg_model_config_new(const clg_model_ops *ops) {
+    void *cfg = calloc(1, ops->config_size);
+    if (cfg) ops->config_default(cfg);
+    return cfg;
+}
+
+clg_status clg_model_noise(clg_ctx *ctx, uint64_t seed, const clg_tensor *z, uint64_t stream,
+                           long index) {
+    /* 2^40 values per index. */
+    uint64_t s = seed ^ (0x3c6ef372fe94f82bULL * (stream + 1));
+    return clg_rng_normal(ctx, z, s, (uint64_t)index << 24, 0.0f, 1.0f);
+}
+
+clg_status clg_model_new(clg_ctx *ctx, size_t size, clg_model_setup_fn setup, const void *cfg,
+                         int gen_batch, clg_model **out) {
+    void *m = calloc(1, size);
+    if (!m) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    clg_status rc = setup(ctx, m, cfg, gen_batch);
+    if (rc != CLG_OK) {
+        free(m);
+        return rc;
+    }
+    *out = m;
+    return CLG_OK;
+}
+
+clg_status clg_model_inputs_create(clg_ctx *ctx, clg_model *m) {
+    CLG_TRY(clg_tensor_create(ctx, &m->real, m->batch, m->nc, m->image_size, m->image_size,
+                              "real batch"));
+    if (m->classes > 0) CLG_TRY(clg_itensor_create(ctx, &m->labels, m->batch, "labels"));
+    return CLG_OK;
+}
+
+void clg_model_inputs_free(clg_ctx *ctx, clg_model *m) {
+    clg_tensor_free(ctx, &m->real);
+    clg_itensor_free(ctx, &m->labels);
+}
+
+clg_status clg_model_adam_step(clg_ctx *ctx, clg_adam *opt, clg_net *net) {
+    clg_tensor p = clg_block_tensor(&net->params), g = clg_block_tensor(&net->grads);
+    clg_tensor m = clg_block_tensor(&net->adam_m), v = clg_block_tensor(&net->adam_v);
+    return clg_adam_step(ctx, opt, &p, &g, &m, &v);
+}
