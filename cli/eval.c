@@ -61,14 +61,18 @@ int cli_eval(int argc, char **argv) {
     clg_ctx_free(ctx);
     if (s != CLG_OK) return cli_error(s, "evaluating");
     printf("classifier: %s\n", classifier);
-    printf("real data:  IS %.3f +- %.3f   FID %.3f (train[:10000] vs test)\n", res.real_is_mean,
-           res.real_is_std, res.real_fid);
+    printf("real data:  IS %.3f +- %.3f   FID %.3f (train[:10000] vs test)   classifier "
+           "accuracy on test %.4f\n", res.real_is_mean, res.real_is_std, res.real_fid,
+           res.real_acc);
     if (!real) {
         printf("samples:    IS %.3f +- %.3f   FID %.3f (%ld samples vs test; G's %s weights)\n",
                res.is_mean, res.is_std, res.fid, res.n, res.averaged ? "averaged" : "trained");
         printf("class histogram of the samples:");
         for (int c = 0; c < res.classes && c < 64; c++) printf(" %ld", res.histogram[c]);
         printf("\n");
+        if (res.cond_acc >= 0)
+            printf("conditional accuracy: %.4f of the samples drawn for class k classified as k "
+                   "(real test images: %.4f)\n", res.cond_acc, res.real_acc);
     }
     if (json) {
         FILE *f = fopen(json, "w");
@@ -76,8 +80,9 @@ int cli_eval(int argc, char **argv) {
             perror(json);
             return 1;
         }
-        fprintf(f, "{\"real_is_mean\": %.6f, \"real_is_std\": %.6f, \"real_fid\": %.6f",
-                res.real_is_mean, res.real_is_std, res.real_fid);
+        fprintf(f, "{\"real_is_mean\": %.6f, \"real_is_std\": %.6f, \"real_fid\": %.6f, "
+                "\"real_accuracy\": %.6f", res.real_is_mean, res.real_is_std, res.real_fid,
+                res.real_acc);
         if (!real) {
             fprintf(f, ", \"is_mean\": %.6f, \"is_std\": %.6f, \"fid\": %.6f, \"n\": %ld, "
                     "\"averaged_weights\": %s, \"histogram\": [", res.is_mean, res.is_std,
@@ -85,6 +90,7 @@ int cli_eval(int argc, char **argv) {
             for (int c = 0; c < res.classes && c < 64; c++)
                 fprintf(f, "%s%ld", c ? ", " : "", res.histogram[c]);
             fprintf(f, "]");
+            if (res.cond_acc >= 0) fprintf(f, ", \"conditional_accuracy\": %.6f", res.cond_acc);
         }
         fprintf(f, "}\n");
         if (fclose(f) != 0) {

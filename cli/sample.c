@@ -76,9 +76,41 @@ void cli_host_normals(float *z, size_t n, uint64_t seed) {
 /* What one sample/interpolate invocation asks for. */
 typedef struct {
     const char *what, *ckpt, *device, *out, *latents, *save;
-    int n, nrow, running, raw, numbers, interp_steps;
+    int n, nrow, running, raw, numbers, interp_steps; /* n, nrow 0: the default */
     uint64_t seed;
+    int klass;   /* conditional models: -1 row k from class k, else every tile this class */
+    int classes; /* the checkpoint's (0: unconditional) */
+    int levels;  /* multi-scale models: every level of the first samples, a row each */
 } sample_req;
+
+#define LEVEL_ROWS 8
+
+/* Row i: the levels of sample i, coarse to fine, each scaled up (nearest)
+ * to the finest size. */
+static clg_status render_levels(clg_ctx *ctx, clg_model *m, int n, const char *out) {
+    const clg_tensor *lv[8];
+    int nl = m->ops->levels ? m->ops->levels(m, lv, 8) : 0;
+    if (nl < 1)
+        return clg_fail(CLG_ERR_INVALID_ARG, "--levels: a %s has no levels", m->ops->kind);
+    const clg_tensor *fine = lv[nl - 1];
+    int rows = n < LEVEL_ROWS ? n : LEVEL_ROWS, c = fine->c, s = fine->h;
+    size_t per = (size_t)c * s * s;
+    float *grid = malloc((size_t)rows * nl * per * sizeof *grid), *buf = malloc(clg_tensor_bytes(fine));
+    clg_status rc = grid && buf ? CLG_OK : clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int k = 0; k < nl && rc == CLG_OK; k++) {
+        int ls = lv[k]->h, f = s / ls;
+        if ((rc = clg_tensor_download(ctx, lv[k], buf)) != CLG_OK) break;
+        for (int r = 0; r < rows; r++)
+            for (int ch = 0; ch < c; ch++)
+                for (int y = 0; y < s; y++)
+                    for (int x = 0; x < s; x++)
+                        grid[((size_t)(r * nl + k) * c + ch) * s * s + (size_t)y * s + x] =
+                            buf[(((size_t)r * c + ch) * ls + y / f) * ls + x / f];
+    }
+    if (rc == CLG_OK) rc = clg_png_write_grid(out, grid, rows * nl, c, s, s, nl);
+    free(grid), free(buf);
+    return rc;
+}
 
 /* Latents: random (n x nz from the seed), rows of linear interpolations
  * between random pairs, or given in a safetensors file ("z" (n, nz), and
@@ -103,13 +135,34 @@ static clg_status save_tensors(const char *path, const char *ckpt, int n, int nz
     return rc;
 }
 
-static clg_status sample_run(clg_ctx *ctx, const sample_req *q) {
+/* The grid's defaults from the checkpoint's kind: 64 samples 8 a row, or for
+ * a conditional model one row of 10 per class (8 rows of --class K). */
+static clg_status plan(sample_req *q) {
+    const clg_model_ops *ops;
+    void *cfg;
+    clg_model_common c;
+    CLG_TRY(clg_ckpt_read_config(q->ckpt, &ops, &cfg));
+    ops->common(cfg, &c);
+    free(cfg);
+    q->classes = c.classes;
+    if (q->klass >= 0 && (q->klass >= c.classes))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--class %d: %s", q->klass, c.classes ?
+                        "past the model's classes" : "the model is not conditional");
+    int cond_rows = c.classes > 0 && q->interp_steps <= 1;
+    if (!q->nrow) q->nrow = cond_rows ? 10 : 8;
+    if (!q->n) q->n = cond_rows ? q->nrow * (q->klass >= 0 ? 8 : c.classes) : 64;
+    if (q->n > 4096) return clg_fail(CLG_ERR_INVALID_ARG, "%d samples: at most 4096", q->n);
+    return CLG_OK;
+}
+
+static clg_status sample_run(clg_ctx *ctx, sample_req *q) {
     clg_model *m = NULL;
     float *z = NULL, *img = NULL;
     int32_t *labels = NULL;
-    int n = q->n;
     const clg_tensor *o;
     clg_status rc;
+    CLG_TRY(plan(q));
+    int n = q->n;
     if (q->latents) { /* the file decides n: read it before building */
         CLG_TRY(make_latents(q, -1, &n, &z, &labels));
         free(z), free(labels), z = NULL, labels = NULL;
@@ -120,15 +173,20 @@ static clg_status sample_run(clg_ctx *ctx, const sample_req *q) {
         CLG_TRY_GOTO(generate(ctx, m, n, z, labels, q->running, &img, &o), done);
         CLG_TRY_GOTO(save_tensors(q->save, q->ckpt, n, m->nz, z, labels, img, o), done);
     }
-    rc = render(ctx, m, n, z, labels, q->nrow, q->running, q->numbers && q->interp_steps <= 1,
-                NULL, q->out);
+    if (q->levels) {
+        CLG_TRY_GOTO(generate(ctx, m, n, z, labels, q->running, &img, &o), done);
+        rc = render_levels(ctx, m, n, q->out);
+    } else {
+        rc = render(ctx, m, n, z, labels, q->nrow, q->running,
+                    q->numbers && q->interp_steps <= 1, NULL, q->out);
+    }
 done:
     if (m) m->ops->destroy(ctx, m);
     free(z), free(labels), free(img);
     return rc;
 }
 
-static int run_cmd(const sample_req *q) {
+static int run_cmd(sample_req *q) {
     clg_ctx *ctx;
     clg_status s = cli_ctx_create(&ctx, q->device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
@@ -201,18 +259,29 @@ static clg_status make_latents(const sample_req *q, int nz, int *n, float **z, i
     *n = q->n;
     if (!(*z = malloc((size_t)*n * nz * sizeof **z)))
         return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    if (q->classes > 0) { /* row r of the grid from class r, or all from --class */
+        if (!(*labels = malloc((size_t)*n * sizeof **labels)))
+            return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+        for (int i = 0; i < *n; i++)
+            (*labels)[i] = q->klass >= 0 ? q->klass : (i / q->nrow) % q->classes;
+    }
     if (q->interp_steps > 1) return interpolations(*z, *n, nz, q->interp_steps, q->seed);
     cli_host_normals(*z, (size_t)*n * nz, q->seed);
     return CLG_OK;
 }
 
 int cli_sample(int argc, char **argv) {
-    sample_req q = {"sampling", NULL, NULL, "samples.png", NULL, NULL, 64, 8, 0, 0, 1, 1, 1};
+    sample_req q = {"sampling", NULL, NULL, "samples.png", NULL, NULL, 0, 0, 0, 0, 1, 1, 1, -1, 0, 0};
     int plain = 0;
     cli_opt opts[] = {
-        {"-n", NULL, OPT_INT, &q.n, "number of samples"},
+        {"-n", NULL, OPT_INT, &q.n,
+         "number of samples (0: 64, or for a conditional model 10 per class)"},
         {"-o", "--out", OPT_STR, &q.out, "output PNG"},
-        {"--nrow", NULL, OPT_INT, &q.nrow, "images per grid row"},
+        {"--nrow", NULL, OPT_INT, &q.nrow, "images per grid row (0: 8, conditional 10)"},
+        {"--class", NULL, OPT_INT, &q.klass,
+         "conditional models: every sample from this class (-1: row k from class k)"},
+        {"--levels", NULL, OPT_FLAG, &q.levels,
+         "LAPGAN: every pyramid level (coarse to fine) of the first 8 samples, a row each"},
         {"--seed", NULL, OPT_U64, &q.seed, "seed of the latent vectors"},
         {"--latents", NULL, OPT_STR, &q.latents,
          "take the latents from this safetensors file ('z' (n, nz); 'labels' (n) for "
@@ -229,16 +298,18 @@ int cli_sample(int argc, char **argv) {
     int np;
     int r = cli_parse("sample", "usage: clgan sample CKPT [-n 64] [-o grid.png] [--seed S]\n\n"
                       "Draws n samples from a checkpoint's generator into a PNG grid,\n"
-                      "each tile numbered (row by row from 0) for clgan arith.",
+                      "each tile numbered (row by row from 0) for clgan arith. For a\n"
+                      "conditional model (cgan) row k of the grid is class k.",
                       argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 1, &np);
     if (r) return r < 0 ? 0 : r;
     if (np != 1) {
         fprintf(stderr, "clgan sample: give one checkpoint (see clgan sample --help)\n");
         return 2;
     }
-    if (q.n < 1 || q.n > 4096 || q.nrow < 1 || !*q.out || (q.save && !*q.save) ||
-        (q.latents && !*q.latents)) {
-        fprintf(stderr, "clgan sample: -n must be 1..4096, --nrow positive, paths not empty\n");
+    if (q.n < 0 || q.n > 4096 || q.nrow < 0 || q.klass < -1 || !*q.out ||
+        (q.save && !*q.save) || (q.latents && !*q.latents)) {
+        fprintf(stderr, "clgan sample: -n must be 0..4096, --nrow and --class not negative, "
+                "paths not empty\n");
         return 2;
     }
     q.ckpt = pos[0];
@@ -248,7 +319,8 @@ int cli_sample(int argc, char **argv) {
 
 int cli_interpolate(int argc, char **argv) {
     int rows = 8, steps = 10;
-    sample_req q = {"interpolating", NULL, NULL, "interpolation.png", NULL, NULL, 0, 0, 0, 0, 0, 0, 1};
+    sample_req q = {"interpolating", NULL, NULL, "interpolation.png", NULL, NULL, 0, 0, 0, 0,
+                    0, 0, 1, -1, 0, 0};
     cli_opt opts[] = {
         {"-o", "--out", OPT_STR, &q.out, "output PNG"},
         {"--rows", NULL, OPT_INT, &rows, "number of latent pairs"},

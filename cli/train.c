@@ -71,25 +71,44 @@ static int usage(int bad, const char *kind) {
 
 #define MAX_OPTS 48
 
-/* The model's flags from its settings table; inverted flags go through ints. */
-static int model_opts(const clg_model_ops *ops, void *cfg, cli_opt *opts, int *inv) {
+/* Flags whose value is not the field itself: inverted flags, words. */
+typedef struct {
+    int inv[MAX_OPTS];
+    const char *word[MAX_OPTS];
+} indirect;
+
+/* The model's flags from its settings table. */
+static int model_opts(const clg_model_ops *ops, void *cfg, cli_opt *opts, indirect *ind) {
     int n = 0;
     for (int i = 0; i < ops->nfields && n < MAX_OPTS - 16; i++) {
         const clg_config_field *f = &ops->fields[i];
         if (!f->flag) continue;
         void *p = (char *)cfg + f->offset;
         opt_type t = f->type == CLG_FIELD_INT ? OPT_INT : f->type == CLG_FIELD_FLOAT ? OPT_FLOAT
-                     : f->type == CLG_FIELD_U64 ? OPT_U64 : OPT_FLAG;
-        if (f->type == CLG_FIELD_FLAG && f->invert) p = &inv[i];
+                     : f->type == CLG_FIELD_U64 ? OPT_U64 : f->type == CLG_FIELD_CHOICE ? OPT_STR
+                     : OPT_FLAG;
+        if (f->type == CLG_FIELD_FLAG && f->invert) p = &ind->inv[i];
+        if (f->type == CLG_FIELD_CHOICE) p = &ind->word[i];
         opts[n++] = (cli_opt){f->flag, f->alias, t, p, f->help};
     }
     return n;
 }
 
-static void apply_inverted(const clg_model_ops *ops, void *cfg, const int *inv) {
-    for (int i = 0; i < ops->nfields; i++)
-        if (ops->fields[i].type == CLG_FIELD_FLAG && ops->fields[i].invert && inv[i])
-            *(int *)((char *)cfg + ops->fields[i].offset) = 0;
+static int apply_indirect(const clg_model_ops *ops, void *cfg, const indirect *ind) {
+    for (int i = 0; i < ops->nfields && i < MAX_OPTS; i++) {
+        const clg_config_field *f = &ops->fields[i];
+        int *p = (int *)((char *)cfg + f->offset);
+        if (f->type == CLG_FIELD_FLAG && f->invert && ind->inv[i]) *p = 0;
+        if (f->type != CLG_FIELD_CHOICE || !ind->word[i]) continue;
+        int k = clg_config_choice_index(f, ind->word[i]);
+        if (k < 0) {
+            fprintf(stderr, "clgan train %s: %s '%s': one of %s\n", ops->kind, f->flag,
+                    ind->word[i], f->choices);
+            return 2;
+        }
+        *p = k;
+    }
+    return 0;
 }
 
 static int run(clg_train_opts *o, const char *device) {
@@ -116,13 +135,13 @@ static int run(clg_train_opts *o, const char *device) {
 
 static int train_model(const clg_model_ops *ops, int argc, char **argv) {
     void *cfg = clg_model_config_new(ops);
-    int *inv = calloc((size_t)ops->nfields, sizeof *inv);
-    if (!cfg || !inv) return free(cfg), free(inv), cli_error(CLG_ERR_OUT_OF_MEMORY, "starting");
+    indirect *ind = calloc(1, sizeof *ind);
+    if (!cfg || !ind) return free(cfg), free(ind), cli_error(CLG_ERR_OUT_OF_MEMORY, "starting");
     clg_train_opts o = {ops, cfg, "fashion-mnist", NULL, "out", 0, 0, 0, 0, 200, 500, 10, 0};
     if (ops->evaluate) o.test_data = "fashion-mnist-test";
     const char *device = NULL;
     cli_opt opts[MAX_OPTS];
-    int n = model_opts(ops, cfg, opts, inv);
+    int n = model_opts(ops, cfg, opts, ind);
     opts[n++] = (cli_opt){"--data", NULL, OPT_STR, &o.data,
                           "fashion-mnist, an IDX file, a CIFAR-10 binary folder or a folder of PNGs"};
     if (ops->evaluate)
@@ -151,14 +170,13 @@ static int train_model(const clg_model_ops *ops, int argc, char **argv) {
     } else if (o.steps < 0 || o.epochs < 0 || o.minutes < 0 || o.sample_every < 0 ||
                o.ckpt_every < 0 || o.log_every < 0 || !*o.out || !*o.data) {
         fprintf(stderr, "clgan %s: counts and times must not be negative, --out and --data not empty\n", cmd);
-    } else {
-        apply_inverted(ops, cfg, inv);
+    } else if (!(rc = apply_indirect(ops, cfg, ind))) {
         if (!o.steps && !o.epochs && !(o.minutes > 0)) o.epochs = 1;
         clg_status s = o.resume ? CLG_OK : ops->config_check(cfg);
         rc = s != CLG_OK ? cli_error(s, "checking the settings") : run(&o, device);
     }
     free(cfg);
-    free(inv);
+    free(ind);
     return rc;
 }
 

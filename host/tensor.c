@@ -1,7 +1,6 @@
 /* tensor.c: tensor views, owned tensors, blocks, host transfers, zeroing.
  * Not here: kernels over tensors (host/<family>.c). */
 #include "tensor.h"
-#include "elementwise.h"
 
 #include <string.h>
 
@@ -61,19 +60,17 @@ clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host) {
 }
 
 clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v) {
-    return clg_fill(ctx, t, v);
-}
-
-clg_status clg_tensor_zero(clg_ctx *ctx, const clg_tensor *t) {
     if (t->off % sizeof(float))
-        return clg_fail(CLG_ERR_INVALID_ARG, "tensor_zero: byte offset %zu is not a multiple of 4",
+        return clg_fail(CLG_ERR_INVALID_ARG, "tensor_fill: byte offset %zu is not a multiple of 4",
                         t->off);
-    const cl_float zero = 0.0f;
+    const cl_float pattern = v;
     cl_event ev = NULL;
-    CL_CHECK(clEnqueueFillBuffer(ctx->queue, t->buf, &zero, sizeof zero, t->off,
+    CL_CHECK(clEnqueueFillBuffer(ctx->queue, t->buf, &pattern, sizeof pattern, t->off,
                                  clg_tensor_bytes(t), 0, NULL, ctx->profile ? &ev : NULL));
     return ev ? clg_profile_record(ctx, ev, "fill_buffer") : CLG_OK;
 }
+
+clg_status clg_tensor_zero(clg_ctx *ctx, const clg_tensor *t) { return clg_tensor_fill(ctx, t, 0.0f); }
 
 clg_itensor clg_itensor_view(cl_mem buf, size_t off_bytes, int n) {
     clg_itensor t = {buf, off_bytes, n, 0};

@@ -276,7 +276,7 @@ static clg_status cls_finish(clg_ctx *ctx, clg_model *mm, const char *out_dir) {
 }
 
 #define F(key, type, member, lo, hi, flag, help)                                             \
-    {key, type, offsetof(clg_classifier_config, member), lo, hi, flag, NULL, help, 0, 0}
+    {key, type, offsetof(clg_classifier_config, member), lo, hi, flag, NULL, help, 0, 0, NULL}
 static const clg_config_field fields[] = {
     F("image_size", CLG_FIELD_INT, image_size, 32, 32, NULL, "32"),
     F("nc", CLG_FIELD_INT, nc, 1, 4, NULL, "channels (from the data)"),
@@ -326,4 +326,4 @@ const clg_model_ops clg_classifier_ops = {
     "when it ends (use it with `clgan eval --classifier`).",
     sizeof(clg_classifier_config), fields, (int)(sizeof fields / sizeof fields[0]), 1, 0,
     cls_default, cls_check, cls_common, cls_set_data, cls_create, cls_destroy, cls_parts,
-    cls_step_enqueue, cls_step_finish, NULL, cls_evaluate, cls_finish};
+    cls_step_enqueue, cls_step_finish, NULL, cls_evaluate, cls_finish, NULL};

@@ -31,8 +31,9 @@ static void shuffle(clg_loader *l) {
 
 clg_status clg_loader_init(clg_loader *l, clg_dataset *ds, int size, int batch, uint64_t seed) {
     memset(l, 0, sizeof *l);
-    if (size != 32 && size != 64)
-        return clg_fail(CLG_ERR_INVALID_ARG, "image size must be 32 or 64, not %d", size);
+    if (size != 32 && size != 64 && !(size == 28 && ds->h == 28 && ds->w == 28))
+        return clg_fail(CLG_ERR_INVALID_ARG, "image size must be 32 or 64 (or 28 for 28x28 "
+                        "data), not %d", size);
     if (!((ds->h == 28 && ds->w == 28) || (ds->h == size && ds->w == size) ||
           (ds->h == 32 && ds->w == 32)))
         return clg_fail(CLG_ERR_INVALID_ARG,
@@ -92,9 +93,9 @@ void clg_dataset_image(const clg_dataset *d, int index, int size, float *out) {
     const unsigned char *src = d->pixels + (size_t)index * d->c * d->h * d->w;
     int s = size;
     /* Source pixel for output (y, x): pad 28 -> 32 by 2 on each side, then
-     * replicate 2x for 64. */
-    int scale = (d->h == 28 || d->h == 32) ? s / 32 : 1;
-    int pad = d->h == 28 ? 2 : 0;
+     * replicate 2x for 64; 28 -> 28 as it is. */
+    int scale = (d->h == 28 || d->h == 32) && s != 28 ? s / 32 : 1;
+    int pad = d->h == 28 && s != 28 ? 2 : 0;
     for (int c = 0; c < d->c; c++)
         for (int y = 0; y < s; y++)
             for (int x = 0; x < s; x++) {

@@ -29,7 +29,8 @@ typedef struct {
 } clg_loader;
 
 /* Takes ownership of `ds`. size 32 or 64; 28x28 sources are padded to 32
- * (and resized to 64 by pixel replication after padding when size is 64). */
+ * (and resized to 64 by pixel replication after padding when size is 64),
+ * or kept as they are with size 28. */
 clg_status clg_loader_init(clg_loader *l, clg_dataset *ds, int size, int batch, uint64_t seed);
 void clg_loader_free(clg_loader *l);
 /* Position the loader (resume): the next batch starts at order[pos] of epoch. */

@@ -2,8 +2,6 @@
  * DCGAN as a model of the generic trainer (its settings table and ops). */
 #include "dcgan.h"
 #include "elementwise.h"
-#include "loss.h"
-#include "rng.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -39,8 +37,7 @@ clg_status clg_dcgan_config_check(const clg_dcgan_config *c) {
 /* Stages between 4x4 and the image: 3 for 32x32, 4 for 64x64. */
 static int stages(const clg_dcgan_config *c) { return c->image_size == 64 ? 4 : 3; }
 
-clg_status clg_dcgan_build_g(clg_net *g, const clg_dcgan_config *c, int gbatch) {
-    clg_net_init(g, gbatch, c->nz, 1, 1);
+clg_status clg_dcgan_g_layers(clg_net *g, const clg_dcgan_config *c) {
     int s = stages(c), idx = 0, width = c->ngf << (s - 1);
     char name[32];
     snprintf(name, sizeof name, "main.%d", idx);
@@ -58,8 +55,7 @@ clg_status clg_dcgan_build_g(clg_net *g, const clg_dcgan_config *c, int gbatch) 
     return clg_net_act(g, CLG_ACT_TANH, 0.0f);
 }
 
-clg_status clg_dcgan_build_d(clg_net *d, const clg_dcgan_config *c) {
-    clg_net_init(d, c->batch, c->nc, c->image_size, c->image_size);
+clg_status clg_dcgan_d_layers(clg_net *d, const clg_dcgan_config *c) {
     int s = stages(c), width = c->ndf;
     char name[32];
     CLG_TRY(clg_net_conv(d, "main.0", width, 4, 2, 1, 0));
@@ -79,6 +75,23 @@ clg_status clg_dcgan_build_d(clg_net *d, const clg_dcgan_config *c) {
     return clg_net_reshape(d, 1, 1, 1);
 }
 
+clg_status clg_dcgan_build_g(clg_net *g, const clg_dcgan_config *c, int gbatch) {
+    clg_net_init(g, gbatch, c->nz, 1, 1);
+    return clg_dcgan_g_layers(g, c);
+}
+
+clg_status clg_dcgan_build_d(clg_net *d, const clg_dcgan_config *c) {
+    clg_net_init(d, c->batch, c->nc, c->image_size, c->image_size);
+    return clg_dcgan_d_layers(d, c);
+}
+
+clg_pair_settings clg_dcgan_pair_settings(const clg_dcgan_config *c) {
+    /* G and D draw their weights from disjoint parts of the stream. */
+    clg_pair_settings s = {c->lr, c->beta1, c->beta2, c->real_label, c->ema, c->seed,
+                           c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL};
+    return s;
+}
+
 /* Both networks for training, or G alone (gen_batch > 0) for generating. */
 static clg_status dcgan_setup(clg_ctx *ctx, void *model, const void *cfg, int gen_batch) {
     clg_dcgan *m = model;
@@ -88,29 +101,12 @@ static clg_status dcgan_setup(clg_ctx *ctx, void *model, const void *cfg, int ge
     m->cfg = *c;
     m->base = (clg_model){&clg_dcgan_ops, &m->cfg, 0, c->batch, c->image_size, c->nc, c->nz, 0,
                           c->seed, {0}, {0}, 0, 0};
+    clg_pair_settings ps = clg_dcgan_pair_settings(c);
     clg_status rc;
-    CLG_TRY_GOTO(clg_dcgan_build_g(&m->g, c, gen_batch > 0 ? gen_batch : c->batch), fail);
-    CLG_TRY_GOTO(clg_net_alloc(ctx, &m->g), fail);
-    /* G and D draw their weights from disjoint parts of the stream. */
-    CLG_TRY_GOTO(clg_net_init_params(ctx, &m->g, c->seed ^ 0x6a09e667f3bcc908ULL), fail);
-    if (gen_batch > 0) return CLG_OK;
-    CLG_TRY_GOTO(clg_dcgan_build_d(&m->d, c), fail);
-    CLG_TRY_GOTO(clg_net_alloc(ctx, &m->d), fail);
-    CLG_TRY_GOTO(clg_net_init_params(ctx, &m->d, c->seed ^ 0xbb67ae8584caa73bULL), fail);
-    CLG_TRY_GOTO(clg_tensor_create(ctx, &m->z, c->batch, c->nz, 1, 1, "noise z"), fail);
-    CLG_TRY_GOTO(clg_model_inputs_create(ctx, &m->base), fail);
-    CLG_TRY_GOTO(clg_tensor_create(ctx, &m->stats, 1, 6, 1, 1, "loss statistics"), fail);
-    if (c->ema > 0) { /* the average starts at the initial weights */
-        clg_tensor gp = clg_block_tensor(&m->g.params);
-        CLG_TRY_GOTO(clg_tensor_create(ctx, &m->g_ema, gp.n, gp.c, gp.h, gp.w, "G's average"),
-                     fail);
-        CLG_TRY_GOTO(clg_copy(ctx, &m->g_ema, &gp), fail);
-    }
-    m->opt_g = clg_adam_default();
-    m->opt_d = clg_adam_default();
-    m->opt_g.lr = m->opt_d.lr = c->lr;
-    m->opt_g.beta1 = m->opt_d.beta1 = c->beta1;
-    m->opt_g.beta2 = m->opt_d.beta2 = c->beta2;
+    CLG_TRY_GOTO(clg_dcgan_build_g(&m->p.g, c, gen_batch > 0 ? gen_batch : c->batch), fail);
+    if (gen_batch == 0) CLG_TRY_GOTO(clg_dcgan_build_d(&m->p.d, c), fail);
+    CLG_TRY_GOTO(clg_pair_alloc(ctx, &m->p, &ps, gen_batch > 0), fail);
+    if (gen_batch == 0) CLG_TRY_GOTO(clg_model_inputs_create(ctx, &m->base), fail);
     return CLG_OK;
 fail:
     clg_dcgan_free(ctx, m);
@@ -122,76 +118,20 @@ clg_status clg_dcgan_init(clg_ctx *ctx, clg_dcgan *m, const clg_dcgan_config *c)
 }
 
 void clg_dcgan_free(clg_ctx *ctx, clg_dcgan *m) {
-    clg_net_free(ctx, &m->g);
-    clg_net_free(ctx, &m->d);
-    clg_tensor_free(ctx, &m->z);
+    clg_pair_free(ctx, &m->p);
     clg_model_inputs_free(ctx, &m->base);
-    clg_tensor_free(ctx, &m->stats);
-    clg_tensor_free(ctx, &m->g_ema);
-}
-
-static clg_tensor stat_pair(const clg_dcgan *m, int k) {
-    return clg_tensor_slice(&m->stats, (size_t)2 * k, 1, 2, 1, 1);
-}
-
-/* D: maximise log D(x) + log(1 - D(G(z))), a batch of each. */
-static clg_status d_step(clg_ctx *ctx, clg_dcgan *m) {
-    clg_net *g = &m->g, *d = &m->d;
-    const float real = m->cfg.real_label;
-    clg_tensor s_real = stat_pair(m, 0), s_fake = stat_pair(m, 1);
-    clg_tensor d_dout = clg_net_doutput(d);
-    const clg_tensor *fake = clg_net_output(g), *x = &m->base.real;
-    CLG_TRY(clg_net_zero_grad(ctx, d));
-    CLG_TRY(clg_net_forward(ctx, d, x, CLG_NET_TRAIN));
-    CLG_TRY(clg_bce_logits_forward(ctx, &s_real, clg_net_output(d), real));
-    CLG_TRY(clg_bce_logits_backward(ctx, &d_dout, clg_net_output(d), real));
-    CLG_TRY(clg_net_backward(ctx, d, x, NULL, 1));
-    CLG_TRY(clg_model_noise(ctx, m->cfg.seed, &m->z, 0, m->base.step));
-    CLG_TRY(clg_net_forward(ctx, g, &m->z, CLG_NET_TRAIN));
-    CLG_TRY(clg_net_forward(ctx, d, fake, CLG_NET_TRAIN));
-    CLG_TRY(clg_bce_logits_forward(ctx, &s_fake, clg_net_output(d), 0.0f));
-    CLG_TRY(clg_bce_logits_backward(ctx, &d_dout, clg_net_output(d), 0.0f));
-    CLG_TRY(clg_net_backward(ctx, d, fake, NULL, 1));
-    return clg_model_adam_step(ctx, &m->opt_d, d);
-}
-
-/* G: maximise log D(G(z)) (the non-saturating loss), real labels. */
-static clg_status g_step(clg_ctx *ctx, clg_dcgan *m) {
-    clg_net *g = &m->g, *d = &m->d;
-    clg_tensor s_gen = stat_pair(m, 2);
-    clg_tensor d_dout = clg_net_doutput(d), g_dout = clg_net_doutput(g);
-    const clg_tensor *fake = clg_net_output(g);
-    CLG_TRY(clg_net_zero_grad(ctx, g));
-    CLG_TRY(clg_net_forward(ctx, d, fake, CLG_NET_TRAIN));
-    CLG_TRY(clg_bce_logits_forward(ctx, &s_gen, clg_net_output(d), 1.0f));
-    CLG_TRY(clg_bce_logits_backward(ctx, &d_dout, clg_net_output(d), 1.0f));
-    CLG_TRY(clg_net_backward(ctx, d, fake, &g_dout, 0));
-    CLG_TRY(clg_net_backward(ctx, g, &m->z, NULL, 1));
-    CLG_TRY(clg_model_adam_step(ctx, &m->opt_g, g));
-    if (m->cfg.ema > 0) {
-        clg_tensor gp = clg_block_tensor(&g->params);
-        CLG_TRY(clg_scale(ctx, &m->g_ema, &m->g_ema, m->cfg.ema));
-        CLG_TRY(clg_axpy(ctx, &m->g_ema, 1.0f - m->cfg.ema, &gp));
-    }
-    return CLG_OK;
 }
 
 clg_status clg_dcgan_step_enqueue(clg_ctx *ctx, clg_dcgan *m) {
-    if (!m->d.count)
-        return clg_fail(CLG_ERR_INVALID_ARG, "this DCGAN was built for generating only");
-    CLG_TRY(d_step(ctx, m));
-    CLG_TRY(g_step(ctx, m));
+    CLG_TRY(clg_pair_step(ctx, &m->p, &m->base.real, 0, m->base.step));
     m->base.step++;
     return CLG_OK;
 }
 
 clg_status clg_dcgan_step_finish(clg_ctx *ctx, clg_dcgan *m, clg_metrics *out) {
-    float st[6];
-    CLG_TRY(clg_tensor_download(ctx, &m->stats, st));
-    *out = (clg_metrics){5,
-                         {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2"},
-                         {"loss_D", "loss_G", "D(x)", "D(G(z1))", "D(G(z2))"},
-                         {st[0] + st[2], st[4], st[1], st[3], st[5]}};
+    float v[5];
+    CLG_TRY(clg_pair_read(ctx, &m->p, v));
+    clg_gan_metrics(v, out);
     return CLG_OK;
 }
 
@@ -202,7 +142,7 @@ clg_status clg_dcgan_train_step(clg_ctx *ctx, clg_dcgan *m, clg_metrics *out) {
 
 /* ---- the model interface ---- */
 #define F(key, type, member, lo, hi, flag, alias, help)                                      \
-    {key, type, offsetof(clg_dcgan_config, member), lo, hi, flag, alias, help, 0, 0}
+    {key, type, offsetof(clg_dcgan_config, member), lo, hi, flag, alias, help, 0, 0, NULL}
 static const clg_config_field fields[] = {
     F("image_size", CLG_FIELD_INT, image_size, 32, 64, "--image-size", "--imageSize", "32 or 64"),
     F("nc", CLG_FIELD_INT, nc, 1, 4, NULL, NULL, "channels (from the data)"),
@@ -217,12 +157,12 @@ static const clg_config_field fields[] = {
     F("real_label", CLG_FIELD_FLOAT, real_label, 0.5, 1, "--real-label", NULL,
       "D's target for real images (0.9: one-sided smoothing)"),
     {"bn_affine", CLG_FIELD_FLAG, offsetof(clg_dcgan_config, bn_affine), 0, 1, "--no-affine",
-     NULL, "BN without scale and shift", 1, 0},
+     NULL, "BN without scale and shift", 1, 0, NULL},
     F("seed", CLG_FIELD_U64, seed, 0, 1.8446744073709552e19, "--seed", "--manualSeed",
       "seed of weights, noise and data order"),
     {"ema", CLG_FIELD_FLOAT, offsetof(clg_dcgan_config, ema), 0, 1, "--ema", NULL,
      "keep an average of G's weights with this decay (e.g. 0.999) for sample and eval; 0: none",
-     0, 1},
+     0, 1, NULL},
 };
 #undef F
 
@@ -249,13 +189,8 @@ static void ops_destroy(clg_ctx *ctx, clg_model *m) {
 }
 
 static int ops_parts(clg_model *mm, clg_model_part *out) {
-    clg_dcgan *m = (clg_dcgan *)mm;
-    int trains = m->d.count > 0;
-    out[0] = (clg_model_part){"", &m->g, trains ? &m->opt_g : NULL, "optG", "opt_g_step",
-                              m->g_ema.buf ? &m->g_ema : NULL};
-    if (!trains) return 1;
-    out[1] = (clg_model_part){"netD.", &m->d, &m->opt_d, "optD", "opt_d_step", NULL};
-    return 2;
+    static const char *const names[4] = {"optG", "opt_g_step", "optD", "opt_d_step"};
+    return clg_pair_parts(&((clg_dcgan *)mm)->p, "", "netD.", names, out);
 }
 
 static clg_status ops_step_enqueue(clg_ctx *ctx, clg_model *m) {
@@ -272,8 +207,8 @@ static clg_status ops_generate(clg_ctx *ctx, clg_model *mm, const clg_tensor *z,
                                const clg_itensor *labels, int running, const clg_tensor **images) {
     (void)labels;
     clg_dcgan *m = (clg_dcgan *)mm;
-    CLG_TRY(clg_net_forward(ctx, &m->g, z, running ? CLG_NET_EVAL : CLG_NET_BATCH_STATS));
-    *images = clg_net_output(&m->g);
+    CLG_TRY(clg_net_forward(ctx, &m->p.g, z, running ? CLG_NET_EVAL : CLG_NET_BATCH_STATS));
+    *images = clg_net_output(&m->p.g);
     return CLG_OK;
 }
 
@@ -283,4 +218,4 @@ const clg_model_ops clg_dcgan_ops = {
     "non-saturating G loss.",
     sizeof(clg_dcgan_config), fields, (int)(sizeof fields / sizeof fields[0]), 0, 1,
     ops_default, ops_check, ops_common, ops_set_data, ops_create, ops_destroy, ops_parts,
-    ops_step_enqueue, ops_step_finish, ops_generate, NULL, NULL};
+    ops_step_enqueue, ops_step_finish, ops_generate, NULL, NULL, NULL};

@@ -11,6 +11,7 @@
 #ifndef CLG_DCGAN_H
 #define CLG_DCGAN_H
 
+#include "gan_pair.h"
 #include "model.h"
 
 typedef struct {
@@ -36,17 +37,21 @@ extern const clg_model_ops clg_dcgan_ops;
 typedef struct {
     clg_model base;           /* step, real batch (batch, nc, size, size), sizes, seed */
     clg_dcgan_config cfg;
-    clg_net g, d;             /* d absent (count 0) in a generator-only model */
-    clg_adam opt_g, opt_d;
-    clg_tensor z;             /* (batch, nz, 1, 1) */
-    clg_tensor stats;         /* (6): three (loss, mean sigmoid) pairs */
-    clg_tensor g_ema;         /* cfg.ema > 0: G's trainable weights averaged after each G
-                                 step, ema = d * ema + (1 - d) * w, laid out as g.params */
+    clg_pair p;               /* G, D (absent, count 0, in a generator-only model), Adam,
+                                 z (batch, nz, 1, 1) and, when cfg.ema > 0, G's average
+                                 ema = d * ema + (1 - d) * w after each G step */
 } clg_dcgan;
 
 /* Build G (batch `gbatch`) and D in pytorch/examples' layer order. */
 clg_status clg_dcgan_build_g(clg_net *g, const clg_dcgan_config *c, int gbatch);
 clg_status clg_dcgan_build_d(clg_net *d, const clg_dcgan_config *c);
+/* The same layers appended to a net started by the caller (whose input may
+ * carry extra channels, e.g. a conditional model's label planes). */
+clg_status clg_dcgan_g_layers(clg_net *g, const clg_dcgan_config *c);
+clg_status clg_dcgan_d_layers(clg_net *d, const clg_dcgan_config *c);
+/* Optimiser settings, noise and initial-weight seeds of a config. */
+clg_pair_settings clg_dcgan_pair_settings(const clg_dcgan_config *c);
+
 
 /* Build, allocate and initialise for training (weights from Philox(seed)). */
 clg_status clg_dcgan_init(clg_ctx *ctx, clg_dcgan *m, const clg_dcgan_config *c);

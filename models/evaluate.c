@@ -28,8 +28,21 @@ static clg_status dataset_images(const clg_dataset *d, size_t n, float **out) {
     return CLG_OK;
 }
 
-/* Average f x f blocks of generated images (n, nc, s, s) into 32x32 ones. */
+/* Generated images (n, nc, s, s) as the classifier's 32x32: f x f blocks
+ * averaged (s = 32, 64), or 28x28 padded by 2 with the background -1, as
+ * the loader pads 28x28 data. */
 static void to_32(const float *img, long n, int nc, int s, float *out) {
+    if (s == 28) {
+        for (long b = 0; b < n; b++)
+            for (int c = 0; c < nc; c++)
+                for (int y = 0; y < 32; y++)
+                    for (int x = 0; x < 32; x++) {
+                        int in = y >= 2 && y < 30 && x >= 2 && x < 30;
+                        out[(((size_t)b * nc + c) * 32 + y) * 32 + x] =
+                            in ? img[(((size_t)b * nc + c) * 28 + y - 2) * 28 + x - 2] : -1.0f;
+                    }
+        return;
+    }
     int f = s / 32;
     size_t per = (size_t)nc * 32 * 32, big = (size_t)nc * s * s;
     for (long b = 0; b < n; b++)
@@ -48,13 +61,21 @@ static void to_32(const float *img, long n, int nc, int s, float *out) {
 /* n samples of the checkpoint's generator as 32x32 images (64x64 ones
  * averaged 2x2). */
 static clg_status sample_images(clg_ctx *ctx, const char *ckpt, long n, uint64_t seed, int raw,
-                                int *averaged, float **out, int *nc) {
+                                int *averaged, float **out, int *nc, int *classes) {
     clg_model *m = NULL;
     clg_tensor z = {0};
+    clg_itensor lab = {0};
     float *img = NULL;
     clg_status rc;
     CLG_TRY_GOTO(clg_ckpt_open_generator(ctx, ckpt, EVAL_BATCH, raw, &m, averaged), done);
     CLG_TRY_GOTO(clg_tensor_create(ctx, &z, EVAL_BATCH, m->nz, 1, 1, "eval noise"), done);
+    *classes = m->classes;
+    if (m->classes > 0) { /* row i of every batch: class (at + i) % classes, at % classes == 0 */
+        int32_t y[EVAL_BATCH];
+        for (int i = 0; i < EVAL_BATCH; i++) y[i] = i % m->classes;
+        CLG_TRY_GOTO(clg_itensor_create(ctx, &lab, EVAL_BATCH, "eval labels"), done);
+        CLG_TRY_GOTO(clg_itensor_upload_labels(ctx, &lab, y, m->classes), done);
+    }
     int s = m->image_size;
     size_t per = (size_t)m->nc * 32 * 32, big = (size_t)m->nc * s * s;
     *out = malloc((size_t)n * per * sizeof **out);
@@ -66,7 +87,7 @@ static clg_status sample_images(clg_ctx *ctx, const char *ckpt, long n, uint64_t
     for (long at = 0; at < n; at += EVAL_BATCH) {
         const clg_tensor *o;
         CLG_TRY_GOTO(clg_rng_normal(ctx, &z, seed, (uint64_t)at * m->nz, 0.0f, 1.0f), done);
-        CLG_TRY_GOTO(m->ops->generate(ctx, m, &z, NULL, 0, &o), done);
+        CLG_TRY_GOTO(m->ops->generate(ctx, m, &z, m->classes ? &lab : NULL, 0, &o), done);
         CLG_TRY_GOTO(clg_tensor_download(ctx, o, img), done);
         to_32(img, n - at < EVAL_BATCH ? n - at : EVAL_BATCH, m->nc, s, *out + (size_t)at * per);
     }
@@ -75,8 +96,22 @@ static clg_status sample_images(clg_ctx *ctx, const char *ckpt, long n, uint64_t
 done:
     free(img);
     clg_tensor_free(ctx, &z);
+    clg_itensor_free(ctx, &lab);
     if (m) m->ops->destroy(ctx, m);
     return rc;
+}
+
+/* The fraction of rows whose most probable class is label(i). */
+static double accuracy(const float *probs, long n, int k, const unsigned char *labels,
+                       int classes) {
+    long right = 0;
+    for (long i = 0; i < n; i++) {
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (probs[i * k + j] > probs[i * k + best]) best = j;
+        right += best == (labels ? labels[i] : (int)(i % classes));
+    }
+    return n ? (double)right / (double)n : 0.0;
 }
 
 clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, long n,
@@ -106,6 +141,8 @@ clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, 
     CLG_TRY_GOTO(clg_inception_score(probs, (size_t)test.n, k, 10, &out->real_is_mean,
                                      &out->real_is_std), done);
     CLG_TRY_GOTO(clg_feature_stats(feats, (size_t)test.n, f, mu_t, cov_t), done);
+    out->real_acc = test.labels ? accuracy(probs, test.n, k, test.labels, 0) : -1;
+    out->cond_acc = -1;
     free(img), free(probs), free(feats);
     img = NULL, probs = NULL, feats = NULL;
     CLG_TRY_GOTO(clg_data_open("fashion-mnist", 32, &ch, &train), done);
@@ -117,8 +154,9 @@ clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, 
     free(img), free(probs), free(feats);
     img = NULL, probs = NULL, feats = NULL;
     if (ckpt) {
-        int nc = 0;
-        CLG_TRY_GOTO(sample_images(ctx, ckpt, n, seed, raw, &out->averaged, &img, &nc), done);
+        int nc = 0, classes = 0;
+        CLG_TRY_GOTO(sample_images(ctx, ckpt, n, seed, raw, &out->averaged, &img, &nc, &classes),
+                     done);
         if (nc != cc.nc) {
             rc = clg_fail(CLG_ERR_INVALID_ARG, "the generator makes %d-channel images, the "
                           "classifier reads %d", nc, cc.nc);
@@ -129,6 +167,7 @@ clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, 
                      done);
         CLG_TRY_GOTO(clg_feature_stats(feats, (size_t)n, f, mu, cov), done);
         CLG_TRY_GOTO(clg_frechet_distance(mu, cov, mu_t, cov_t, f, &out->fid), done);
+        if (classes > 0) out->cond_acc = accuracy(probs, n, k, NULL, classes);
         for (long i = 0; i < n; i++) {
             int best = 0;
             for (int j = 1; j < k; j++)

@@ -2,7 +2,9 @@
  * (models/classifier.h): Inception Score (10 splits) and FID in the
  * classifier's feature space against the real test set, with the real data's
  * own IS and FID (first 10,000 training images against the test set) as the
- * reference line, and the class histogram of the samples. */
+ * reference line, and the class histogram of the samples. Conditional
+ * models draw sample i from class i % classes, and their conditional
+ * accuracy stands beside the classifier's accuracy on real test images. */
 #ifndef CLG_EVALUATE_H
 #define CLG_EVALUATE_H
 
@@ -15,6 +17,9 @@ typedef struct {
     int classes;
     long n;                              /* samples scored */
     int averaged;                        /* the samples came from G's weight average */
+    double real_acc;                     /* the classifier's accuracy on the real test set */
+    double cond_acc;                     /* conditional models: the fraction of samples drawn
+                                            for class k classified as k; -1 otherwise */
 } clg_eval_result;
 
 /* ckpt NULL: only the real-data line. n samples drawn with `seed`, from G's

@@ -20,15 +20,22 @@ static clg_status reshape_shape(clg_layer *l) {
     return CLG_OK;
 }
 
+/* A view: nothing to do where the output is the input's storage; first in
+ * a network (the caller's input) it is a copy. */
+static clg_status same_or_copy(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *in) {
+    if (out->buf == in->buf && out->off == in->off) return CLG_OK;
+    return clg_copy(ctx, out, in);
+}
+
 static clg_status view_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
                                clg_net_mode mode) {
-    (void)ctx, (void)net, (void)l, (void)x, (void)mode;
-    return CLG_OK;
+    (void)net, (void)mode;
+    return same_or_copy(ctx, &l->output, x);
 }
 
 static clg_status view_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
-    (void)ctx, (void)net, (void)l, (void)b;
-    return CLG_OK;
+    (void)net, (void)l;
+    return b->dx ? same_or_copy(ctx, b->dx, b->dout) : CLG_OK;
 }
 
 const clg_layer_ops clg_layer_reshape_ops = {"reshape", CLG_OP_VIEW, reshape_shape, NULL, NULL,

@@ -10,6 +10,23 @@
 
 static void *at(const void *cfg, const clg_config_field *f) { return (char *)cfg + f->offset; }
 
+/* The k-th word of a '|'-separated list into buf; 0 when there is none. */
+static int choice_word(const char *choices, int k, char *buf, size_t cap) {
+    const char *p = choices;
+    for (int i = 0; p && i < k; i++) p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
+    if (!p || !*p) return 0;
+    size_t len = strcspn(p, "|");
+    snprintf(buf, cap, "%.*s", (int)len, p);
+    return 1;
+}
+
+int clg_config_choice_index(const clg_config_field *f, const char *word) {
+    char w[64];
+    for (int k = 0; word && choice_word(f->choices, k, w, sizeof w); k++)
+        if (!strcmp(w, word)) return k;
+    return -1;
+}
+
 void clg_config_to_json(const clg_config_field *f, int n, const void *cfg, char *buf, size_t cap) {
     size_t len = 0;
     if (cap) buf[0] = '\0';
@@ -22,6 +39,12 @@ void clg_config_to_json(const clg_config_field *f, int n, const void *cfg, char 
                                            *(const float *)p); break;
         case CLG_FIELD_U64: w = snprintf(buf + len, cap - len, "%s\"%s\": %llu", sep, f[i].key,
                                          (unsigned long long)*(const uint64_t *)p); break;
+        case CLG_FIELD_CHOICE: {
+            char word[64] = "?";
+            choice_word(f[i].choices, *(const int *)p, word, sizeof word);
+            w = snprintf(buf + len, cap - len, "%s\"%s\": \"%s\"", sep, f[i].key, word);
+            break;
+        }
         default: w = snprintf(buf + len, cap - len, "%s\"%s\": %d", sep, f[i].key,
                               *(const int *)p); break;
         }
@@ -37,6 +60,14 @@ clg_status clg_config_from_json(const clg_config_field *f, int n, const clg_json
     for (int i = 0; i < n; i++) {
         const clg_json *v = clg_json_get(j, f[i].key);
         if (!v && f[i].optional) continue;
+        if (f[i].type == CLG_FIELD_CHOICE) {
+            int k = v && v->type == CLG_JSON_STRING ? clg_config_choice_index(&f[i], v->str) : -1;
+            if (k < 0)
+                return clg_fail(CLG_ERR_FORMAT, "%s: config '%s' is missing or not one of %s",
+                                what, f[i].key, f[i].choices);
+            *(int *)at(cfg, &f[i]) = k;
+            continue;
+        }
         if (!v || v->type != CLG_JSON_NUMBER || !(v->num >= f[i].lo && v->num <= f[i].hi))
             return clg_fail(CLG_ERR_FORMAT, "%s: config '%s' is missing or out of range "
                             "[%g, %g]", what, f[i].key, f[i].lo, f[i].hi);

@@ -18,7 +18,13 @@
 #include <stddef.h>
 
 /* ---- settings ---- */
-typedef enum { CLG_FIELD_INT, CLG_FIELD_FLOAT, CLG_FIELD_U64, CLG_FIELD_FLAG } clg_field_type;
+typedef enum {
+    CLG_FIELD_INT,
+    CLG_FIELD_FLOAT,
+    CLG_FIELD_U64,
+    CLG_FIELD_FLAG,   /* an int 0/1 set by a flag without a value */
+    CLG_FIELD_CHOICE, /* an int index into `choices`, written and read as the word */
+} clg_field_type;
 
 typedef struct {
     const char *key;   /* config.json / checkpoint config key */
@@ -30,7 +36,11 @@ typedef struct {
     const char *help;
     int invert;        /* a FLAG stored as its negation ("--no-affine" -> bn_affine 0) */
     int optional;      /* may be missing from older checkpoints: the default stays */
+    const char *choices; /* CHOICE: the words, '|'-separated ("mlp|dcgan") */
 } clg_config_field;
+
+/* CHOICE fields: the index of `word` in f->choices, or -1. */
+int clg_config_choice_index(const clg_config_field *f, const char *word);
 
 /* "{"key": value, ...}" in table order (integers as integers, floats %.9g). */
 void clg_config_to_json(const clg_config_field *f, int n, const void *cfg, char *buf, size_t cap);
@@ -111,6 +121,9 @@ struct clg_model_ops {
     clg_status (*evaluate)(clg_ctx *ctx, clg_model *m, const clg_dataset *test, clg_metrics *out);
     /* After the trainer's last step (may be NULL): e.g. export a file. */
     clg_status (*finish)(clg_ctx *ctx, clg_model *m, const char *out_dir);
+    /* Multi-scale models (may be NULL): the images of each level of the last
+     * generate, coarse to fine; returns their count (<= cap). */
+    int (*levels)(clg_model *m, const clg_tensor **out, int cap);
 };
 
 /* The table (models/models.c). */

@@ -110,6 +110,14 @@ static clg_status alloc_block(clg_ctx *ctx, clg_net *net, clg_block *blk, int b,
             dst[n++] = point == 1 ? &l->t[s] : point == 2 ? &l->dt[s] : NULL;
         }
     }
+    /* The VBN reference batch closes the buffers block. */
+    int vbn = 0;
+    for (int i = 0; b == CLG_SLOT_BUFFER && i < net->count; i++)
+        vbn |= net->layers[i].kind == CLG_LAYER_VBN;
+    if (vbn) {
+        ts[n] = clg_tensor_view(NULL, 0, net->in[0], net->in[1], net->in[2], net->in[3]);
+        dst[n++] = &net->vbn_input;
+    }
     if (n == 0) return CLG_OK;
     CLG_TRY(clg_block_alloc(ctx, blk, ts, n, what));
     for (int i = 0; i < n; i++)
@@ -216,8 +224,14 @@ clg_status clg_net_forward(clg_ctx *ctx, clg_net *net, const clg_tensor *inp,
 }
 
 clg_status clg_net_vbn_reference(clg_ctx *ctx, clg_net *net, const clg_tensor *ref) {
+    if (!net->vbn_input.buf)
+        return clg_fail(CLG_ERR_INVALID_ARG, "vbn_reference: the network has no VBN layer");
+    if (ref) {
+        CLG_TRY(check_input(net, ref, "vbn_reference"));
+        CLG_TRY(clg_copy(ctx, &net->vbn_input, ref));
+    }
     net->vbn_ref = 1;
-    clg_status rc = clg_net_forward(ctx, net, ref, CLG_NET_BATCH_STATS);
+    clg_status rc = clg_net_forward(ctx, net, &net->vbn_input, CLG_NET_BATCH_STATS);
     net->vbn_ref = 0;
     return rc;
 }
@@ -323,6 +337,13 @@ int clg_net_tensors(const clg_net *net, clg_named_tensor *out, int cap) {
             }
             n++;
         }
+    }
+    if (net->vbn_input.buf) {
+        if (n < cap) {
+            const clg_tensor *t = &net->vbn_input;
+            out[n] = (clg_named_tensor){"vbn_reference", *t, 4, {t->n, t->c, t->h, t->w}, 0};
+        }
+        n++;
     }
     return n;
 }

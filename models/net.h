@@ -155,6 +155,8 @@ struct clg_net {
     size_t dbuf_numel;
     uint64_t rng_seed, rng_counter; /* dropout and noise draw at rng_counter */
     const clg_tensor *side[CLG_NET_MAX_SIDES]; /* concat's side inputs, set before forward */
+    clg_tensor vbn_input; /* (batch, in...) the VBN reference batch, in the buffers block
+                             (saved with the net as "vbn_reference") when a layer is VBN */
     int vbn_ref;   /* 1 during clg_net_vbn_reference: VBN layers take statistics */
     int data_init; /* 1 during clg_net_data_init: WN layers set g, b from their output */
 };
@@ -207,9 +209,11 @@ clg_status clg_net_init_params(clg_ctx *ctx, clg_net *net, uint64_t seed);
 /* Forward on inp (batch, in...). */
 clg_status clg_net_forward(clg_ctx *ctx, clg_net *net, const clg_tensor *inp,
                            clg_net_mode mode);
-/* VBN: run the reference batch `ref` (batch rows) through the network so
- * each VBN layer keeps its statistics for the forwards that follow. Their
- * gradients treat these statistics as constants. */
+/* VBN: run the reference batch through the network so each VBN layer keeps
+ * its statistics for the forwards that follow (their gradients treat these
+ * statistics as constants). `ref` (the input's shape) replaces the stored
+ * reference batch, which is part of the net's state (clg_net_tensors, so
+ * checkpoints); NULL runs the stored one. */
 clg_status clg_net_vbn_reference(clg_ctx *ctx, clg_net *net, const clg_tensor *ref);
 /* Weight normalisation's data-dependent initialisation (openai/improved-gan
  * nn.py): one forward of `inp` in which each WN layer, in order, sets g and b

@@ -31,6 +31,7 @@ typedef struct {
     clg_loader ld;
     clg_model *m;
     clg_tensor fixed;
+    clg_itensor fixed_labels; /* conditional models: row k of the grid is class k */
     FILE *metrics;
     float *host;
     long total, bpe;
@@ -112,12 +113,12 @@ static clg_status open_data(run *r) {
     if (r->o->resume && channels != r->common.nc)
         return clg_fail(CLG_ERR_INVALID_ARG, "the checkpoint has %d channels, the data %d",
                         r->common.nc, channels);
-    if (r->ops->labelled && !r->ds.labels)
-        return clg_fail(CLG_ERR_INVALID_ARG, "%s trains on labelled data; %s has no labels",
-                        r->ops->kind, r->o->data);
     r->ops->set_data(r->cfg, channels, r->ds.labels ? r->ds.num_classes : 0);
-    CLG_TRY(r->ops->config_check(r->cfg));
     r->ops->common(r->cfg, &r->common);
+    if ((r->ops->labelled || r->common.classes > 0) && !r->ds.labels)
+        return clg_fail(CLG_ERR_INVALID_ARG, "this %s trains on labelled data; %s has no labels",
+                        r->ops->kind, r->o->data);
+    CLG_TRY(r->ops->config_check(r->cfg));
     say(r, "data: %s, %d images of %dx%dx%d%s", r->o->data, r->ds.n, r->ds.c, r->ds.h, r->ds.w,
         r->ds.h == 28 ? " (padded to 32x32 with the background value)" : "");
     if (r->o->test_data && r->ops->evaluate) {
@@ -151,7 +152,15 @@ static clg_status create_model(run *r, clg_ctx *ctx) {
         return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
     if (!r->ops->generates) return CLG_OK;
     CLG_TRY(clg_tensor_create(ctx, &r->fixed, r->common.batch, r->m->nz, 1, 1, "fixed noise"));
-    return clg_model_noise(ctx, r->common.seed, &r->fixed, 1, 0);
+    CLG_TRY(clg_model_noise(ctx, r->common.seed, &r->fixed, 1, 0));
+    if (r->m->classes <= 0) return CLG_OK;
+    int32_t *y = malloc((size_t)r->common.batch * sizeof *y);
+    if (!y) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int i = 0; i < r->common.batch; i++) y[i] = (i / 8) % r->m->classes;
+    clg_status rc = clg_itensor_create(ctx, &r->fixed_labels, r->common.batch, "grid labels");
+    if (rc == CLG_OK) rc = clg_itensor_upload_labels(ctx, &r->fixed_labels, y, r->m->classes);
+    free(y);
+    return rc;
 }
 
 /* Device memory: what training needs at least (every net's blocks), and
@@ -206,7 +215,8 @@ static clg_status start_outputs(run *r) {
 
 static clg_status save_samples(run *r, clg_ctx *ctx, const char *path) {
     const clg_tensor *img;
-    CLG_TRY(r->ops->generate(ctx, r->m, &r->fixed, NULL, 0, &img));
+    CLG_TRY(r->ops->generate(ctx, r->m, &r->fixed, r->fixed_labels.buf ? &r->fixed_labels : NULL,
+                             0, &img));
     CLG_TRY(clg_tensor_download(ctx, img, r->host));
     int n = img->n < 64 ? img->n : 64;
     return clg_png_write_grid(path, r->host, n, img->c, img->h, img->w, 8);
@@ -294,7 +304,7 @@ static void profile_result(clg_ctx *ctx, const prof_acc *pa, clg_train_profile *
 
 static clg_status upload(run *r, clg_ctx *ctx, const float *staged, const cl_int *labels) {
     CLG_TRY(clg_loader_upload(ctx, &r->m->real, staged));
-    if (r->ops->labelled)
+    if (r->m->labels.buf)
         CLG_TRY(clg_itensor_upload_labels(ctx, &r->m->labels, labels, r->m->classes));
     return CLG_OK;
 }
@@ -362,6 +372,7 @@ clg_status clg_train(clg_ctx *ctx, const clg_train_opts *o, const clg_train_hook
     if (r.metrics) fclose(r.metrics);
     free(r.host);
     clg_tensor_free(ctx, &r.fixed);
+    clg_itensor_free(ctx, &r.fixed_labels);
     if (r.m) r.ops->destroy(ctx, r.m);
     clg_loader_free(&r.ld);
     clg_dataset_free(&r.ds);

@@ -183,7 +183,7 @@ static void test_checkpoint_roundtrip_and_damage(void **state) {
     clg_ckpt_extra ex;
     CLG_ASSERT_OK(clg_ckpt_load(ctx, &m.base, ck, &ex));
     assert_int_equal(m.base.step, 3);
-    assert_int_equal(m.opt_g.step, 3);
+    assert_int_equal(m.p.opt_g.step, 3);
     /* Saved again, the file is byte-identical. */
     snprintf(bad, sizeof bad, "%s/again.safetensors", out);
     CLG_ASSERT_OK(clg_ckpt_save(ctx, &m.base, &ex, bad));
@@ -236,14 +236,14 @@ static void test_weight_average(void **state) {
     cfg.ema = 0.75f;
     clg_dcgan m;
     CLG_ASSERT_OK(clg_dcgan_init(ctx, &m, &cfg));
-    const size_t np = clg_tensor_numel(&m.g_ema);
-    assert_int_equal(np, m.g.params.numel);
+    const size_t np = clg_tensor_numel(&m.p.g_ema);
+    assert_int_equal(np, m.p.g.params.numel);
     float *w = malloc(np * sizeof *w), *avg = malloc(np * sizeof *avg);
     double *want = malloc(np * sizeof *want);
     float *real = malloc(clg_tensor_numel(&m.base.real) * sizeof *real);
     assert_non_null(w && avg && want && real);
-    download_block(ctx, &m.g.params, w);
-    CLG_ASSERT_OK(clg_tensor_download(ctx, &m.g_ema, avg));
+    download_block(ctx, &m.p.g.params, w);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &m.p.g_ema, avg));
     assert_memory_equal(w, avg, np * sizeof *w); /* starts at the initial weights */
     for (size_t i = 0; i < np; i++) want[i] = w[i];
     clg_test_fill_uniform(real, clg_tensor_numel(&m.base.real), 5, -1.0f, 1.0f);
@@ -252,7 +252,7 @@ static void test_weight_average(void **state) {
     for (int step = 0; step < 3; step++) {
         clg_metrics mm;
         CLG_ASSERT_OK(clg_dcgan_train_step(ctx, &m, &mm));
-        download_block(ctx, &m.g.params, w);
+        download_block(ctx, &m.p.g.params, w);
         for (size_t i = 0; i < np; i++) {
             double prev = want[i];
             want[i] = 0.75 * want[i] + 0.25 * w[i];
@@ -260,7 +260,7 @@ static void test_weight_average(void **state) {
         }
     }
     assert_true(moved > 1e-5); /* the weights did change */
-    CLG_ASSERT_OK(clg_tensor_download(ctx, &m.g_ema, avg));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &m.p.g_ema, avg));
     for (size_t i = 0; i < np; i++)
         if (fabs(avg[i] - want[i]) > 1e-6 + 1e-5 * fabs(want[i]))
             fail_msg("average %zu: got %.9g, want %.9g", i, avg[i], want[i]);
@@ -275,20 +275,20 @@ static void test_weight_average(void **state) {
     CLG_ASSERT_OK(clg_ckpt_load(ctx, &back.base, ck, &ex));
     float *got = malloc(np * sizeof *got);
     assert_non_null(got);
-    CLG_ASSERT_OK(clg_tensor_download(ctx, &back.g_ema, got));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &back.p.g_ema, got));
     assert_memory_equal(got, avg, np * sizeof *got);
     clg_dcgan_free(ctx, &back);
     clg_model *gm = NULL;
     int averaged = -1;
     CLG_ASSERT_OK(clg_ckpt_open_generator(ctx, ck, 4, 0, &gm, &averaged));
     assert_int_equal(averaged, 1);
-    assert_int_equal(((clg_dcgan *)gm)->d.count, 0); /* generator only */
-    download_block(ctx, &((clg_dcgan *)gm)->g.params, got);
+    assert_int_equal(((clg_dcgan *)gm)->p.d.count, 0); /* generator only */
+    download_block(ctx, &((clg_dcgan *)gm)->p.g.params, got);
     assert_memory_equal(got, avg, np * sizeof *got);
     gm->ops->destroy(ctx, gm);
     CLG_ASSERT_OK(clg_ckpt_open_generator(ctx, ck, 4, 1, &gm, &averaged));
     assert_int_equal(averaged, 0);
-    download_block(ctx, &((clg_dcgan *)gm)->g.params, got);
+    download_block(ctx, &((clg_dcgan *)gm)->p.g.params, got);
     assert_memory_equal(got, w, np * sizeof *got);
     gm->ops->destroy(ctx, gm);
     /* A model without an average refuses this checkpoint. */

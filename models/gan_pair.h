@@ -1,0 +1,58 @@
+/* gan_pair.h: one generator and one discriminator trained against each
+ * other (Goodfellow et al. 2014): D steps on a real and a generated batch
+ * (separately, as pytorch/examples does), then G by the non-saturating loss
+ * -log D(G(z)), both from logits, with Adam for each; one-sided label
+ * smoothing (real_label < 1), side inputs for conditional players (one-hot
+ * labels, a conditioning image: clg_net_concat) and an exponential moving
+ * average of G's weights. DCGAN, GAN, cGAN and every LAPGAN level are one
+ * or more of these.
+ *
+ * The model builds both nets (clg_net_init + layers), then clg_pair_alloc
+ * allocates and initialises them and what a step needs; nothing is
+ * allocated by a step. */
+#ifndef CLG_GAN_PAIR_H
+#define CLG_GAN_PAIR_H
+
+#include "model.h"
+
+typedef struct {
+    float lr, beta1, beta2;
+    float real_label;   /* D's target for real images: 1, or 0.9 (one-sided smoothing) */
+    float ema;          /* decay of G's weight average; 0: none */
+    uint64_t noise_seed, g_seed, d_seed; /* z; G's and D's initial weights */
+} clg_pair_settings;
+
+typedef struct {
+    clg_pair_settings s;
+    clg_net g, d;        /* d.count 0: G alone (generating only) */
+    clg_adam opt_g, opt_d;
+    clg_tensor z;        /* G's input (its network's input shape): N(0, 1) each step */
+    clg_tensor stats;    /* (6): (loss, mean sigmoid) of D on real, on fake, of G's step */
+    clg_tensor g_ema;    /* s.ema > 0: laid out as g.params */
+    /* Side inputs (clg_net_set_side) before each forward; NULL where unused. */
+    const clg_tensor *g_side[CLG_NET_MAX_SIDES];
+    const clg_tensor *d_real_side[CLG_NET_MAX_SIDES], *d_fake_side[CLG_NET_MAX_SIDES];
+} clg_pair;
+
+/* Allocate and initialise the built nets (only G when gen_only), z, the
+ * statistics, Adam and the average. On failure everything is released. */
+clg_status clg_pair_alloc(clg_ctx *ctx, clg_pair *p, const clg_pair_settings *s, int gen_only);
+void clg_pair_free(clg_ctx *ctx, clg_pair *p);
+
+/* One step on `real` (D's input shape): z from noise stream `stream` at
+ * `index` (clg_model_noise), D on real and fake, then G. Enqueued. */
+clg_status clg_pair_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint64_t stream,
+                         long index);
+/* The step's loss_d, loss_g, d_x, d_g_z1 (before D's update), d_g_z2 (after)
+ * into out[0..5) (one small blocking read). */
+clg_status clg_pair_read(clg_ctx *ctx, const clg_pair *p, float *out);
+/* The metrics of a GAN step from clg_pair_read's five values. */
+void clg_gan_metrics(const float *v, clg_metrics *out);
+
+/* The pair's checkpoint parts: G under g_prefix (with its average), D under
+ * d_prefix when training; names: G's optimiser and its step key, D's. */
+int clg_pair_parts(clg_pair *p, const char *g_prefix, const char *d_prefix,
+                   const char *const names[4], clg_model_part *out);
+
+
+#endif

@@ -1,0 +1,268 @@
+/* test_models.c: GAN, cGAN (MLP and DCGAN) and LAPGAN (plain and
+ * class-conditional) through the generic trainer, on tiny networks:
+ * - a short run lowers D's loss on its data (a number asserted per model);
+ * - N steps straight equal N/2, resume, N/2, checkpoint bytes and metrics;
+ * - conditional generators answer to their labels; LAPGAN's pyramid
+ *   reconstructs each level (I_k = l_k + h_k to float rounding) and its
+ *   levels of a sample are coarse to fine.
+ * Conditional models train on Fashion-MNIST (labelled); the others on a
+ * toy IDX file of line patterns. Learning rate 2e-3 (ten times the
+ * default): tiny networks, few steps. */
+#include "testutil.h"
+#include "checkpoint.h"
+#include "gan.h"
+#include "lapgan.h"
+#include "train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char dir[256], toy[300]; /* toy: the IDX file of patterns */
+
+/* A toy IDX file: image i has toy rows every 5 and one toy column. */
+static void make_pattern_idx(const char *path, int n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, 28, 0, 0, 0, 28};
+    fwrite(hdr, 1, 16, f);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < 784; p++)
+            fputc(((p / 28 + i) % 5 == 0 || (p % 28) == (i % 28)) * 255, f);
+    fclose(f);
+}
+
+typedef struct {
+    clg_metrics m[64];
+    int n;
+} mlog;
+
+static void on_progress(void *user, const clg_progress *p) {
+    mlog *l = user;
+    if (l->n < 64) l->m[l->n++] = p->m;
+}
+
+static void train(clg_ctx *ctx, const clg_model_ops *ops, void *cfg, const char *data,
+                  const char *out, long steps, int resume, mlog *log) {
+    clg_train_opts o = {ops, cfg, data, NULL, out, steps, 0, 0, resume, 0, 0, 1, 0};
+    clg_train_hooks h = {NULL, on_progress, NULL, log};
+    CLG_ASSERT_OK(clg_train(ctx, &o, &h, NULL));
+}
+
+static unsigned char *slurp(const char *path, long *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    rewind(f);
+    unsigned char *b = malloc((size_t)*len);
+    assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
+    fclose(f);
+    return b;
+}
+
+/* Resume: 6 steps straight and 3 + 3 give the same checkpoint bytes and
+ * the same metrics. */
+static void check_resume(clg_ctx *ctx, const clg_model_ops *ops, void *cfg, const char *data,
+                         const char *name) {
+    char a[400], b[400], pa[450], pb[450];
+    snprintf(a, sizeof a, "%s/%s_a", dir, name);
+    snprintf(b, sizeof b, "%s/%s_b", dir, name);
+    mlog la = {0}, lb = {0};
+    train(ctx, ops, cfg, data, a, 6, 0, &la);
+    train(ctx, ops, cfg, data, b, 3, 0, &lb);
+    train(ctx, ops, cfg, data, b, 6, 1, &lb);
+    assert_int_equal(lb.n, 6);
+    for (int i = 0; i < 6; i++) assert_memory_equal(la.m[i].v, lb.m[i].v, sizeof la.m[i].v);
+    snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", a);
+    snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", b);
+    long na, nb;
+    unsigned char *x = slurp(pa, &na), *y = slurp(pb, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(x, y, (size_t)na);
+    free(x), free(y);
+}
+
+/* D learns: its loss (metric `k`, log 4 at the start) falls below
+ * `factor` times its first two steps' at some later step. (G catches up
+ * on toy data, so the loss need not stay down: that is the game.) */
+static void check_d_learns(const mlog *l, int k, double factor, const char *what) {
+    assert_true(l->n >= 10);
+    double first = (l->m[0].v[k] + l->m[1].v[k]) / 2, best = first;
+    for (int i = 2; i < l->n; i++) best = fmin(best, l->m[i].v[k]);
+    for (int i = 0; i < l->n; i++)
+        for (int j = 0; j < l->m[i].count; j++) assert_true(isfinite(l->m[i].v[j]));
+    assert_true(fabs(first - 1.386) < 0.1);
+    if (!(best < factor * first))
+        fail_msg("%s: D's loss %g, at best %g later (wanted below %g x)", what, first, best,
+                 factor);
+}
+
+static clg_gan_config tiny_gan(int conditional) {
+    clg_gan_config c = clg_gan_config_default(conditional);
+    c.nz = 8, c.hidden = 32, c.hidden_d = 16, c.batch = 8, c.seed = 5;
+    c.lr = 2e-3f;
+    return c;
+}
+
+static void test_gan(void **state) {
+    clg_ctx *ctx = *state;
+    clg_gan_config c = tiny_gan(0);
+    char out[400];
+    snprintf(out, sizeof out, "%s/gan", dir);
+    mlog l = {0};
+    train(ctx, &clg_gan_ops, &c, toy, out, 40, 0, &l);
+    check_d_learns(&l, 0, 0.85, "gan");
+    check_resume(ctx, &clg_gan_ops, &c, toy, "gan_r");
+}
+
+/* The conditional generator's output depends on its labels. */
+static void check_labels_matter(clg_ctx *ctx, const char *ckpt) {
+    clg_model *m = NULL;
+    CLG_ASSERT_OK(clg_ckpt_open_generator(ctx, ckpt, 2, 0, &m, NULL));
+    assert_int_equal(m->classes, 10);
+    float zv[64] = {0};
+    clg_test_fill_uniform(zv, (size_t)m->nz, 3, -1.0f, 1.0f);
+    memcpy(zv + m->nz, zv, (size_t)m->nz * sizeof *zv); /* the same z twice */
+    clg_tensor z = clg_test_tensor(ctx, 2, m->nz, 1, 1, zv);
+    clg_itensor y;
+    int32_t yv[2] = {1, 7};
+    CLG_ASSERT_OK(clg_itensor_create(ctx, &y, 2, "labels"));
+    CLG_ASSERT_OK(clg_itensor_upload_labels(ctx, &y, yv, 10));
+    const clg_tensor *img;
+    assert_int_equal(m->ops->generate(ctx, m, &z, NULL, 0, &img), CLG_ERR_INVALID_ARG);
+    CLG_ASSERT_OK(m->ops->generate(ctx, m, &z, &y, 0, &img));
+    size_t per = clg_tensor_numel(img) / 2;
+    float *v = malloc(2 * per * sizeof *v);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, img, v));
+    double diff = 0;
+    for (size_t i = 0; i < per; i++) diff += fabs(v[i] - v[per + i]);
+    assert_true(diff > 1e-3); /* same z, different labels: different images */
+    free(v);
+    clg_tensor_free(ctx, &z);
+    clg_itensor_free(ctx, &y);
+    m->ops->destroy(ctx, m);
+}
+
+static void test_cgan_mlp(void **state) {
+    clg_ctx *ctx = *state;
+    clg_gan_config c = tiny_gan(1);
+    char out[400], ck[450];
+    snprintf(out, sizeof out, "%s/cgan", dir);
+    mlog l = {0};
+    train(ctx, &clg_cgan_ops, &c, "fashion-mnist", out, 30, 0, &l);
+    check_d_learns(&l, 0, 0.9, "cgan (MLP)");
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", out);
+    check_labels_matter(ctx, ck);
+}
+
+static void test_cgan_dcgan(void **state) {
+    clg_ctx *ctx = *state;
+    clg_gan_config c = tiny_gan(1);
+    c.arch = 1, c.image_size = 32, c.ngf = 4, c.ndf = 4;
+    char out[400], ck[450];
+    snprintf(out, sizeof out, "%s/cdcgan", dir);
+    mlog l = {0};
+    train(ctx, &clg_cgan_ops, &c, "fashion-mnist", out, 20, 0, &l);
+    check_d_learns(&l, 0, 0.7, "cgan (DCGAN)");
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", out);
+    check_labels_matter(ctx, ck);
+    check_resume(ctx, &clg_cgan_ops, &c, "fashion-mnist", "cdcgan_r");
+}
+
+static clg_lapgan_config tiny_lapgan(int conditional) {
+    clg_lapgan_config c = clg_lapgan_config_default();
+    c.nz = 8, c.hidden = 16, c.ngf = 4, c.ndf = 4, c.batch = 8, c.seed = 9;
+    c.conditional = conditional;
+    c.lr = 2e-3f;
+    return c;
+}
+
+/* Metric 0 is the 8x8 level's D, 2 and 4 the finer levels'. */
+static void test_lapgan(void **state) {
+    clg_ctx *ctx = *state;
+    clg_lapgan_config c = tiny_lapgan(0);
+    char out[400];
+    snprintf(out, sizeof out, "%s/lapgan", dir);
+    mlog l = {0};
+    train(ctx, &clg_lapgan_ops, &c, toy, out, 30, 0, &l);
+    assert_int_equal(l.m[0].count, 6);
+    assert_string_equal(l.m[0].name[4], "loss_d0");
+    check_d_learns(&l, 0, 0.85, "lapgan level 2");
+    check_d_learns(&l, 4, 0.85, "lapgan level 0");
+    check_resume(ctx, &clg_lapgan_ops, &c, toy, "lapgan_r");
+}
+
+static void test_lapgan_classes(void **state) {
+    clg_ctx *ctx = *state;
+    clg_lapgan_config c = tiny_lapgan(1);
+    char out[400], ck[450];
+    snprintf(out, sizeof out, "%s/lapgan_c", dir);
+    mlog l = {0};
+    train(ctx, &clg_lapgan_ops, &c, "fashion-mnist", out, 20, 0, &l);
+    check_d_learns(&l, 0, 0.95, "class-conditional lapgan level 2");
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", out);
+    check_labels_matter(ctx, ck);
+}
+
+/* I_k = l_k + h_k to float rounding, and the levels of a generated batch:
+ * 8x8, 16x16, 32x32, the finest the returned images. */
+static void test_lapgan_pyramid_and_levels(void **state) {
+    clg_ctx *ctx = *state;
+    const int n = 3;
+    float i0v[3 * 1024], l0[3 * 1024], h0[3 * 1024], i1v[3 * 256], l1[3 * 256], h1[3 * 256];
+    clg_test_fill_uniform(i0v, 3 * 1024, 8, -1.0f, 1.0f);
+    clg_tensor i0 = clg_test_tensor(ctx, n, 1, 32, 32, i0v), i1 = clg_test_tensor(ctx, n, 1, 16, 16, NULL);
+    clg_tensor i2 = clg_test_tensor(ctx, n, 1, 8, 8, NULL);
+    clg_tensor l[2] = {clg_test_tensor(ctx, n, 1, 32, 32, NULL), clg_test_tensor(ctx, n, 1, 16, 16, NULL)};
+    clg_tensor h[2] = {clg_test_tensor(ctx, n, 1, 32, 32, NULL), clg_test_tensor(ctx, n, 1, 16, 16, NULL)};
+    CLG_ASSERT_OK(clg_lapgan_pyramid(ctx, &i0, &i1, &i2, l, h));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &l[0], l0));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &h[0], h0));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &i1, i1v));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &l[1], l1));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &h[1], h1));
+    double e0 = 0, e1 = 0, d0 = 0;
+    for (int i = 0; i < 3 * 1024; i++) e0 = fmax(e0, fabs((double)l0[i] + h0[i] - i0v[i]));
+    for (int i = 0; i < 3 * 256; i++) e1 = fmax(e1, fabs((double)l1[i] + h1[i] - i1v[i]));
+    for (int i = 0; i < 3 * 1024; i++) d0 = fmax(d0, fabs(h0[i]));
+    assert_true(e0 <= 2.5e-7 && e1 <= 2.5e-7); /* one float rounding of values in [-2, 2] */
+    assert_true(d0 > 0.1); /* the detail is not trivially zero on noise */
+    clg_tensor ts[8] = {i0, i1, i2, l[0], l[1], h[0], h[1]};
+    for (int k = 0; k < 7; k++) clg_tensor_free(ctx, &ts[k]);
+    char ck[450];
+    snprintf(ck, sizeof ck, "%s/lapgan/checkpoint.safetensors", dir);
+    clg_model *m = NULL;
+    CLG_ASSERT_OK(clg_ckpt_open_generator(ctx, ck, 4, 0, &m, NULL));
+    clg_tensor z = clg_test_tensor(ctx, 4, m->nz, 1, 1, NULL);
+    CLG_ASSERT_OK(clg_tensor_fill(ctx, &z, 0.3f));
+    const clg_tensor *img, *lv[4];
+    CLG_ASSERT_OK(m->ops->generate(ctx, m, &z, NULL, 0, &img));
+    assert_int_equal(m->ops->levels(m, lv, 4), 3);
+    assert_int_equal(lv[0]->h, 8), assert_int_equal(lv[1]->h, 16), assert_int_equal(lv[2]->h, 32);
+    assert_ptr_equal(lv[2], img);
+    clg_tensor_free(ctx, &z);
+    m->ops->destroy(ctx, m);
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "/tmp/clgan-test-models-XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    snprintf(toy, sizeof toy, "%s/toy.idx", dir);
+    make_pattern_idx(toy, 40);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gan),
+        cmocka_unit_test(test_cgan_mlp),
+        cmocka_unit_test(test_cgan_dcgan),
+        cmocka_unit_test(test_lapgan),
+        cmocka_unit_test(test_lapgan_classes),
+        cmocka_unit_test(test_lapgan_pyramid_and_levels),
+    };
+    int rc = cmocka_run_group_tests_name("models", tests, clg_test_group_setup,
+                                         clg_test_group_teardown);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) return 1;
+    return rc;
+}
