@@ -59,7 +59,16 @@ static int set_value(const char *cmd, const cli_opt *o, const char *v) {
         }
         break;
     }
-    case OPT_STR: *(const char **)o->ptr = v; return 0;
+    case OPT_STR:
+        /* "--out --resume": the value is the next flag, not a name (write
+         * --out=--odd to mean one); and an empty name means nothing. */
+        if (!strncmp(v, "--", 2) || !*v) {
+            fprintf(stderr, "clgan %s: %s needs a value, not '%s' (write %s=VALUE for a value "
+                    "that starts with --)\n", cmd, o->name, v, o->name);
+            return 2;
+        }
+        *(const char **)o->ptr = v;
+        return 0;
     case OPT_FLAG: break;
     }
     fprintf(stderr, "clgan %s: %s wants a %s, not '%s'\n", cmd, o->name,
@@ -115,6 +124,11 @@ int cli_parse(const char *cmd, const char *usage, int argc, char **argv, const c
         if (!v) {
             fprintf(stderr, "clgan %s: %s needs a value\n", cmd, o->name);
             return 2;
+        }
+        /* --name=VALUE says what it means: any string, "--" first included. */
+        if (eq && o->type == OPT_STR && *v) {
+            *(const char **)o->ptr = v;
+            continue;
         }
         int r = set_value(cmd, o, v);
         if (r) return r;

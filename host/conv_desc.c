@@ -77,8 +77,12 @@ static int pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
 /* The kernel's compile-time constraints (see the #error in conv.cl). */
 int clg_conv_algo_valid(const clg_conv_algo *a) {
-    if (!pow2(a->vw) || a->vw > 16 || a->wm < 1 || a->wm > 16 || a->tm < 1 || a->tn < 1 ||
-        a->tk < 1 || a->tm % a->wm || a->tn % a->vw || a->split < 0)
+    /* Bounds first (values come from files others may write: no product
+     * below can overflow, no divisor be 0). */
+    if (a->tm < 1 || a->tn < 1 || a->tk < 1 || a->tm > 1024 || a->tn > 1024 || a->tk > 1024 ||
+        a->split < 0 || a->split > 4096 || a->lx > 1024 || a->ly > 1024)
+        return 0;
+    if (!pow2(a->vw) || a->vw > 16 || a->wm < 1 || a->wm > 16 || a->tm % a->wm || a->tn % a->vw)
         return 0;
     int wg = (a->tm / a->wm) * (a->tn / a->vw);
     if (wg % a->tk || (a->tm * a->tk) % wg || (a->tn * a->tk) % wg) return 0;

@@ -57,19 +57,18 @@ static clg_status idx_read(const char *path, int ndims, uint32_t dims[3], unsign
         goto done;
     }
     CLG_TRY_GOTO(gz_read_exact(f, path, hdr, 4 * (size_t)ndims, "the IDX dimensions"), done);
+    /* Each dimension, and the running product, checked before multiplying:
+     * the payload is bounded before anything is allocated. */
+    const size_t max_total = (size_t)1 << 34;
     size_t total = 1;
     for (int i = 0; i < ndims; i++) {
         dims[i] = be32(hdr + 4 * i);
-        if (dims[i] == 0 || dims[i] > (1u << 24)) {
-            rc = clg_fail(CLG_ERR_FORMAT, "%s: implausible IDX dimension %d: %u", path, i,
-                          dims[i]);
+        if (dims[i] == 0 || dims[i] > (1u << 24) || total > max_total / dims[i]) {
+            rc = clg_fail(CLG_ERR_FORMAT, "%s: implausible IDX dimension %d: %u (the payload "
+                          "would pass %zu bytes)", path, i, dims[i], max_total);
             goto done;
         }
         total *= dims[i];
-    }
-    if (total > ((size_t)1 << 34)) {
-        rc = clg_fail(CLG_ERR_FORMAT, "%s: IDX payload of %zu bytes is implausible", path, total);
-        goto done;
     }
     *data = malloc(total);
     if (!*data) {

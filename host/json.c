@@ -30,10 +30,19 @@ static int hexval(char c) {
     return -1;
 }
 
+/* Bytes up to the closing quote (escapes skipped), or the rest: the
+ * unescaped string is never longer, so its buffer is sized by this and a
+ * header of many short strings costs memory in proportion to itself. */
+static size_t string_span(const parser *p) {
+    size_t i = p->pos;
+    while (i < p->len && p->s[i] != '"') i += p->s[i] == '\\' ? 2 : 1;
+    return (i < p->len ? i : p->len) - p->pos;
+}
+
 static clg_status parse_string(parser *p, char **out) {
     *out = NULL;
     p->pos++; /* opening quote */
-    char *buf = malloc(p->len - p->pos + 1);
+    char *buf = malloc(string_span(p) + 1);
     if (!buf) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "JSON: out of host memory");
     size_t n = 0;
     while (p->pos < p->len) {
@@ -73,6 +82,10 @@ static clg_status parse_string(parser *p, char **out) {
                 cp = cp * 16 + (unsigned)h;
                 p->pos++;
             }
+            if (cp == 0) { /* a NUL would cut the string short (and shadow another) */
+                free(buf);
+                return perr(p, "\\u0000 in a string");
+            }
             /* Encode as UTF-8 (surrogate pairs are kept as two 3-byte units). */
             if (cp < 0x80) buf[n++] = (char)cp;
             else if (cp < 0x800) {
@@ -93,6 +106,27 @@ static clg_status parse_string(parser *p, char **out) {
 }
 
 static clg_status parse_value(parser *p, clg_json *v);
+
+static int cmp_key(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A key may appear once per object (else a reader's "first wins" and
+ * another's "last wins" see different files); checked by sorting. */
+static clg_status check_unique_keys(const parser *p, const clg_json *v) {
+    if (v->count < 2) return CLG_OK;
+    const char **keys = malloc((size_t)v->count * sizeof *keys);
+    if (!keys) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "JSON: out of host memory");
+    memcpy(keys, v->keys, (size_t)v->count * sizeof *keys);
+    qsort(keys, (size_t)v->count, sizeof *keys, cmp_key);
+    clg_status rc = CLG_OK;
+    for (int i = 1; i < v->count && rc == CLG_OK; i++)
+        if (!strcmp(keys[i], keys[i - 1]))
+            rc = clg_fail(CLG_ERR_FORMAT, "JSON: key \"%.60s\" appears twice in an object "
+                          "(before byte %zu)", keys[i], p->pos);
+    free(keys);
+    return rc;
+}
 
 static clg_status parse_container(parser *p, clg_json *v, int is_obj) {
     v->type = is_obj ? CLG_JSON_OBJECT : CLG_JSON_ARRAY;
@@ -141,7 +175,7 @@ static clg_status parse_container(parser *p, clg_json *v, int is_obj) {
         }
         if (p->pos < p->len && p->s[p->pos] == (is_obj ? '}' : ']')) {
             p->pos++;
-            return CLG_OK;
+            return is_obj ? check_unique_keys(p, v) : CLG_OK;
         }
         return perr(p, is_obj ? "expected ',' or '}'" : "expected ',' or ']'");
     }
@@ -249,4 +283,22 @@ void clg_json_write_string(FILE *f, const char *s) {
         else fputc(c, f);
     }
     fputc('"', f);
+}
+
+void clg_json_quote(char *buf, size_t cap, const char *s) {
+    if (cap < 3) {
+        if (cap) buf[0] = '\0';
+        return;
+    }
+    size_t n = 0;
+    buf[n++] = '"';
+    for (; *s && n + 8 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') n += (size_t)snprintf(buf + n, cap - n, "\\%c", c);
+        else if (c == '\n') n += (size_t)snprintf(buf + n, cap - n, "\\n");
+        else if (c < 0x20) n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", c);
+        else buf[n++] = (char)c;
+    }
+    buf[n++] = '"';
+    buf[n] = '\0';
 }

@@ -33,5 +33,7 @@ void clg_json_free(clg_json *j);
 const clg_json *clg_json_get(const clg_json *obj, const char *key);
 /* Write s as a JSON string literal (quoted, escaped). */
 void clg_json_write_string(FILE *f, const char *s);
+/* The same into buf (quotes included), cut short to fit cap. */
+void clg_json_quote(char *buf, size_t cap, const char *s);
 
 #endif

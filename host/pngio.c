@@ -210,7 +210,8 @@ clg_status clg_png_folder_load(const char *dir, int size, int channels, clg_data
         n++;
     }
     if (n == 0) {
-        rc = clg_fail(CLG_ERR_IO, "no .png files in %s", dir);
+        rc = clg_fail(CLG_ERR_IO, "no .png files in %s (and no CIFAR-10 data_batch_1.bin: --data "
+                      "takes a folder of PNG images or of CIFAR-10 binary batches)", dir);
         goto done;
     }
     qsort(names, (size_t)n, sizeof *names, cmp_names);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,7 @@ void clg_safetensors_free(clg_safetensors *st) {
 typedef struct {
     size_t begin, end;
     const char *name;
+    int entry; /* its index in st->entries */
 } span;
 
 static int cmp_span(const void *a, const void *b) {
@@ -161,6 +163,8 @@ static clg_status parse_header(const char *path, clg_safetensors *st, const clg_
         const char *key = h->keys[i];
         const clg_json *v = &h->items[i];
         if (strcmp(key, "__metadata__") == 0) {
+            if (st->meta_keys) /* the JSON reader refuses repeated keys; never rely on it */
+                return clg_fail(CLG_ERR_FORMAT, "%s: __metadata__ appears twice", path);
             if (v->type != CLG_JSON_OBJECT)
                 return clg_fail(CLG_ERR_FORMAT, "%s: __metadata__ is not an object", path);
             st->meta_keys = calloc((size_t)v->count + 1, sizeof(char *));
@@ -201,6 +205,10 @@ static clg_status parse_header(const char *path, clg_safetensors *st, const clg_
             int64_t s = json_uint(&shape->items[d]);
             if (s < 0 || s > (int64_t)1 << 40)
                 return clg_fail(CLG_ERR_FORMAT, "%s: tensor '%s' has a bad dimension", path, key);
+            /* Checked before multiplying: the count and its bytes fit size_t. */
+            if (s > 0 && numel > SIZE_MAX / sizeof(float) / (size_t)s)
+                return clg_fail(CLG_ERR_FORMAT, "%s: tensor '%s': the element count of its "
+                                "shape overflows", path, key);
             e->shape[d] = s;
             numel *= (size_t)s;
         }
@@ -217,7 +225,7 @@ static clg_status parse_header(const char *path, clg_safetensors *st, const clg_
             return clg_fail(CLG_ERR_FORMAT, "%s: tensor '%s' is not 4-byte aligned", path, key);
         if (!(e->name = strdup(key))) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
         e->numel = numel;
-        spans[st->count] = (span){(size_t)b, (size_t)en, e->name};
+        spans[st->count] = (span){(size_t)b, (size_t)en, e->name, st->count};
         st->count++;
     }
     /* Offsets must not overlap (the reference library also wants them to
@@ -284,11 +292,8 @@ clg_status clg_safetensors_read(const char *path, clg_safetensors *out) {
         memmove((unsigned char *)out->file + aligned, bytes + data_start, data_size);
         data_start = aligned;
     }
-    for (int i = 0; i < out->count; i++) {
-        for (int k = 0; k < out->count; k++)
-            if (spans[k].name == out->entries[i].name)
-                out->entries[i].data = (const float *)(bytes + data_start + spans[k].begin);
-    }
+    for (int k = 0; k < out->count; k++)
+        out->entries[spans[k].entry].data = (const float *)(bytes + data_start + spans[k].begin);
     const char *crc = clg_safetensors_meta(out, "crc32");
     /* Checked before any tensor is used: a flipped bit is a rejected file. */
     if (crc) {

@@ -151,7 +151,8 @@ static clg_status meta_long(const clg_safetensors *st, const char *path, const c
     if (!v || !*v) return clg_fail(CLG_ERR_FORMAT, "%s: metadata '%s' is missing", path, key);
     errno = 0;
     long x = strtol(v, &end, 10);
-    if (*end || x < 0 || errno == ERANGE || v[0] == '-' || v[0] == '+' || v[0] == ' ')
+    /* Whole digits only, and far from where counting on would overflow. */
+    if (*end || x < 0 || x > (1L << 50) || errno == ERANGE || v[0] < '0' || v[0] > '9')
         return clg_fail(CLG_ERR_FORMAT, "%s: metadata '%s' = '%.40s' is not a count", path, key,
                         v);
     *out = x;

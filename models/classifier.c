@@ -107,6 +107,10 @@ clg_status clg_classifier_accuracy(clg_ctx *ctx, clg_net *net, const clg_dataset
                                    size_t limit, float *acc) {
     size_t n = limit && limit < (size_t)ds->n ? limit : (size_t)ds->n;
     const int k = net->layers[net->count - 1].out[1];
+    if (ds->c != net->in[1] || !ds->labels)
+        return clg_fail(CLG_ERR_INVALID_ARG, "classifier accuracy: the classifier reads %d "
+                        "channels, the data has %d%s", net->in[1], ds->c,
+                        ds->labels ? "" : " and no labels");
     size_t per = (size_t)ds->c * 32 * 32;
     float *img = calloc(n * per, sizeof *img), *probs = malloc(n * (size_t)k * sizeof *probs);
     if (!img || !probs) {

@@ -136,6 +136,11 @@ clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, 
     }
     /* The real line: test set IS, and FID of 10,000 training images. */
     CLG_TRY_GOTO(clg_data_open("fashion-mnist-test", 32, &ch, &test), done);
+    if (ch != cc.nc) { /* the classifier would read past each image */
+        rc = clg_fail(CLG_ERR_INVALID_ARG, "%s reads %d-channel images; the test data has %d",
+                      classifier, cc.nc, ch);
+        goto done;
+    }
     CLG_TRY_GOTO(dataset_images(&test, (size_t)test.n, &img), done);
     CLG_TRY_GOTO(score(ctx, &cls, img, (size_t)test.n, k, f, &probs, &feats), done);
     CLG_TRY_GOTO(clg_inception_score(probs, (size_t)test.n, k, 10, &out->real_is_mean,

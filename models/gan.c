@@ -27,12 +27,19 @@ typedef struct {
 } gan_model;
 
 clg_gan_config clg_gan_config_default(int conditional) {
-    clg_gan_config c = {28, 1, 100, 1200, 240, 100, conditional ? 10 : 0, 0, 64, 64,
+    clg_gan_config c = {0, 1, 100, 1200, 240, 100, conditional ? 10 : 0, 0, 64, 64,
                         2e-4f, 0.5f, 0.999f, 1.0f, 0.5f, 1, conditional};
     return c;
 }
 
-clg_status clg_gan_config_check(const clg_gan_config *c) {
+/* 0 picks the architecture's size: 28 for the MLPs, 32 for DCGAN. */
+static int image_size(const clg_gan_config *c) {
+    return c->image_size ? c->image_size : c->arch ? 32 : 28;
+}
+
+clg_status clg_gan_config_check(const clg_gan_config *cfg) {
+    clg_gan_config sized = *cfg, *c = &sized;
+    sized.image_size = image_size(cfg);
     if (c->arch != 0 && !(c->arch == 1 && c->conditional))
         return clg_fail(CLG_ERR_INVALID_ARG, "--arch dcgan is for cgan only");
     if (c->arch == 0 && c->image_size != 28 && c->image_size != 32)
@@ -45,15 +52,7 @@ clg_status clg_gan_config_check(const clg_gan_config *c) {
         return clg_fail(CLG_ERR_INVALID_ARG, "--hidden and --hidden-d must be 1..16384");
     if (c->ngf < 1 || c->ngf > 1024 || c->ndf < 1 || c->ndf > 1024)
         return clg_fail(CLG_ERR_INVALID_ARG, "--ngf and --ndf must be 1..1024");
-    if (c->batch < 2 || c->batch > 4096)
-        return clg_fail(CLG_ERR_INVALID_ARG, "--batch-size must be 2..4096");
-    if (!(c->lr > 0 && c->lr < 1)) return clg_fail(CLG_ERR_INVALID_ARG, "--lr must be in (0, 1)");
-    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--beta1 and --beta2 must be in [0, 1)");
-    if (!(c->real_label > 0.5f && c->real_label <= 1.0f))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--real-label must be in (0.5, 1]");
-    if (!(c->dropout >= 0 && c->dropout < 1))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--dropout must be in [0, 1)");
+    CLG_TRY(clg_pair_check(c->batch, c->lr, c->beta1, c->beta2, c->real_label, c->dropout));
     if (c->conditional && (c->classes < 2 || c->classes > 1000))
         return clg_fail(CLG_ERR_INVALID_ARG, "a conditional GAN needs labelled data with 2..1000 "
                         "classes (got %d)", c->classes);
@@ -143,6 +142,8 @@ static clg_status gan_setup(clg_ctx *ctx, void *model, const void *cfg, int gen_
     const clg_gan_config *c = cfg;
     CLG_TRY(clg_gan_config_check(c));
     m->cfg = *c;
+    m->cfg.image_size = image_size(c);
+    c = &m->cfg;
     m->base = (clg_model){c->conditional ? &clg_cgan_ops : &clg_gan_ops, &m->cfg, 0, c->batch,
                           c->image_size, c->nc, c->nz, c->conditional ? c->classes : 0, c->seed,
                           {0}, {0}, 0, 0};
@@ -202,8 +203,8 @@ static clg_status ops_generate(clg_ctx *ctx, clg_model *mm, const clg_tensor *z,
 #define F(key, type, member, lo, hi, flag, help)                                             \
     {key, type, offsetof(clg_gan_config, member), lo, hi, flag, NULL, help, 0, 0, NULL}
 static const clg_config_field fields[] = {
-    F("image_size", CLG_FIELD_INT, image_size, 28, 64, "--image-size",
-      "28 or 32 (MLP; 28 keeps 28x28 images unpadded), 32 or 64 (--arch dcgan)"),
+    F("image_size", CLG_FIELD_INT, image_size, 0, 64, "--image-size",
+      "28 or 32 (MLP; 28 keeps 28x28 images unpadded), 32 or 64 (--arch dcgan); 0: 28 or 32"),
     F("nc", CLG_FIELD_INT, nc, 1, 4, NULL, "channels (from the data)"),
     F("nz", CLG_FIELD_INT, nz, 1, 4096, "--nz", "latent size"),
     F("hidden", CLG_FIELD_INT, hidden, 1, 16384, "--hidden", "width of G's two hidden layers (MLP)"),
@@ -233,13 +234,14 @@ static clg_status ops_check(const void *cfg) { return clg_gan_config_check(cfg);
 
 static void ops_common(const void *cfg, clg_model_common *out) {
     const clg_gan_config *c = cfg;
-    *out = (clg_model_common){c->image_size, c->nc, c->batch, c->conditional ? c->classes : 0,
+    *out = (clg_model_common){image_size(c), c->nc, c->batch, c->conditional ? c->classes : 0,
                               c->nz, c->seed};
 }
 
 static void ops_set_data(void *cfg, int nc, int classes) {
     clg_gan_config *c = cfg;
     c->nc = nc;
+    c->image_size = image_size(c); /* settled before it is saved */
     if (c->conditional) c->classes = classes;
 }
 

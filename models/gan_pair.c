@@ -6,6 +6,20 @@
 
 #include <string.h>
 
+clg_status clg_pair_check(int batch, float lr, float beta1, float beta2, float real_label,
+                          float dropout) {
+    if (batch < 2 || batch > 4096)
+        return clg_fail(CLG_ERR_INVALID_ARG, "--batch-size must be 2..4096");
+    if (!(lr > 0 && lr < 1)) return clg_fail(CLG_ERR_INVALID_ARG, "--lr must be in (0, 1)");
+    if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--beta1 and --beta2 must be in [0, 1)");
+    if (!(real_label > 0.5f && real_label <= 1.0f))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--real-label must be in (0.5, 1]");
+    if (!(dropout >= 0 && dropout < 1))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--dropout must be in [0, 1)");
+    return CLG_OK;
+}
+
 void clg_pair_free(clg_ctx *ctx, clg_pair *p) {
     clg_net_free(ctx, &p->g);
     clg_net_free(ctx, &p->d);

@@ -34,6 +34,10 @@ typedef struct {
     const clg_tensor *d_real_side[CLG_NET_MAX_SIDES], *d_fake_side[CLG_NET_MAX_SIDES];
 } clg_pair;
 
+/* The training settings every GAN shares, checked with the flags named. */
+clg_status clg_pair_check(int batch, float lr, float beta1, float beta2, float real_label,
+                          float dropout);
+
 /* Allocate and initialise the built nets (only G when gen_only), z, the
  * statistics, Adam and the average. On failure everything is released. */
 clg_status clg_pair_alloc(clg_ctx *ctx, clg_pair *p, const clg_pair_settings *s, int gen_only);

@@ -56,15 +56,7 @@ clg_status clg_lapgan_config_check(const clg_lapgan_config *c) {
         return clg_fail(CLG_ERR_INVALID_ARG, "--hidden must be 1..16384");
     if (c->ngf < 1 || c->ngf > 1024 || c->ndf < 1 || c->ndf > 1024)
         return clg_fail(CLG_ERR_INVALID_ARG, "--ngf and --ndf must be 1..1024");
-    if (c->batch < 2 || c->batch > 4096)
-        return clg_fail(CLG_ERR_INVALID_ARG, "--batch-size must be 2..4096");
-    if (!(c->lr > 0 && c->lr < 1)) return clg_fail(CLG_ERR_INVALID_ARG, "--lr must be in (0, 1)");
-    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--beta1 and --beta2 must be in [0, 1)");
-    if (!(c->real_label > 0.5f && c->real_label <= 1.0f))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--real-label must be in (0.5, 1]");
-    if (!(c->dropout >= 0 && c->dropout < 1))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--dropout must be in [0, 1)");
+    CLG_TRY(clg_pair_check(c->batch, c->lr, c->beta1, c->beta2, c->real_label, c->dropout));
     if (c->conditional && (c->nclasses < 2 || c->nclasses > 1000))
         return clg_fail(CLG_ERR_INVALID_ARG, "--classes needs labelled data with 2..1000 classes "
                         "(got %d)", c->nclasses);

@@ -2,14 +2,18 @@
 #include "train.h"
 #include "checkpoint.h"
 #include "data.h"
+#include "json.h"
 #include "program.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +36,7 @@ typedef struct {
     clg_model *m;
     clg_tensor fixed;
     clg_itensor fixed_labels; /* conditional models: row k of the grid is class k */
+    int lock_fd;              /* OUT/.lock, held (flock) while the run writes there */
     FILE *metrics;
     float *host;
     long total, bpe;
@@ -95,7 +100,9 @@ static clg_status settings(run *r) {
         return CLG_OK;
     }
     if (access(r->ckpt, R_OK) != 0)
-        return clg_fail(CLG_ERR_IO, "--resume: no checkpoint at %s", r->ckpt);
+        return clg_fail(CLG_ERR_IO, "--resume: %s checkpoint at %s%s%s",
+                        errno == ENOENT ? "no" : "cannot read the", r->ckpt,
+                        errno == ENOENT ? "" : ": ", errno == ENOENT ? "" : strerror(errno));
     const clg_model_ops *ops;
     CLG_TRY(clg_ckpt_read_config(r->ckpt, &ops, &r->cfg));
     if (ops != r->ops)
@@ -181,17 +188,19 @@ static void report_memory(run *r, clg_ctx *ctx) {
 
 static clg_status write_config(run *r, clg_ctx *ctx) {
     const clg_train_opts *o = r->o;
-    char cfgjson[4096], text[8192], path[4200];
+    char cfgjson[4096], text[24576], path[4200], q[4][4200];
     clg_config_to_json(r->ops->fields, r->ops->nfields, r->cfg, cfgjson, sizeof cfgjson);
+    /* Names from the user and the driver may hold quotes: escaped. */
+    const char *raw[4] = {o->data, ctx->dev.name, ctx->dev.platform_name, ctx->dev.driver};
+    for (int i = 0; i < 4; i++) clg_json_quote(q[i], sizeof q[i], raw[i]);
     snprintf(text, sizeof text,
-             "{\n  \"model\": \"%s\",\n  \"config\": %s,\n  \"data\": \"%s\",\n"
+             "{\n  \"model\": \"%s\",\n  \"config\": %s,\n  \"data\": %s,\n"
              "  \"steps\": %ld,\n  \"epochs\": %ld,\n  \"minutes\": %g,\n"
              "  \"sample_every\": %ld,\n  \"ckpt_every\": %ld,\n  \"log_every\": %ld,\n"
-             "  \"device\": \"%s\",\n  \"platform\": \"%s\",\n  \"driver\": \"%s\",\n"
+             "  \"device\": %s,\n  \"platform\": %s,\n  \"driver\": %s,\n"
              "  \"clgan_version\": \"%s\"\n}\n",
-             r->ops->kind, cfgjson, o->data, o->steps, o->epochs, o->minutes, o->sample_every,
-             o->ckpt_every, o->log_every, ctx->dev.name, ctx->dev.platform_name, ctx->dev.driver,
-             CLG_VERSION);
+             r->ops->kind, cfgjson, q[0], o->steps, o->epochs, o->minutes, o->sample_every,
+             o->ckpt_every, o->log_every, q[1], q[2], q[3], CLG_VERSION);
     snprintf(path, sizeof path, "%s/config.json", o->out);
     return write_text(path, text);
 }
@@ -222,12 +231,16 @@ static clg_status save_samples(run *r, clg_ctx *ctx, const char *path) {
     return clg_png_write_grid(path, r->host, n, img->c, img->h, img->w, 8);
 }
 
-static void log_line(run *r, long epoch, const clg_metrics *mt, double ips) {
-    fprintf(r->metrics, "{\"epoch\": %ld, \"step\": %ld", epoch, r->m->step);
-    for (int i = 0; i < mt->count; i++) fprintf(r->metrics, ", \"%s\": %.6g", mt->name[i], mt->v[i]);
-    if (ips >= 0) fprintf(r->metrics, ", \"images_per_s\": %.4g", ips);
-    fprintf(r->metrics, "}\n");
-    fflush(r->metrics);
+static clg_status log_line(run *r, long epoch, const clg_metrics *mt, double ips) {
+    int ok = fprintf(r->metrics, "{\"epoch\": %ld, \"step\": %ld", epoch, r->m->step) > 0;
+    for (int i = 0; i < mt->count; i++)
+        ok &= fprintf(r->metrics, ", \"%s\": %.6g", mt->name[i], mt->v[i]) > 0;
+    if (ips >= 0) ok &= fprintf(r->metrics, ", \"images_per_s\": %.4g", ips) > 0;
+    ok &= fprintf(r->metrics, "}\n") > 0;
+    if (!ok || fflush(r->metrics) != 0)
+        return clg_fail(CLG_ERR_IO, "cannot write %s/metrics.jsonl: %s", r->o->out,
+                        strerror(errno));
+    return CLG_OK;
 }
 
 static clg_status check_finite(const run *r, const clg_metrics *mt) {
@@ -240,21 +253,22 @@ static clg_status check_finite(const run *r, const clg_metrics *mt) {
     return CLG_OK;
 }
 
-static void progress(run *r, long epoch, const clg_metrics *mt, long done, double el) {
+static clg_status progress(run *r, long epoch, const clg_metrics *mt, long done, double el) {
     clg_progress p = {r->m->step, r->total, epoch, done * r->common.batch / el, el, -1, *mt};
     if (r->total > 0) p.eta_s = (double)(r->total - r->m->step) * el / done;
     if (r->o->minutes > 0) {
         double left = r->o->minutes * 60.0 - el;
         if (p.eta_s < 0 || left < p.eta_s) p.eta_s = left > 0 ? left : 0;
     }
-    log_line(r, epoch, mt, p.images_per_s);
+    CLG_TRY(log_line(r, epoch, mt, p.images_per_s));
     if (r->hooks && r->hooks->on_progress) r->hooks->on_progress(r->hooks->user, &p);
+    return CLG_OK;
 }
 
 static clg_status evaluate(run *r, clg_ctx *ctx, long epoch) {
     clg_metrics mt;
     CLG_TRY(r->ops->evaluate(ctx, r->m, &r->test, &mt));
-    log_line(r, epoch, &mt, -1);
+    CLG_TRY(log_line(r, epoch, &mt, -1));
     if (r->hooks && r->hooks->on_eval) r->hooks->on_eval(r->hooks->user, epoch, &mt);
     return CLG_OK;
 }
@@ -266,7 +280,7 @@ static clg_status after_step(run *r, clg_ctx *ctx, long epoch, const clg_metrics
     long step = r->m->step;
     char path[4200];
     if (o->log_every > 0 && (step % o->log_every == 0 || stop || done == 1))
-        progress(r, epoch, mt, done, el);
+        CLG_TRY(progress(r, epoch, mt, done, el));
     if (r->ops->generates && ((o->sample_every > 0 && step % o->sample_every == 0) || stop)) {
         snprintf(path, sizeof path, "%s/samples/%06ld.png", o->out, step);
         CLG_TRY(save_samples(r, ctx, path));
@@ -339,10 +353,43 @@ static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
     return CLG_OK;
 }
 
+/* One writer per run folder: a second `clgan train` into it is refused
+ * (the lock goes with the process, however it ends). */
+static clg_status lock_folder(run *r) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.lock", r->o->out);
+    r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (r->lock_fd < 0) return clg_fail(CLG_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    if (flock(r->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return clg_fail(CLG_ERR_IO, "%s is in use by another clgan train (%s): wait for it, or "
+                        "pick another --out", r->o->out,
+                        errno == EWOULDBLOCK ? "it holds the lock" : strerror(errno));
+    return CLG_OK;
+}
+
+/* Temporary files of writes a killed run left (the lock says no one else
+ * writes here now): checkpoint.safetensors.tmp.PID, *.tmp. */
+static void remove_leftovers(const run *r) {
+    DIR *d = opendir(r->o->out);
+    struct dirent *e;
+    char path[4400];
+    while (d && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        int tmp = !strncmp(e->d_name, "checkpoint.safetensors.tmp.", 27) ||
+                  (len > 4 && !strcmp(e->d_name + len - 4, ".tmp"));
+        if (!tmp) continue;
+        snprintf(path, sizeof path, "%s/%s", r->o->out, e->d_name);
+        remove(path);
+    }
+    if (d) closedir(d);
+}
+
 static clg_status run_all(run *r, clg_ctx *ctx, clg_train_profile *prof) {
     char path[4200];
     snprintf(path, sizeof path, "%s%s", r->o->out, r->ops->generates ? "/samples" : "");
     CLG_TRY(clg_mkdir_p(path));
+    CLG_TRY(lock_folder(r));
+    remove_leftovers(r);
     snprintf(r->ckpt, sizeof r->ckpt, "%s/checkpoint.safetensors", r->o->out);
     CLG_TRY(settings(r));
     CLG_TRY(open_data(r));
@@ -366,7 +413,7 @@ clg_status clg_train(clg_ctx *ctx, const clg_train_opts *o, const clg_train_hook
                      clg_train_profile *prof) {
     run r;
     memset(&r, 0, sizeof r);
-    r.o = o, r.hooks = hooks, r.ops = o->ops;
+    r.o = o, r.hooks = hooks, r.ops = o->ops, r.lock_fd = -1;
     clg_status rc = run_all(&r, ctx, prof);
     ctx->profile = 0;
     if (r.metrics) fclose(r.metrics);
@@ -378,5 +425,6 @@ clg_status clg_train(clg_ctx *ctx, const clg_train_opts *o, const clg_train_hook
     clg_dataset_free(&r.ds);
     clg_dataset_free(&r.test);
     free(r.cfg);
+    if (r.lock_fd >= 0) close(r.lock_fd);
     return rc;
 }

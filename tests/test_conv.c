@@ -648,6 +648,12 @@ static void test_algo_strings(void **state) {
     clg_conv_algo a;
     assert_int_equal(clg_conv_algo_parse("tiled:64x64x16:3x8", &a), CLG_ERR_FORMAT);
     assert_int_equal(clg_conv_algo_parse("tiled:64x64x16:8x8junk", &a), CLG_ERR_FORMAT);
+    /* A tampered tune table (issue 13): sizes whose products overflow an
+     * int (they once made a divisor 0) are refused, not used. */
+    assert_int_equal(clg_conv_algo_parse("tiled:1073741824x1073741824x1:1x1", &a),
+                     CLG_ERR_FORMAT);
+    assert_int_equal(clg_conv_algo_parse("tiled:2048x2048x2048:16x16", &a), CLG_ERR_FORMAT);
+    assert_int_equal(clg_conv_algo_parse("direct:1x1:99999x1:8x8x8", &a), CLG_ERR_FORMAT);
 }
 
 /* A stored choice is found again, also after the table is re-read from disk. */

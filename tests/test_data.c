@@ -131,6 +131,13 @@ static void test_idx_bad_files(void **state) {
     expect_idx_error(p, pl, CLG_ERR_FORMAT, "6 labels");
     path_in(p, sizeof p, "missing.idx");
     expect_idx_error(p, NULL, CLG_ERR_IO, "missing.idx");
+    /* Issue 13: dimensions each plausible whose product overflows size_t
+     * (2^24 cubed): refused before anything is allocated or read. */
+    memcpy(bad, img, 16);
+    put_be32(bad + 4, 1u << 24), put_be32(bad + 8, 1u << 24), put_be32(bad + 12, 1u << 24);
+    path_in(p, sizeof p, "huge.idx");
+    write_bytes(p, bad, 16, 0);
+    expect_idx_error(p, NULL, CLG_ERR_FORMAT, "implausible IDX dimension");
 }
 
 static void test_real_fashion_mnist(void **state) {

@@ -13,7 +13,11 @@
 #include "checkpoint.h"
 #include "net.h"
 #include "safetensors.h"
+#include "json.h"
 #include "train.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -220,6 +224,68 @@ static void test_checkpoint_roundtrip_and_damage(void **state) {
     clg_dcgan_free(ctx, &m);
 }
 
+/* `path` rewritten to `out` with metadata `key` set to `value` (the CRC
+ * recomputed, so only the metadata is wrong). */
+static void rewrite_meta(const char *path, const char *key, const char *value, const char *out) {
+    clg_safetensors st;
+    CLG_ASSERT_OK(clg_safetensors_read(path, &st));
+    clg_st_write_entry *e = calloc((size_t)st.count, sizeof *e);
+    for (int i = 0; i < st.count; i++) {
+        e[i] = (clg_st_write_entry){st.entries[i].name, st.entries[i].data, st.entries[i].ndim, {0}};
+        memcpy(e[i].shape, st.entries[i].shape, sizeof e[i].shape);
+    }
+    const char *meta[64];
+    int nm = 0;
+    for (int i = 0; i < st.nmeta && nm < 32; i++) {
+        if (!strcmp(st.meta_keys[i], "crc32")) continue;
+        meta[2 * nm] = st.meta_keys[i];
+        meta[2 * nm + 1] = strcmp(st.meta_keys[i], key) ? st.meta_values[i] : value;
+        nm++;
+    }
+    CLG_ASSERT_OK(clg_safetensors_write(out, e, st.count, meta, nm));
+    clg_safetensors_free(&st);
+    free(e);
+}
+
+/* Metadata that is not what it claims (issue 13): counters that are not
+ * counts, a seed that is not a number, a fractional size in the config. */
+static void test_checkpoint_bad_metadata(void **state) {
+    clg_ctx *ctx = *state;
+    char data[300], out[300], ck[400], bad[400];
+    snprintf(data, sizeof data, "%s/pattern4.idx", dir);
+    make_idx(data, 16, 0);
+    snprintf(out, sizeof out, "%s/meta", dir);
+    metrics_log ml = {0};
+    clg_train_opts o = tiny_opts(data, out, 1);
+    run(ctx, &o, &ml);
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", out);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", out);
+    clg_dcgan_config cfg = tiny_cfg();
+    cfg.nc = 1;
+    clg_dcgan m;
+    CLG_ASSERT_OK(clg_dcgan_init(ctx, &m, &cfg));
+    clg_ckpt_extra ex;
+    const char *cases[][3] = {
+        {"step", "12abc", "not a count"},
+        {"step", "-3", "not a count"},
+        {"step", "99999999999999999999", "not a count"},
+        {"opt_g_step", " 5", "not a count"},
+        {"seed", "abc", "not a seed"},
+        {"config", "{\"image_size\": 32, \"nc\": 1, \"nz\": 8.5, \"ngf\": 4, \"ndf\": 4, "
+                   "\"batch_size\": 8, \"lr\": 0.0002, \"beta1\": 0.5, \"beta2\": 0.999, "
+                   "\"real_label\": 1, \"bn_affine\": 1, \"seed\": 77}", "not a whole number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rewrite_meta(ck, cases[i][0], cases[i][1], bad);
+        if (clg_ckpt_load(ctx, &m.base, bad, &ex) != CLG_ERR_FORMAT)
+            fail_msg("accepted %s = '%s'", cases[i][0], cases[i][1]);
+        if (!strstr(clg_last_error(), cases[i][2]))
+            fail_msg("%s = '%s': message '%s' lacks '%s'", cases[i][0], cases[i][1],
+                     clg_last_error(), cases[i][2]);
+    }
+    clg_dcgan_free(ctx, &m);
+}
+
 /* G's weight average: ema = d * ema + (1 - d) * w after each G step, from
  * the initial weights; saved as "ema.main.*", loaded by clg_ckpt_load_g
  * unless raw; a checkpoint with an average does not load into a model
@@ -373,6 +439,45 @@ static void test_no_allocation_in_steps(void **state) {
     clg_dcgan_free(ctx, &m);
 }
 
+/* The run folder (issue 13): a second writer is refused while one holds
+ * it; temporary files a killed run left are removed; config.json stays
+ * valid JSON when the data path has a quote. */
+static void test_run_folder_hygiene(void **state) {
+    clg_ctx *ctx = *state;
+    char data[300], out[300], p[400];
+    snprintf(data, sizeof data, "%s/odd\"name.idx", dir);
+    make_idx(data, 16, 0);
+    snprintf(out, sizeof out, "%s/hygiene", dir);
+    snprintf(p, sizeof p, "mkdir -p '%s'", out);
+    assert_int_equal(system(p), 0);
+    snprintf(p, sizeof p, "%s/checkpoint.safetensors.tmp.424242", out);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+    char lock[400];
+    snprintf(lock, sizeof lock, "%s/.lock", out);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+    clg_train_opts o = tiny_opts(data, out, 2);
+    metrics_log ml = {0};
+    clg_train_hooks h = {NULL, on_progress, NULL, &ml};
+    assert_int_equal(clg_train(ctx, &o, &h, NULL), CLG_ERR_IO);
+    assert_non_null(strstr(clg_last_error(), "in use by another clgan train"));
+    close(fd);
+    run(ctx, &o, &ml);
+    assert_int_equal(access(p, F_OK), -1); /* the leftover is gone */
+    snprintf(p, sizeof p, "%s/config.json", out);
+    long len;
+    unsigned char *text = slurp(p, &len);
+    clg_json j;
+    CLG_ASSERT_OK(clg_json_parse((const char *)text, (size_t)len, &j));
+    const clg_json *d = clg_json_get(&j, "data");
+    assert_non_null(d);
+    assert_string_equal(d->str, data);
+    clg_json_free(&j);
+    free(text);
+}
+
 /* A checkpoint of clgan 0.1.0 (tests/data/README.md) loads through the
  * generic code, and its generator reproduces that release's images, from
  * the weight average and from the trained weights. Bit-exact on the machine
@@ -415,10 +520,12 @@ int main(void) {
         cmocka_unit_test(test_d_learns_toy_set),
         cmocka_unit_test(test_determinism_and_resume),
         cmocka_unit_test(test_checkpoint_roundtrip_and_damage),
+        cmocka_unit_test(test_checkpoint_bad_metadata),
         cmocka_unit_test(test_weight_average),
         cmocka_unit_test(test_divergence_stops),
         cmocka_unit_test(test_no_allocation_in_steps),
         cmocka_unit_test(test_release_checkpoint_still_samples),
+        cmocka_unit_test(test_run_folder_hygiene),
     };
     int rc = cmocka_run_group_tests_name("dcgan", tests, clg_test_group_setup,
                                          clg_test_group_teardown);

@@ -57,6 +57,44 @@ static void test_json_invalid(void **state) {
     assert_non_null(strstr(clg_last_error(), "too deep"));
 }
 
+/* Hostile headers (issue 13): repeated keys, NUL in strings, a header of
+ * many short strings (memory in proportion to the input), many keys. */
+static void test_json_hostile(void **state) {
+    (void)state;
+    const char *bad[] = {"{\"a\":1,\"b\":2,\"a\":3}", "{\"x\":{\"k\":1,\"k\":1}}",
+                         "\"a\\u0000b\"", "{\"a\\u0000b\":1}"};
+    const char *why[] = {"appears twice", "appears twice", "u0000", "u0000"};
+    for (int i = 0; i < 4; i++) {
+        clg_json j;
+        if (clg_json_parse(bad[i], strlen(bad[i]), &j) != CLG_ERR_FORMAT)
+            fail_msg("accepted %s", bad[i]);
+        if (!strstr(clg_last_error(), why[i]))
+            fail_msg("message '%s' lacks '%s'", clg_last_error(), why[i]);
+    }
+    /* 200,000 one-character strings in 1.2 MB: each allocation is its own
+     * size (before the fix each took the rest of the header: ~120 GB). */
+    const int n = 200000;
+    char *big = malloc((size_t)n * 6 + 8);
+    size_t len = 0;
+    big[len++] = '[';
+    for (int i = 0; i < n; i++) len += (size_t)sprintf(big + len, "%s\"x\"", i ? "," : "");
+    big[len++] = ']';
+    clg_json j;
+    assert_int_equal(clg_json_parse(big, len, &j), 0);
+    assert_int_equal(j.count, n);
+    clg_json_free(&j);
+    /* 100,000 distinct keys: duplicates are found by sorting, not pairwise. */
+    len = 0;
+    big = realloc(big, (size_t)n * 16);
+    big[len++] = '{';
+    for (int i = 0; i < n / 2; i++) len += (size_t)sprintf(big + len, "%s\"k%d\":1", i ? "," : "", i);
+    big[len++] = '}';
+    assert_int_equal(clg_json_parse(big, len, &j), 0);
+    assert_int_equal(j.count, n / 2);
+    clg_json_free(&j);
+    free(big);
+}
+
 static void st_path(char *buf, size_t cap, const char *name) { snprintf(buf, cap, "%s/%s", dir, name); }
 
 static void test_safetensors_roundtrip(void **state) {
@@ -146,6 +184,18 @@ static void test_safetensors_rejects(void **state) {
                   "bad dimension");
     expect_reject("{\"t\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8, -1, "shape");
     expect_reject("{\"__metadata__\":{\"step\":5}}", 0, -1, "not a string");
+    /* Issue 13: a repeated __metadata__ (a heap overflow once), duplicate
+     * tensor names, a name with a NUL shadowing another, an element count
+     * that overflows size_t. */
+    expect_reject("{\"__metadata__\":{\"a\":\"1\"},\"__metadata__\":{\"a\":\"1\",\"b\":\"2\"}}",
+                  0, -1, "appears twice");
+    expect_reject("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                  "\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+                  16, -1, "appears twice");
+    expect_reject("{\"t\\u0000x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                  8, -1, "u0000");
+    expect_reject("{\"t\":{\"dtype\":\"F32\",\"shape\":[1099511627776,1099511627776,"
+                  "1099511627776],\"data_offsets\":[0,8]}}", 8, -1, "overflows");
     expect_reject("{\"__metadata__\":{\"crc32\":\"00000000\"},"
                   "\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}  ",
                   8, -1, "CRC32");
@@ -219,6 +269,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_valid),
         cmocka_unit_test(test_json_invalid),
+        cmocka_unit_test(test_json_hostile),
         cmocka_unit_test(test_safetensors_roundtrip),
         cmocka_unit_test(test_safetensors_rejects),
         cmocka_unit_test(test_safetensors_unaligned_header),
