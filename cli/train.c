@@ -85,10 +85,11 @@ static int model_opts(const clg_model_ops *ops, void *cfg, cli_opt *opts, indire
         if (!f->flag) continue;
         void *p = (char *)cfg + f->offset;
         opt_type t = f->type == CLG_FIELD_INT ? OPT_INT : f->type == CLG_FIELD_FLOAT ? OPT_FLOAT
-                     : f->type == CLG_FIELD_U64 ? OPT_U64 : f->type == CLG_FIELD_CHOICE ? OPT_STR
+                     : f->type == CLG_FIELD_U64 ? OPT_U64
+                     : f->type == CLG_FIELD_CHOICE || f->type == CLG_FIELD_INT2 ? OPT_STR
                      : OPT_FLAG;
         if (f->type == CLG_FIELD_FLAG && f->invert) p = &ind->inv[i];
-        if (f->type == CLG_FIELD_CHOICE) p = &ind->word[i];
+        if (f->type == CLG_FIELD_CHOICE || f->type == CLG_FIELD_INT2) p = &ind->word[i];
         opts[n++] = (cli_opt){f->flag, f->alias, t, p, f->help};
     }
     return n;
@@ -99,6 +100,14 @@ static int apply_indirect(const clg_model_ops *ops, void *cfg, const indirect *i
         const clg_config_field *f = &ops->fields[i];
         int *p = (int *)((char *)cfg + f->offset);
         if (f->type == CLG_FIELD_FLAG && f->invert && ind->inv[i]) *p = 0;
+        if (f->type == CLG_FIELD_INT2 && ind->word[i]) {
+            if (clg_config_parse_int2(ind->word[i], p) != 0) {
+                fprintf(stderr, "clgan train %s: %s '%s': two whole numbers, A,B\n", ops->kind,
+                        f->flag, ind->word[i]);
+                return 2;
+            }
+            continue;
+        }
         if (f->type != CLG_FIELD_CHOICE || !ind->word[i]) continue;
         int k = clg_config_choice_index(f, ind->word[i]);
         if (k < 0) {

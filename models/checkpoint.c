@@ -49,6 +49,9 @@ static int part_items(const clg_model_part *p, ck_item *items, int n) {
     snprintf(pre, sizeof pre, "ema.%s", p->prefix);
     for (int i = 0; p->avg && i < c; i++)
         if (nts[i].trainable) n = add_item(items, n, &nts[i], p->avg->buf, pre);
+    snprintf(pre, sizeof pre, "hist.%s", p->prefix);
+    for (int i = 0; p->hist && i < c; i++)
+        if (nts[i].trainable) n = add_item(items, n, &nts[i], p->hist->buf, pre);
     free(nts);
     return n;
 }

@@ -6,8 +6,9 @@
  * under pytorch/examples' names, "main.0.weight", so
  * `{k: v for k, v in sd.items() if k.startswith("main.")}` loads into
  * pytorch/examples' Generator; D as "netD.main..."), the optimiser's Adam
- * moments as "<opt>.exp_avg.<name>" and "<opt>.exp_avg_sq.<name>", and a
- * weight average as "ema.<prefix><name>".
+ * moments as "<opt>.exp_avg.<name>" and "<opt>.exp_avg_sq.<name>", a
+ * weight average as "ema.<prefix><name>", historical averaging's running
+ * mean as "hist.<prefix><name>".
  * __metadata__: format, model (the kind), config (JSON), step, epoch, data
  * position, each optimiser's step, the RNG (counter-based: the seed and the
  * step are its state, plus each net's dropout/noise counter when it has

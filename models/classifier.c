@@ -220,7 +220,7 @@ static void cls_destroy(clg_ctx *ctx, clg_model *m) {
 
 static int cls_parts(clg_model *mm, clg_model_part *out) {
     classifier_model *m = (classifier_model *)mm;
-    out[0] = (clg_model_part){"", &m->net, &m->opt, "opt", "opt_step", NULL};
+    out[0] = (clg_model_part){"", &m->net, &m->opt, "opt", "opt_step", NULL, NULL};
     return 1;
 }
 
@@ -280,7 +280,7 @@ static clg_status cls_finish(clg_ctx *ctx, clg_model *mm, const char *out_dir) {
 }
 
 #define F(key, type, member, lo, hi, flag, help)                                             \
-    {key, type, offsetof(clg_classifier_config, member), lo, hi, flag, NULL, help, 0, 0, NULL}
+    {key, type, offsetof(clg_classifier_config, member), lo, hi, flag, NULL, help, 0, 0, NULL, 0}
 static const clg_config_field fields[] = {
     F("image_size", CLG_FIELD_INT, image_size, 32, 32, NULL, "32"),
     F("nc", CLG_FIELD_INT, nc, 1, 4, NULL, "channels (from the data)"),

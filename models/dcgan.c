@@ -10,7 +10,8 @@
 #include <string.h>
 
 clg_dcgan_config clg_dcgan_config_default(void) {
-    clg_dcgan_config c = {32, 1, 100, 64, 64, 64, 2e-4f, 0.5f, 0.999f, 1.0f, 1, 1, 0.0f};
+    clg_dcgan_config c = {32, 1, 100, 64, 64, 64, 2e-4f, 0.5f, 0.999f, 1.0f, 1, 1, 0.0f,
+                          0, {0, 5}, 0.0f};
     return c;
 }
 
@@ -31,6 +32,11 @@ clg_status clg_dcgan_config_check(const clg_dcgan_config *c) {
         return clg_fail(CLG_ERR_INVALID_ARG, "the real label must be in (0.5, 1]");
     if (!(c->ema >= 0 && c->ema < 1))
         return clg_fail(CLG_ERR_INVALID_ARG, "--ema must be in [0, 1) (0: no average)");
+    if (c->mbd[0] < 0 || c->mbd[0] > 4096 || (c->mbd[0] > 0 && (c->mbd[1] < 1 || c->mbd[1] > 256)))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--mbd B,C: B kernels (0..4096, 0: none) of C "
+                        "dimensions (1..256)");
+    if (!(c->hist_avg >= 0 && c->hist_avg <= 1e6f))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--hist-avg must be in [0, 1e6] (0: none)");
     return CLG_OK;
 }
 
@@ -70,7 +76,15 @@ clg_status clg_dcgan_d_layers(clg_net *d, const clg_dcgan_config *c) {
         CLG_TRY(clg_net_act(d, CLG_ACT_LEAKY_RELU, 0.2f));
         idx += 3;
     }
+    CLG_TRY(clg_net_name_tap(d, "features"));
     snprintf(name, sizeof name, "main.%d", idx);
+    if (c->mbd[0] > 0) { /* on the flattened last feature map, then one logit */
+        const int *o = d->layers[d->count - 1].out;
+        CLG_TRY(clg_net_reshape(d, o[1] * o[2] * o[3], 1, 1));
+        CLG_TRY(clg_net_mbd(d, name, c->mbd[0], c->mbd[1]));
+        snprintf(name, sizeof name, "main.%d", idx + 1);
+        return clg_net_linear(d, name, 1, 1);
+    }
     CLG_TRY(clg_net_conv(d, name, 1, 4, 1, 0, 0));
     return clg_net_reshape(d, 1, 1, 1);
 }
@@ -88,7 +102,8 @@ clg_status clg_dcgan_build_d(clg_net *d, const clg_dcgan_config *c) {
 clg_pair_settings clg_dcgan_pair_settings(const clg_dcgan_config *c) {
     /* G and D draw their weights from disjoint parts of the stream. */
     clg_pair_settings s = {c->lr, c->beta1, c->beta2, c->real_label, c->ema, c->seed,
-                           c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL};
+                           c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL,
+                           c->hist_avg, c->feature_matching ? "features" : NULL};
     return s;
 }
 
@@ -142,7 +157,7 @@ clg_status clg_dcgan_train_step(clg_ctx *ctx, clg_dcgan *m, clg_metrics *out) {
 
 /* ---- the model interface ---- */
 #define F(key, type, member, lo, hi, flag, alias, help)                                      \
-    {key, type, offsetof(clg_dcgan_config, member), lo, hi, flag, alias, help, 0, 0, NULL}
+    {key, type, offsetof(clg_dcgan_config, member), lo, hi, flag, alias, help, 0, 0, NULL, 0}
 static const clg_config_field fields[] = {
     F("image_size", CLG_FIELD_INT, image_size, 32, 64, "--image-size", "--imageSize", "32 or 64"),
     F("nc", CLG_FIELD_INT, nc, 1, 4, NULL, NULL, "channels (from the data)"),
@@ -157,12 +172,22 @@ static const clg_config_field fields[] = {
     F("real_label", CLG_FIELD_FLOAT, real_label, 0.5, 1, "--real-label", NULL,
       "D's target for real images (0.9: one-sided smoothing)"),
     {"bn_affine", CLG_FIELD_FLAG, offsetof(clg_dcgan_config, bn_affine), 0, 1, "--no-affine",
-     NULL, "BN without scale and shift", 1, 0, NULL},
+     NULL, "BN without scale and shift", 1, 0, NULL, 0},
     F("seed", CLG_FIELD_U64, seed, 0, 1.8446744073709552e19, "--seed", "--manualSeed",
       "seed of weights, noise and data order"),
     {"ema", CLG_FIELD_FLOAT, offsetof(clg_dcgan_config, ema), 0, 1, "--ema", NULL,
      "keep an average of G's weights with this decay (e.g. 0.999) for sample and eval; 0: none",
-     0, 1, NULL},
+     0, 1, NULL, 0},
+    /* Added in 0.2: left out of the config while off, so 0.1 files stay as they were. */
+    {"feature_matching", CLG_FIELD_FLAG, offsetof(clg_dcgan_config, feature_matching), 0, 1,
+     "--feature-matching", NULL, "G matches the mean of D's last hidden features on real data "
+     "(Salimans et al.) instead of the non-saturating loss", 0, 1, NULL, 1},
+    {"mbd", CLG_FIELD_INT2, offsetof(clg_dcgan_config, mbd), 0, 4096, "--mbd", NULL,
+     "B,C: minibatch discrimination before D's last layer, B kernels of C dimensions (the "
+     "paper's 100,5)", 0, 1, NULL, 1},
+    {"hist_avg", CLG_FIELD_FLOAT, offsetof(clg_dcgan_config, hist_avg), 0, 1e6, "--hist-avg", NULL,
+     "W: historical averaging, each player's cost + W ||theta - mean of past theta||^2", 0, 1,
+     NULL, 1},
 };
 #undef F
 

@@ -2,7 +2,9 @@
  * G: convT(nz -> 8ngf, k4 s1 p0) BN ReLU, convT k4 s2 p1 halving the width
  * per stage, each BN ReLU, convT(ngf -> nc) tanh; D mirrors it with strided
  * convs, LeakyReLU(0.2), BN except on the first layer, and a last conv to
- * one logit. 32x32 drops one stage from each. No biases. Losses on logits;
+ * one logit. 32x32 drops one stage from each. No biases. D's last hidden
+ * layer is the tap "features". With minibatch discrimination D's last conv
+ * becomes flatten, mbd, linear. Losses on logits;
  * D steps on a real and a generated batch separately, G by the
  * non-saturating loss; Adam for both.
  *
@@ -23,6 +25,11 @@ typedef struct {
     int bn_affine;
     uint64_t seed;
     float ema; /* decay of an exponential moving average of G's weights; 0: none */
+    /* Salimans et al. 2016 */
+    int feature_matching; /* G matches D's last hidden features instead of fooling D */
+    int mbd[2];           /* minibatch discrimination before D's last layer: B kernels of C
+                             dimensions; B = 0: none */
+    float hist_avg;       /* historical averaging's weight for both players; 0: none */
 } clg_dcgan_config;
 
 clg_dcgan_config clg_dcgan_config_default(void);

@@ -128,7 +128,7 @@ static clg_status gan_build(clg_ctx *ctx, gan_model *m, int gen_batch) {
     CLG_TRY(c->arch ? dcgan_g(&m->p.g, c, batch) : clg_gan_mlp_g(&m->p.g, c, batch));
     if (!gen_batch) CLG_TRY(c->arch ? dcgan_d(&m->p.d, c) : clg_gan_mlp_d(&m->p.d, c));
     clg_pair_settings ps = {c->lr, c->beta1, c->beta2, c->real_label, 0.0f, c->seed,
-                            c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL};
+                            c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL, 0.0f, NULL};
     CLG_TRY(clg_pair_alloc(ctx, &m->p, &ps, gen_batch > 0));
     if (!gen_batch) CLG_TRY(clg_model_inputs_create(ctx, &m->base));
     if (!c->conditional) return CLG_OK;
@@ -201,7 +201,7 @@ static clg_status ops_generate(clg_ctx *ctx, clg_model *mm, const clg_tensor *z,
 
 /* ---- settings: `gan` takes the first GAN_FIELDS, `cgan` all ---- */
 #define F(key, type, member, lo, hi, flag, help)                                             \
-    {key, type, offsetof(clg_gan_config, member), lo, hi, flag, NULL, help, 0, 0, NULL}
+    {key, type, offsetof(clg_gan_config, member), lo, hi, flag, NULL, help, 0, 0, NULL, 0}
 static const clg_config_field fields[] = {
     F("image_size", CLG_FIELD_INT, image_size, 0, 64, "--image-size",
       "28 or 32 (MLP; 28 keeps 28x28 images unpadded), 32 or 64 (--arch dcgan); 0: 28 or 32"),
@@ -221,7 +221,7 @@ static const clg_config_field fields[] = {
       "seed of weights, noise, dropout and data order"),
     F("classes", CLG_FIELD_INT, classes, 2, 1000, NULL, "classes (from the data)"),
     {"arch", CLG_FIELD_CHOICE, offsetof(clg_gan_config, arch), 0, 1, "--arch", NULL,
-     "mlp (the paper's) or dcgan (a conditional DCGAN)", 0, 0, "mlp|dcgan"},
+     "mlp (the paper's) or dcgan (a conditional DCGAN)", 0, 0, "mlp|dcgan", 0},
     F("ngf", CLG_FIELD_INT, ngf, 1, 1024, "--ngf", "G width (--arch dcgan)"),
     F("ndf", CLG_FIELD_INT, ndf, 1, 1024, "--ndf", "D width (--arch dcgan)"),
 };

@@ -2,7 +2,11 @@
  * (see gan_pair.h). */
 #include "gan_pair.h"
 #include "elementwise.h"
+#include "bias.h"
 #include "loss.h"
+#include "reduce.h"
+
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -26,6 +30,33 @@ void clg_pair_free(clg_ctx *ctx, clg_pair *p) {
     clg_tensor_free(ctx, &p->z);
     clg_tensor_free(ctx, &p->stats);
     clg_tensor_free(ctx, &p->g_ema);
+    clg_tensor_free(ctx, &p->hist[0]);
+    clg_tensor_free(ctx, &p->hist[1]);
+    clg_block_free(ctx, &p->fm);
+}
+
+/* A copy of a net's parameters (the average's and the running mean's start). */
+static clg_status params_copy(clg_ctx *ctx, const clg_net *net, clg_tensor *t, const char *what) {
+    clg_tensor ps = clg_block_tensor(&net->params);
+    CLG_TRY(clg_tensor_create(ctx, t, ps.n, ps.c, ps.h, ps.w, what));
+    return clg_copy(ctx, t, &ps);
+}
+
+/* Feature matching's tensors, sized by D's tap. */
+static clg_status fm_alloc(clg_ctx *ctx, clg_pair *p) {
+    const clg_tensor *tap = clg_net_tap(&p->d, p->s.fm_tap);
+    if (!tap)
+        return clg_fail(CLG_ERR_INVALID_ARG, "feature matching: D has no layer named '%s'",
+                        p->s.fm_tap);
+    const int n = tap->n, f = (int)(clg_tensor_numel(tap) / (size_t)tap->n);
+    clg_tensor ts[5];
+    for (int k = 0; k < 4; k++) ts[k] = clg_tensor_view(NULL, 0, 1, f, 1, 1);
+    ts[4] = clg_tensor_view(NULL, 0, n, f, 1, 1);
+    CLG_TRY(clg_block_alloc(ctx, &p->fm, ts, 5, "feature matching"));
+    p->fm_real = ts[0], p->fm_fake = ts[1], p->fm_var = ts[2], p->fm_sum = ts[3];
+    p->fm_grad = ts[4];
+    p->fm_features = f;
+    return CLG_OK;
 }
 
 static clg_status pair_setup(clg_ctx *ctx, clg_pair *p, int gen_only) {
@@ -37,11 +68,13 @@ static clg_status pair_setup(clg_ctx *ctx, clg_pair *p, int gen_only) {
     const int *in = p->g.in;
     CLG_TRY(clg_tensor_create(ctx, &p->z, in[0], in[1], in[2], in[3], "noise z"));
     CLG_TRY(clg_tensor_create(ctx, &p->stats, 1, 6, 1, 1, "loss statistics"));
-    if (p->s.ema > 0) { /* the average starts at the initial weights */
-        clg_tensor gp = clg_block_tensor(&p->g.params);
-        CLG_TRY(clg_tensor_create(ctx, &p->g_ema, gp.n, gp.c, gp.h, gp.w, "G's average"));
-        CLG_TRY(clg_copy(ctx, &p->g_ema, &gp));
+    /* The average and the running means start at the initial weights. */
+    if (p->s.ema > 0) CLG_TRY(params_copy(ctx, &p->g, &p->g_ema, "G's average"));
+    if (p->s.hist_avg > 0) {
+        CLG_TRY(params_copy(ctx, &p->g, &p->hist[0], "G's historical mean"));
+        CLG_TRY(params_copy(ctx, &p->d, &p->hist[1], "D's historical mean"));
     }
+    if (p->s.fm_tap) CLG_TRY(fm_alloc(ctx, p));
     clg_adam *opts[2] = {&p->opt_g, &p->opt_d};
     for (int k = 0; k < 2; k++) {
         *opts[k] = clg_adam_default();
@@ -57,6 +90,30 @@ clg_status clg_pair_alloc(clg_ctx *ctx, clg_pair *p, const clg_pair_settings *s,
     clg_status rc = pair_setup(ctx, p, gen_only);
     if (rc != CLG_OK) clg_pair_free(ctx, p);
     return rc;
+}
+
+/* Adam on a net, with historical averaging when asked: the cost
+ * W ||theta - mean||^2 adds 2 W (theta - mean) to the gradient; after the
+ * update the mean of theta_0 .. theta_t takes theta_t in:
+ * mean += (theta_t - mean) / (t + 1). */
+clg_status clg_pair_hist_grad(clg_ctx *ctx, const clg_pair *p, clg_net *net,
+                              const clg_tensor *hist) {
+    const float w = p->s.hist_avg;
+    clg_tensor th = clg_block_tensor(&net->params), gr = clg_block_tensor(&net->grads);
+    CLG_TRY(clg_axpy(ctx, &gr, 2.0f * w, &th));
+    return clg_axpy(ctx, &gr, -2.0f * w, hist);
+}
+
+static clg_status update(clg_ctx *ctx, clg_pair *p, clg_net *net, clg_adam *opt,
+                         const clg_tensor *hist) {
+    const float w = p->s.hist_avg;
+    clg_tensor th = clg_block_tensor(&net->params);
+    if (w > 0) CLG_TRY(clg_pair_hist_grad(ctx, p, net, hist));
+    CLG_TRY(clg_model_adam_step(ctx, opt, net));
+    if (!(w > 0)) return CLG_OK;
+    const float a = 1.0f / (float)(opt->step + 1);
+    CLG_TRY(clg_scale(ctx, hist, hist, 1.0f - a));
+    return clg_axpy(ctx, hist, a, &th);
 }
 
 static void sides(clg_net *net, const clg_tensor *const *side) {
@@ -80,8 +137,8 @@ static clg_status d_pass(clg_ctx *ctx, clg_pair *p, const clg_tensor *x, float t
 }
 
 /* D: maximise log D(x) + log(1 - D(G(z))), a batch of each. */
-static clg_status d_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint64_t stream,
-                         long index) {
+clg_status clg_pair_d_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint64_t stream,
+                            long index) {
     CLG_TRY(clg_net_zero_grad(ctx, &p->d));
     sides(&p->d, p->d_real_side);
     CLG_TRY(d_pass(ctx, p, real, p->s.real_label, 0, NULL, 1));
@@ -89,18 +146,56 @@ static clg_status d_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint
     sides(&p->g, p->g_side);
     CLG_TRY(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));
     sides(&p->d, p->d_fake_side);
-    CLG_TRY(d_pass(ctx, p, clg_net_output(&p->g), 0.0f, 1, NULL, 1));
-    return clg_model_adam_step(ctx, &p->opt_d, &p->d);
+    return d_pass(ctx, p, clg_net_output(&p->g), 0.0f, 1, NULL, 1);
 }
 
-/* G: maximise log D(G(z)) (the non-saturating loss), real labels. */
-static clg_status g_step(clg_ctx *ctx, clg_pair *p) {
+/* Batch means of D's tap on x into mean (F). */
+static clg_status tap_mean(clg_ctx *ctx, clg_pair *p, const clg_tensor *x, const clg_tensor *mean) {
+    CLG_TRY(clg_net_forward(ctx, &p->d, x, CLG_NET_TRAIN));
+    const clg_tensor *tap = clg_net_tap(&p->d, p->s.fm_tap);
+    clg_tensor rows = clg_tensor_view(tap->buf, tap->off, tap->n, p->fm_features, 1, 1);
+    return clg_channel_stats(ctx, &p->fm_sum, mean, &p->fm_var, &rows);
+}
+
+/* Feature matching: L = ||m_fake - m_real||^2 over the F features' batch
+ * means; dL/df_fake[i] = 2 (m_fake - m_real) / N for every row i, injected
+ * at the tap with nothing arriving from D's output. The last forward (of
+ * the fake batch) stays for the backward; D(G(z)) is still logged. */
+static clg_status fm_pass(clg_ctx *ctx, clg_pair *p, const clg_tensor *real,
+                          const clg_tensor *g_dout) {
+    const clg_tensor *fake = clg_net_output(&p->g);
+    sides(&p->d, p->d_real_side);
+    CLG_TRY(tap_mean(ctx, p, real, &p->fm_real));
+    sides(&p->d, p->d_fake_side);
+    CLG_TRY(tap_mean(ctx, p, fake, &p->fm_fake));
+    clg_tensor s = stat_pair(p, 2), dout = clg_net_doutput(&p->d);
+    CLG_TRY(clg_bce_logits_forward(ctx, &s, clg_net_output(&p->d), 1.0f));
+    CLG_TRY(clg_tensor_zero(ctx, &dout));
+    CLG_TRY(clg_axpy(ctx, &p->fm_fake, -1.0f, &p->fm_real)); /* m_fake - m_real */
+    CLG_TRY(clg_tensor_zero(ctx, &p->fm_grad));
+    CLG_TRY(clg_scale(ctx, &p->fm_sum, &p->fm_fake, 2.0f / (float)p->fm_grad.n));
+    CLG_TRY(clg_bias_forward(ctx, &p->fm_grad, &p->fm_sum));
+    const char *taps[1] = {p->s.fm_tap};
+    return clg_net_backward_taps(ctx, &p->d, fake, g_dout, 0, taps, &p->fm_grad, 1);
+}
+
+/* G's gradients: maximise log D(G(z)) (the non-saturating loss, real
+ * labels), or match D's features of real data. */
+clg_status clg_pair_g_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
     clg_tensor g_dout = clg_net_doutput(&p->g);
     CLG_TRY(clg_net_zero_grad(ctx, &p->g));
-    sides(&p->d, p->d_fake_side);
-    CLG_TRY(d_pass(ctx, p, clg_net_output(&p->g), 1.0f, 2, &g_dout, 0));
-    CLG_TRY(clg_net_backward(ctx, &p->g, &p->z, NULL, 1));
-    CLG_TRY(clg_model_adam_step(ctx, &p->opt_g, &p->g));
+    if (p->s.fm_tap) {
+        CLG_TRY(fm_pass(ctx, p, real, &g_dout));
+    } else {
+        sides(&p->d, p->d_fake_side);
+        CLG_TRY(d_pass(ctx, p, clg_net_output(&p->g), 1.0f, 2, &g_dout, 0));
+    }
+    return clg_net_backward(ctx, &p->g, &p->z, NULL, 1);
+}
+
+static clg_status g_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
+    CLG_TRY(clg_pair_g_grads(ctx, p, real));
+    CLG_TRY(update(ctx, p, &p->g, &p->opt_g, &p->hist[0]));
     if (!(p->s.ema > 0)) return CLG_OK;
     clg_tensor gp = clg_block_tensor(&p->g.params);
     CLG_TRY(clg_scale(ctx, &p->g_ema, &p->g_ema, p->s.ema));
@@ -110,15 +205,28 @@ static clg_status g_step(clg_ctx *ctx, clg_pair *p) {
 clg_status clg_pair_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint64_t stream,
                          long index) {
     if (!p->d.count) return clg_fail(CLG_ERR_INVALID_ARG, "this GAN was built for generating only");
-    CLG_TRY(d_step(ctx, p, real, stream, index));
-    return g_step(ctx, p);
+    CLG_TRY(clg_pair_d_grads(ctx, p, real, stream, index));
+    CLG_TRY(update(ctx, p, &p->d, &p->opt_d, &p->hist[1]));
+    return g_step(ctx, p, real);
+}
+
+/* The feature-matching distance: the squared norm of m_fake - m_real. */
+static clg_status fm_loss(clg_ctx *ctx, const clg_pair *p, float *loss) {
+    float *d = malloc((size_t)p->fm_features * sizeof *d);
+    if (!d) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    clg_status rc = clg_tensor_download(ctx, &p->fm_fake, d);
+    double s = 0;
+    for (int i = 0; i < p->fm_features; i++) s += (double)d[i] * d[i];
+    *loss = (float)s;
+    free(d);
+    return rc;
 }
 
 clg_status clg_pair_read(clg_ctx *ctx, const clg_pair *p, float *out) {
     float st[6];
     CLG_TRY(clg_tensor_download(ctx, &p->stats, st));
     out[0] = st[0] + st[2], out[1] = st[4], out[2] = st[1], out[3] = st[3], out[4] = st[5];
-    return CLG_OK;
+    return p->s.fm_tap ? fm_loss(ctx, p, &out[1]) : CLG_OK;
 }
 
 /* The metrics of a GAN step (clg_pair_read's order). */
@@ -133,8 +241,9 @@ int clg_pair_parts(clg_pair *p, const char *g_prefix, const char *d_prefix,
                    const char *const names[4], clg_model_part *out) {
     int trains = p->d.count > 0;
     out[0] = (clg_model_part){g_prefix, &p->g, trains ? &p->opt_g : NULL, names[0], names[1],
-                              p->g_ema.buf ? &p->g_ema : NULL};
+                              p->g_ema.buf ? &p->g_ema : NULL, p->hist[0].buf ? &p->hist[0] : NULL};
     if (!trains) return 1;
-    out[1] = (clg_model_part){d_prefix, &p->d, &p->opt_d, names[2], names[3], NULL};
+    out[1] = (clg_model_part){d_prefix, &p->d, &p->opt_d, names[2], names[3], NULL,
+                              p->hist[1].buf ? &p->hist[1] : NULL};
     return 2;
 }

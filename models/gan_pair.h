@@ -4,8 +4,12 @@
  * -log D(G(z)), both from logits, with Adam for each; one-sided label
  * smoothing (real_label < 1), side inputs for conditional players (one-hot
  * labels, a conditioning image: clg_net_concat) and an exponential moving
- * average of G's weights. DCGAN, GAN, cGAN and every LAPGAN level are one
- * or more of these.
+ * average of G's weights; and two of Salimans et al.'s techniques:
+ * historical averaging (each player's cost gets W ||theta - mean of past
+ * theta||^2; the mean kept on the device, updated after each step) and
+ * feature matching (G minimises ||mean f(x) - mean f(G(z))||^2 over the
+ * features f at a named tap of D). DCGAN, GAN, cGAN and every LAPGAN level
+ * are one or more of these.
  *
  * The model builds both nets (clg_net_init + layers), then clg_pair_alloc
  * allocates and initialises them and what a step needs; nothing is
@@ -20,6 +24,9 @@ typedef struct {
     float real_label;   /* D's target for real images: 1, or 0.9 (one-sided smoothing) */
     float ema;          /* decay of G's weight average; 0: none */
     uint64_t noise_seed, g_seed, d_seed; /* z; G's and D's initial weights */
+    float hist_avg;     /* historical averaging's weight W (both players); 0: none */
+    const char *fm_tap; /* feature matching on D's tap of this name; NULL: G's loss is
+                           the non-saturating one */
 } clg_pair_settings;
 
 typedef struct {
@@ -29,6 +36,12 @@ typedef struct {
     clg_tensor z;        /* G's input (its network's input shape): N(0, 1) each step */
     clg_tensor stats;    /* (6): (loss, mean sigmoid) of D on real, on fake, of G's step */
     clg_tensor g_ema;    /* s.ema > 0: laid out as g.params */
+    clg_tensor hist[2];  /* s.hist_avg > 0: the running means of G's and D's parameters */
+    clg_block fm;        /* feature matching: the tensors below */
+    clg_tensor fm_real, fm_fake; /* (F): batch means of the tap's F features */
+    clg_tensor fm_var, fm_sum;   /* (F): the statistics' by-products, then scratch */
+    clg_tensor fm_grad;  /* (batch, F, 1, 1): injected at the tap */
+    int fm_features;     /* F */
     /* Side inputs (clg_net_set_side) before each forward; NULL where unused. */
     const clg_tensor *g_side[CLG_NET_MAX_SIDES];
     const clg_tensor *d_real_side[CLG_NET_MAX_SIDES], *d_fake_side[CLG_NET_MAX_SIDES];
@@ -47,8 +60,18 @@ void clg_pair_free(clg_ctx *ctx, clg_pair *p);
  * `index` (clg_model_noise), D on real and fake, then G. Enqueued. */
 clg_status clg_pair_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint64_t stream,
                          long index);
-/* The step's loss_d, loss_g, d_x, d_g_z1 (before D's update), d_g_z2 (after)
- * into out[0..5) (one small blocking read). */
+/* The halves of a step without the updates (tests): D's gradients (z
+ * drawn, G run on it, D on real and fake; statistics 0 and 1), and G's for
+ * the G output of the last forward and D as it is (statistic 2). */
+clg_status clg_pair_d_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint64_t stream,
+                            long index);
+clg_status clg_pair_g_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real);
+/* Historical averaging's gradient: net's gradients += 2 W (theta - hist). */
+clg_status clg_pair_hist_grad(clg_ctx *ctx, const clg_pair *p, clg_net *net,
+                              const clg_tensor *hist);
+/* The step's loss_d, loss_g (the feature-matching distance with fm_tap),
+ * d_x, d_g_z1 (before D's update), d_g_z2 (after) into out[0..5) (small
+ * blocking reads). */
 clg_status clg_pair_read(clg_ctx *ctx, const clg_pair *p, float *out);
 /* The metrics of a GAN step from clg_pair_read's five values. */
 void clg_gan_metrics(const float *v, clg_metrics *out);

@@ -4,6 +4,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,18 @@ static int choice_word(const char *choices, int k, char *buf, size_t cap) {
     return 1;
 }
 
+int clg_config_parse_int2(const char *text, int v[2]) {
+    char *end;
+    long a = strtol(text, &end, 10);
+    if (end == text || *end != ',') return -1;
+    const char *b_text = end + 1;
+    long b = strtol(b_text, &end, 10);
+    if (end == b_text || *end || a < INT32_MIN || a > INT32_MAX || b < INT32_MIN || b > INT32_MAX)
+        return -1;
+    v[0] = (int)a, v[1] = (int)b;
+    return 0;
+}
+
 int clg_config_choice_index(const clg_config_field *f, const char *word) {
     char w[64];
     for (int k = 0; word && choice_word(f->choices, k, w, sizeof w); k++)
@@ -30,11 +43,20 @@ int clg_config_choice_index(const clg_config_field *f, const char *word) {
 void clg_config_to_json(const clg_config_field *f, int n, const void *cfg, char *buf, size_t cap) {
     size_t len = 0;
     if (cap) buf[0] = '\0';
+    int first = 1;
     for (int i = 0; i < n && len < cap; i++) {
-        const char *sep = i ? ", " : "{";
         const void *p = at(cfg, &f[i]);
+        if (f[i].omit_zero && (f[i].type == CLG_FIELD_FLOAT ? *(const float *)p == 0.0f
+                               : f[i].type == CLG_FIELD_U64 ? *(const uint64_t *)p == 0
+                                                            : *(const int *)p == 0))
+            continue;
+        const char *sep = first ? "{" : ", ";
+        first = 0;
         int w;
         switch (f[i].type) {
+        case CLG_FIELD_INT2: w = snprintf(buf + len, cap - len, "%s\"%s\": [%d, %d]", sep,
+                                          f[i].key, ((const int *)p)[0], ((const int *)p)[1]);
+            break;
         case CLG_FIELD_FLOAT: w = snprintf(buf + len, cap - len, "%s\"%s\": %.9g", sep, f[i].key,
                                            *(const float *)p); break;
         case CLG_FIELD_U64: w = snprintf(buf + len, cap - len, "%s\"%s\": %llu", sep, f[i].key,
@@ -50,7 +72,7 @@ void clg_config_to_json(const clg_config_field *f, int n, const void *cfg, char 
         }
         len += w > 0 ? (size_t)w : 0;
     }
-    if (len < cap) snprintf(buf + len, cap - len, "%s", n ? "}" : "{}");
+    if (len < cap) snprintf(buf + len, cap - len, "%s", first ? "{}" : "}");
 }
 
 clg_status clg_config_from_json(const clg_config_field *f, int n, const clg_json *j,
@@ -60,6 +82,19 @@ clg_status clg_config_from_json(const clg_config_field *f, int n, const clg_json
     for (int i = 0; i < n; i++) {
         const clg_json *v = clg_json_get(j, f[i].key);
         if (!v && f[i].optional) continue;
+        if (f[i].type == CLG_FIELD_INT2) {
+            int *q = at(cfg, &f[i]), ok = v && v->type == CLG_JSON_ARRAY && v->count == 2;
+            for (int k = 0; ok && k < 2; k++) {
+                const clg_json *e = &v->items[k];
+                ok = e->type == CLG_JSON_NUMBER && e->num >= f[i].lo && e->num <= f[i].hi &&
+                     e->num == floor(e->num);
+                if (ok) q[k] = (int)e->num;
+            }
+            if (!ok)
+                return clg_fail(CLG_ERR_FORMAT, "%s: config '%s' is not two whole numbers in "
+                                "[%g, %g]", what, f[i].key, f[i].lo, f[i].hi);
+            continue;
+        }
         if (f[i].type == CLG_FIELD_CHOICE) {
             int k = v && v->type == CLG_JSON_STRING ? clg_config_choice_index(&f[i], v->str) : -1;
             if (k < 0)

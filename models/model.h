@@ -24,6 +24,7 @@ typedef enum {
     CLG_FIELD_U64,
     CLG_FIELD_FLAG,   /* an int 0/1 set by a flag without a value */
     CLG_FIELD_CHOICE, /* an int index into `choices`, written and read as the word */
+    CLG_FIELD_INT2,   /* two ints in a row: "--flag A,B", [A, B] in JSON */
 } clg_field_type;
 
 typedef struct {
@@ -37,7 +38,12 @@ typedef struct {
     int invert;        /* a FLAG stored as its negation ("--no-affine" -> bn_affine 0) */
     int optional;      /* may be missing from older checkpoints: the default stays */
     const char *choices; /* CHOICE: the words, '|'-separated ("mlp|dcgan") */
+    int omit_zero;     /* left out of the JSON while 0 (options added after a format's
+                          first release, so its files stay as they were) */
 } clg_config_field;
+
+/* INT2 fields: "A,B" (whole numbers) into v; 0 on success. */
+int clg_config_parse_int2(const char *text, int v[2]);
 
 /* CHOICE fields: the index of `word` in f->choices, or -1. */
 int clg_config_choice_index(const clg_config_field *f, const char *word);
@@ -66,6 +72,7 @@ typedef struct {
     const char *opt_name; /* moments saved as "<opt_name>.exp_avg.<name>" */
     const char *opt_key;  /* metadata key of the optimiser's step count */
     const clg_tensor *avg; /* a weight average laid out as net->params, or NULL */
+    const clg_tensor *hist; /* historical averaging's running mean, laid out so, or NULL */
 } clg_model_part;
 
 #define CLG_MODEL_MAX_PARTS 8

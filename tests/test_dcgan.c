@@ -83,21 +83,9 @@ static void run(clg_ctx *ctx, const clg_train_opts *o, metrics_log *ml) {
     CLG_ASSERT_OK(clg_train(ctx, o, &h, NULL));
 }
 
-static unsigned char *slurp(const char *path, long *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    rewind(f);
-    unsigned char *b = malloc((size_t)*len);
-    assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
-    fclose(f);
-    return b;
-}
-
 static void assert_same_file(const char *a, const char *b) {
     long la, lb;
-    unsigned char *x = slurp(a, &la), *y = slurp(b, &lb);
+    unsigned char *x = clg_test_slurp(a, &la), *y = clg_test_slurp(b, &lb);
     assert_int_equal(la, lb);
     assert_memory_equal(x, y, (size_t)la);
     free(x), free(y);
@@ -202,7 +190,7 @@ static void test_checkpoint_roundtrip_and_damage(void **state) {
     clg_dcgan_free(ctx, &other);
     /* A flipped data byte: CRC mismatch. Truncation: header/offsets. */
     long len;
-    unsigned char *bytes = slurp(ck, &len);
+    unsigned char *bytes = clg_test_slurp(ck, &len);
     bytes[len - 5] ^= 0x40;
     FILE *f = fopen(bad, "wb");
     fwrite(bytes, 1, (size_t)len, f);
@@ -408,14 +396,14 @@ static void test_divergence_stops(void **state) {
     free(e);
     free(poisoned);
     long before_len, after_len;
-    unsigned char *before = slurp(ck, &before_len);
+    unsigned char *before = clg_test_slurp(ck, &before_len);
     o.steps = 5;
     o.resume = 1;
     o.ckpt_every = 1;
     clg_train_hooks h = {NULL, on_progress, NULL, &ml};
     assert_int_equal(clg_train(ctx, &o, &h, NULL), CLG_ERR_DIVERGED);
     assert_non_null(strstr(clg_last_error(), "non-finite loss_D (nan) at step 3"));
-    unsigned char *after = slurp(ck, &after_len);
+    unsigned char *after = clg_test_slurp(ck, &after_len);
     assert_int_equal(before_len, after_len);
     assert_memory_equal(before, after, (size_t)before_len);
     free(before), free(after);
@@ -468,7 +456,7 @@ static void test_run_folder_hygiene(void **state) {
     assert_int_equal(access(p, F_OK), -1); /* the leftover is gone */
     snprintf(p, sizeof p, "%s/config.json", out);
     long len;
-    unsigned char *text = slurp(p, &len);
+    unsigned char *text = clg_test_slurp(p, &len);
     clg_json j;
     CLG_ASSERT_OK(clg_json_parse((const char *)text, (size_t)len, &j));
     const clg_json *d = clg_json_get(&j, "data");
@@ -514,8 +502,6 @@ static void test_release_checkpoint_still_samples(void **state) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/clgan-test-dcgan-XXXXXX");
-    if (!mkdtemp(dir)) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_d_learns_toy_set),
         cmocka_unit_test(test_determinism_and_resume),
@@ -527,10 +513,6 @@ int main(void) {
         cmocka_unit_test(test_release_checkpoint_still_samples),
         cmocka_unit_test(test_run_folder_hygiene),
     };
-    int rc = cmocka_run_group_tests_name("dcgan", tests, clg_test_group_setup,
-                                         clg_test_group_teardown);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) return 1;
-    return rc;
+    return clg_test_run_in_tmpdir("dcgan", dir, sizeof dir, tests,
+                                  sizeof tests / sizeof tests[0]);
 }

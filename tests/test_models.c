@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char dir[256], toy[300]; /* toy: the IDX file of patterns */
+static char dir[256], toy[300]; /* toy: the IDX file of patterns (setup makes it) */
 
 /* A toy IDX file: image i has toy rows every 5 and one toy column. */
 static void make_pattern_idx(const char *path, int n) {
@@ -31,6 +31,13 @@ static void make_pattern_idx(const char *path, int n) {
         for (int p = 0; p < 784; p++)
             fputc(((p / 28 + i) % 5 == 0 || (p % 28) == (i % 28)) * 255, f);
     fclose(f);
+}
+
+/* The toy file in the suite's folder, made once (the first test). */
+static void test_make_toy_data(void **state) {
+    (void)state;
+    snprintf(toy, sizeof toy, "%s/toy.idx", dir);
+    make_pattern_idx(toy, 40);
 }
 
 typedef struct {
@@ -50,18 +57,6 @@ static void train(clg_ctx *ctx, const clg_model_ops *ops, void *cfg, const char 
     CLG_ASSERT_OK(clg_train(ctx, &o, &h, NULL));
 }
 
-static unsigned char *slurp(const char *path, long *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    rewind(f);
-    unsigned char *b = malloc((size_t)*len);
-    assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
-    fclose(f);
-    return b;
-}
-
 /* Resume: 6 steps straight and 3 + 3 give the same checkpoint bytes and
  * the same metrics. */
 static void check_resume(clg_ctx *ctx, const clg_model_ops *ops, void *cfg, const char *data,
@@ -78,7 +73,7 @@ static void check_resume(clg_ctx *ctx, const clg_model_ops *ops, void *cfg, cons
     snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", a);
     snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", b);
     long na, nb;
-    unsigned char *x = slurp(pa, &na), *y = slurp(pb, &nb);
+    unsigned char *x = clg_test_slurp(pa, &na), *y = clg_test_slurp(pb, &nb);
     assert_int_equal(na, nb);
     assert_memory_equal(x, y, (size_t)na);
     free(x), free(y);
@@ -247,11 +242,8 @@ static void test_lapgan_pyramid_and_levels(void **state) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/clgan-test-models-XXXXXX");
-    if (!mkdtemp(dir)) return 1;
-    snprintf(toy, sizeof toy, "%s/toy.idx", dir);
-    make_pattern_idx(toy, 40);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_make_toy_data),
         cmocka_unit_test(test_gan),
         cmocka_unit_test(test_cgan_mlp),
         cmocka_unit_test(test_cgan_dcgan),
@@ -259,10 +251,6 @@ int main(void) {
         cmocka_unit_test(test_lapgan_classes),
         cmocka_unit_test(test_lapgan_pyramid_and_levels),
     };
-    int rc = cmocka_run_group_tests_name("models", tests, clg_test_group_setup,
-                                         clg_test_group_teardown);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) return 1;
-    return rc;
+    return clg_test_run_in_tmpdir("models", dir, sizeof dir, tests,
+                                  sizeof tests / sizeof tests[0]);
 }

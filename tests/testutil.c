@@ -96,3 +96,27 @@ void clg_test_cache_env_restore(clg_test_cache_env *saved) {
     free(saved->xdg), free(saved->no_cache);
     saved->xdg = saved->no_cache = NULL;
 }
+
+unsigned char *clg_test_slurp(const char *path, long *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    rewind(f);
+    unsigned char *b = malloc((size_t)*len + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
+    fclose(f);
+    return b;
+}
+
+int clg_test_run_in_tmpdir(const char *name, char *dir, size_t cap,
+                           const struct CMUnitTest *tests, size_t count) {
+    snprintf(dir, cap, "/tmp/clgan-test-%s-XXXXXX", name);
+    if (!mkdtemp(dir)) return 1;
+    int rc = _cmocka_run_group_tests(name, tests, count, clg_test_group_setup,
+                                     clg_test_group_teardown);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) != 0 ? 1 : rc;
+}

@@ -49,6 +49,13 @@ void clg_test_assert_close(const float *got, const double *ref, size_t n, double
                      clg_last_error());                                         \
     } while (0)
 
+/* A whole file, malloc'd (the test fails when it cannot be read). */
+unsigned char *clg_test_slurp(const char *path, long *len);
+/* Suites that write files: run the group in a fresh /tmp/clgan-test-NAME-*
+ * folder (its path in `dir`, cap bytes), removed afterwards. */
+int clg_test_run_in_tmpdir(const char *name, char *dir, size_t cap,
+                           const struct CMUnitTest *tests, size_t count);
+
 /* A device tensor uploaded from host data (test shorthand). */
 clg_tensor clg_test_tensor(clg_ctx *ctx, int n, int c, int h, int w, const float *host);
 

@@ -1,0 +1,264 @@
+/* test_improved.c: Salimans et al.'s techniques in the GAN pair and DCGAN:
+ * - feature matching: G's gradient against central differences of
+ *   ||mean f(x) - mean f(G(z))||^2 through D and G (D held fixed);
+ * - historical averaging: the running mean is the mean of theta_0..theta_t
+ *   after every step, and the cost's gradient 2 W (theta - mean) matches
+ *   central differences of W ||theta - mean||^2;
+ * - one-sided label smoothing: D's real target is 0.9, its fake target and
+ *   G's target stay 0 and 1;
+ * - DCGAN with --mbd, --feature-matching and --hist-avg trains, saves them
+ *   in config and checkpoint, and resumes bit-identically.
+ * Tolerance of the central differences: 1e-2 of the largest gradient
+ * (float32 forwards, h = 1e-2). */
+#include "testutil.h"
+#include "checkpoint.h"
+#include "dcgan.h"
+#include "gan_pair.h"
+#include "safetensors.h"
+#include "train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char dir[256];
+
+/* G: z (3) -> linear 6 tanh -> linear 4 tanh; D: linear 5 tanh [features]
+ * -> linear 1. No BN or dropout: forwards are deterministic. */
+static void build_pair(clg_ctx *ctx, clg_pair *p, int n, float hist, const char *tap,
+                       float real_label) {
+    memset(p, 0, sizeof *p);
+    clg_net_init(&p->g, n, 3, 1, 1);
+    CLG_ASSERT_OK(clg_net_linear(&p->g, "main.0", 6, 1));
+    CLG_ASSERT_OK(clg_net_act(&p->g, CLG_ACT_TANH, 0.0f));
+    CLG_ASSERT_OK(clg_net_linear(&p->g, "main.2", 4, 1));
+    CLG_ASSERT_OK(clg_net_act(&p->g, CLG_ACT_TANH, 0.0f));
+    clg_net_init(&p->d, n, 4, 1, 1);
+    CLG_ASSERT_OK(clg_net_linear(&p->d, "main.0", 5, 1));
+    CLG_ASSERT_OK(clg_net_act(&p->d, CLG_ACT_TANH, 0.0f));
+    CLG_ASSERT_OK(clg_net_name_tap(&p->d, "features"));
+    CLG_ASSERT_OK(clg_net_linear(&p->d, "main.2", 1, 1));
+    clg_pair_settings s = {1e-2f, 0.5f, 0.999f, real_label, 0.0f, 7, 8, 9, hist, tap};
+    CLG_ASSERT_OK(clg_pair_alloc(ctx, p, &s, 0));
+    /* Weights large enough that every path carries signal. */
+    clg_net *nets[2] = {&p->g, &p->d};
+    for (int k = 0; k < 2; k++) {
+        clg_tensor t = clg_block_tensor(&nets[k]->params);
+        size_t np = clg_tensor_numel(&t);
+        float *v = malloc(np * sizeof *v);
+        clg_test_fill_uniform(v, np, 20 + (uint64_t)k, -0.8f, 0.8f);
+        CLG_ASSERT_OK(clg_tensor_upload(ctx, &t, v));
+        /* The running means start at the (new) initial weights, as
+         * clg_pair_alloc starts them at the initialised ones. */
+        if (hist > 0) CLG_ASSERT_OK(clg_tensor_upload(ctx, &p->hist[k], v));
+        free(v);
+    }
+}
+
+static void means_of_tap(clg_ctx *ctx, clg_pair *p, const clg_tensor *x, double *m) {
+    CLG_ASSERT_OK(clg_net_forward(ctx, &p->d, x, CLG_NET_TRAIN));
+    const clg_tensor *tap = clg_net_tap(&p->d, "features");
+    float f[8 * 5];
+    CLG_ASSERT_OK(clg_tensor_download(ctx, tap, f));
+    for (int j = 0; j < 5; j++) {
+        m[j] = 0;
+        for (int i = 0; i < tap->n; i++) m[j] += f[i * 5 + j] / tap->n;
+    }
+}
+
+/* ||mean f(real) - mean f(G(z))||^2 for G's current parameters. */
+static double fm_loss(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
+    double mr[5], mg[5], l = 0;
+    means_of_tap(ctx, p, real, mr);
+    CLG_ASSERT_OK(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));
+    means_of_tap(ctx, p, clg_net_output(&p->g), mg);
+    for (int j = 0; j < 5; j++) l += (mg[j] - mr[j]) * (mg[j] - mr[j]);
+    return l;
+}
+
+static void test_feature_matching_gradient(void **state) {
+    clg_ctx *ctx = *state;
+    clg_pair p;
+    build_pair(ctx, &p, 8, 0.0f, "features", 1.0f);
+    float zv[24], xv[32];
+    clg_test_fill_uniform(zv, 24, 3, -1.0f, 1.0f);
+    clg_test_fill_uniform(xv, 32, 4, -1.0f, 1.0f);
+    CLG_ASSERT_OK(clg_tensor_upload(ctx, &p.z, zv));
+    clg_tensor real = clg_test_tensor(ctx, 8, 4, 1, 1, xv);
+    CLG_ASSERT_OK(clg_net_forward(ctx, &p.g, &p.z, CLG_NET_TRAIN));
+    CLG_ASSERT_OK(clg_pair_g_grads(ctx, &p, &real));
+    clg_tensor th = clg_block_tensor(&p.g.params), gr = clg_block_tensor(&p.g.grads);
+    size_t np = clg_tensor_numel(&th);
+    float *tv = malloc(np * sizeof *tv), *gv = malloc(np * sizeof *gv);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &th, tv));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &gr, gv));
+    float v[5];
+    CLG_ASSERT_OK(clg_pair_read(ctx, &p, v));
+    double l0 = fm_loss(ctx, &p, &real);
+    assert_true(fabs(v[1] - l0) <= 1e-4 * fmax(1.0, l0)); /* the logged loss is this distance */
+    double worst = 0, scale = 0;
+    clg_named_tensor nts[8];
+    int nt = clg_net_tensors(&p.g, nts, 8);
+    for (int t = 0; t < nt; t++)
+        for (size_t j = 0, off = nts[t].t.off / 4, n = clg_tensor_numel(&nts[t].t); j < n; j += 2) {
+            float keep = tv[off + j];
+            double l[2];
+            for (int sgn = 0; sgn < 2; sgn++) {
+                tv[off + j] = keep + (sgn ? -1e-2f : 1e-2f);
+                CLG_ASSERT_OK(clg_tensor_upload(ctx, &th, tv));
+                l[sgn] = fm_loss(ctx, &p, &real);
+            }
+            tv[off + j] = keep;
+            CLG_ASSERT_OK(clg_tensor_upload(ctx, &th, tv));
+            double fd = (l[0] - l[1]) / 2e-2;
+            worst = fmax(worst, fabs(fd - gv[off + j]));
+            scale = fmax(scale, fabs(fd));
+        }
+    assert_true(scale > 1e-3);
+    if (worst > 1e-2 * scale) fail_msg("feature matching: error %g over scale %g", worst, scale);
+    free(tv), free(gv);
+    clg_tensor_free(ctx, &real);
+    clg_pair_free(ctx, &p);
+}
+
+static void test_historical_averaging(void **state) {
+    clg_ctx *ctx = *state;
+    clg_pair p;
+    const float w = 0.3f;
+    build_pair(ctx, &p, 8, w, NULL, 1.0f);
+    float xv[32];
+    clg_test_fill_uniform(xv, 32, 5, -1.0f, 1.0f);
+    clg_tensor real = clg_test_tensor(ctx, 8, 4, 1, 1, xv);
+    clg_tensor th = clg_block_tensor(&p.d.params);
+    size_t np = clg_tensor_numel(&th);
+    float *tv = malloc(np * sizeof *tv), *hv = malloc(np * sizeof *hv);
+    double *want = malloc(np * sizeof *want);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &th, tv));
+    for (size_t i = 0; i < np; i++) want[i] = tv[i]; /* the mean starts at theta_0 */
+    for (int t = 1; t <= 4; t++) {
+        CLG_ASSERT_OK(clg_pair_step(ctx, &p, &real, 0, t));
+        CLG_ASSERT_OK(clg_tensor_download(ctx, &th, tv));
+        for (size_t i = 0; i < np; i++) want[i] += (tv[i] - want[i]) / (t + 1);
+        CLG_ASSERT_OK(clg_tensor_download(ctx, &p.hist[1], hv));
+        CLG_ASSERT_CLOSE(hv, want, np, 1e-5);
+    }
+    /* The gradient of W ||theta - mean||^2, added to zero gradients. */
+    clg_tensor gr = clg_block_tensor(&p.d.grads);
+    float *gv = malloc(np * sizeof *gv);
+    CLG_ASSERT_OK(clg_net_zero_grad(ctx, &p.d));
+    CLG_ASSERT_OK(clg_pair_hist_grad(ctx, &p, &p.d, &p.hist[1]));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &gr, gv));
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < np; i++) {
+        double c[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            c[sgn] = 0;
+            for (size_t k = 0; k < np; k++) {
+                double th_k = tv[k] + (k == i ? (sgn ? -1e-2 : 1e-2) : 0);
+                c[sgn] += w * (th_k - hv[k]) * (th_k - hv[k]);
+            }
+        }
+        double fd = (c[0] - c[1]) / 2e-2;
+        worst = fmax(worst, fabs(fd - gv[i]));
+        scale = fmax(scale, fabs(fd));
+    }
+    assert_true(scale > 1e-4);
+    if (worst > 1e-3 * scale) fail_msg("historical averaging: error %g over scale %g", worst, scale);
+    free(tv), free(hv), free(want), free(gv);
+    clg_tensor_free(ctx, &real);
+    clg_pair_free(ctx, &p);
+}
+
+static double bce(double logit, double target) { /* mean over one */
+    return fmax(logit, 0) - logit * target + log1p(exp(-fabs(logit)));
+}
+
+/* With real_label 0.9: D's real loss uses 0.9, its fake loss 0, G's 1. */
+static void test_one_sided_label_smoothing(void **state) {
+    clg_ctx *ctx = *state;
+    clg_pair p;
+    build_pair(ctx, &p, 8, 0.0f, NULL, 0.9f);
+    float xv[32], lr[8], lf[8], st[6];
+    clg_test_fill_uniform(xv, 32, 6, -1.0f, 1.0f);
+    clg_tensor real = clg_test_tensor(ctx, 8, 4, 1, 1, xv);
+    CLG_ASSERT_OK(clg_pair_d_grads(ctx, &p, &real, 0, 1));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_output(&p.d), lf)); /* the fake batch's */
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &p.stats, st));
+    double want_fake = 0, want_g = 0, want_real = 0;
+    for (int i = 0; i < 8; i++) want_fake += bce(lf[i], 0.0) / 8, want_g += bce(lf[i], 1.0) / 8;
+    CLG_ASSERT_OK(clg_pair_g_grads(ctx, &p, &real)); /* D unchanged: the same fake logits */
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &p.stats, st));
+    CLG_ASSERT_OK(clg_net_forward(ctx, &p.d, &real, CLG_NET_TRAIN));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_output(&p.d), lr));
+    for (int i = 0; i < 8; i++) want_real += bce(lr[i], 0.9) / 8;
+    assert_true(fabs(st[0] - want_real) < 1e-5);
+    assert_true(fabs(st[2] - want_fake) < 1e-5);
+    assert_true(fabs(st[4] - want_g) < 1e-5);
+    clg_tensor_free(ctx, &real);
+    clg_pair_free(ctx, &p);
+}
+
+/* ---- DCGAN with the options, through the trainer ---- */
+
+static void make_idx(const char *path, int n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, 28, 0, 0, 0, 28};
+    fwrite(hdr, 1, 16, f);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < 784; p++) fputc(((p / 28 + i) % 5 == 0) * 255, f);
+    fclose(f);
+}
+
+static void train(clg_ctx *ctx, clg_dcgan_config *c, const char *data, const char *out,
+                  long steps, int resume) {
+    clg_train_opts o = {&clg_dcgan_ops, c, data, NULL, out, steps, 0, 0, resume, 0, 0, 0, 0};
+    CLG_ASSERT_OK(clg_train(ctx, &o, NULL, NULL));
+}
+
+static void test_dcgan_with_options(void **state) {
+    clg_ctx *ctx = *state;
+    char data[300], a[300], b[300], pa[350], pb[350];
+    snprintf(data, sizeof data, "%s/toy.idx", dir);
+    make_idx(data, 24);
+    clg_dcgan_config c = clg_dcgan_config_default();
+    c.nz = 8, c.ngf = 4, c.ndf = 4, c.batch = 8, c.seed = 3;
+    c.mbd[0] = 6, c.mbd[1] = 3, c.feature_matching = 1, c.hist_avg = 0.1f;
+    snprintf(a, sizeof a, "%s/opts_a", dir);
+    snprintf(b, sizeof b, "%s/opts_b", dir);
+    train(ctx, &c, data, a, 4, 0);
+    train(ctx, &c, data, b, 2, 0);
+    train(ctx, &c, data, b, 4, 1);
+    snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", a);
+    snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", b);
+    long na, nb;
+    unsigned char *x = clg_test_slurp(pa, &na), *y = clg_test_slurp(pb, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(x, y, (size_t)na);
+    free(x), free(y);
+    /* The options come back from the checkpoint; its D has the MBD layer
+     * and both running means are saved. */
+    clg_dcgan_config back;
+    CLG_ASSERT_OK(clg_ckpt_read_dcgan_config(pa, &back));
+    assert_int_equal(back.mbd[0], 6), assert_int_equal(back.mbd[1], 3);
+    assert_int_equal(back.feature_matching, 1);
+    assert_true(back.hist_avg == 0.1f);
+    clg_safetensors st;
+    CLG_ASSERT_OK(clg_safetensors_read(pa, &st));
+    assert_non_null(clg_safetensors_find(&st, "netD.main.8.T"));
+    assert_non_null(clg_safetensors_find(&st, "hist.main.0.weight"));
+    assert_non_null(clg_safetensors_find(&st, "hist.netD.main.0.weight"));
+    clg_safetensors_free(&st);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_feature_matching_gradient),
+        cmocka_unit_test(test_historical_averaging),
+        cmocka_unit_test(test_one_sided_label_smoothing),
+        cmocka_unit_test(test_dcgan_with_options),
+    };
+    return clg_test_run_in_tmpdir("improved", dir, sizeof dir, tests,
+                                  sizeof tests / sizeof tests[0]);
+}
