@@ -11,7 +11,7 @@
 
 clg_dcgan_config clg_dcgan_config_default(void) {
     clg_dcgan_config c = {32, 1, 100, 64, 64, 64, 2e-4f, 0.5f, 0.999f, 1.0f, 1, 1, 0.0f,
-                          0, {0, 5}, 0.0f};
+                          0, {0, 5}, 0.0f, 0};
     return c;
 }
 
@@ -50,7 +50,7 @@ clg_status clg_dcgan_g_layers(clg_net *g, const clg_dcgan_config *c) {
     CLG_TRY(clg_net_convt(g, name, width, 4, 1, 0, 0));
     for (int k = 0; k < s; k++) {
         snprintf(name, sizeof name, "main.%d", idx + 1);
-        CLG_TRY(clg_net_bn(g, name, c->bn_affine));
+        CLG_TRY(c->vbn ? clg_net_vbn(g, name, c->bn_affine) : clg_net_bn(g, name, c->bn_affine));
         CLG_TRY(clg_net_act(g, CLG_ACT_RELU, 0.0f));
         idx += 3;
         snprintf(name, sizeof name, "main.%d", idx);
@@ -118,10 +118,16 @@ static clg_status dcgan_setup(clg_ctx *ctx, void *model, const void *cfg, int ge
                           c->seed, {0}, {0}, 0, 0};
     clg_pair_settings ps = clg_dcgan_pair_settings(c);
     clg_status rc;
-    CLG_TRY_GOTO(clg_dcgan_build_g(&m->p.g, c, gen_batch > 0 ? gen_batch : c->batch), fail);
+    int gb = gen_batch > 0 && !c->vbn ? gen_batch : c->batch; /* VBN: see clg_dcgan */
+    CLG_TRY_GOTO(clg_dcgan_build_g(&m->p.g, c, gb), fail);
     if (gen_batch == 0) CLG_TRY_GOTO(clg_dcgan_build_d(&m->p.d, c), fail);
     CLG_TRY_GOTO(clg_pair_alloc(ctx, &m->p, &ps, gen_batch > 0), fail);
     if (gen_batch == 0) CLG_TRY_GOTO(clg_model_inputs_create(ctx, &m->base), fail);
+    if (gen_batch > 0 && c->vbn) {
+        int s = c->image_size;
+        CLG_TRY_GOTO(clg_tensor_create(ctx, &m->gen_z, c->batch, c->nz, 1, 1, "VBN latents"), fail);
+        CLG_TRY_GOTO(clg_tensor_create(ctx, &m->gen_out, gen_batch, c->nc, s, s, "samples"), fail);
+    }
     return CLG_OK;
 fail:
     clg_dcgan_free(ctx, m);
@@ -134,6 +140,8 @@ clg_status clg_dcgan_init(clg_ctx *ctx, clg_dcgan *m, const clg_dcgan_config *c)
 
 void clg_dcgan_free(clg_ctx *ctx, clg_dcgan *m) {
     clg_pair_free(ctx, &m->p);
+    clg_tensor_free(ctx, &m->gen_z);
+    clg_tensor_free(ctx, &m->gen_out);
     clg_model_inputs_free(ctx, &m->base);
 }
 
@@ -188,6 +196,9 @@ static const clg_config_field fields[] = {
     {"hist_avg", CLG_FIELD_FLOAT, offsetof(clg_dcgan_config, hist_avg), 0, 1e6, "--hist-avg", NULL,
      "W: historical averaging, each player's cost + W ||theta - mean of past theta||^2", 0, 1,
      NULL, 1},
+    {"vbn", CLG_FIELD_FLAG, offsetof(clg_dcgan_config, vbn), 0, 1, "--vbn", NULL,
+     "virtual batch norm in G: a reference batch of z drawn once, kept in the checkpoint", 0, 1,
+     NULL, 1},
 };
 #undef F
 
@@ -228,10 +239,40 @@ static clg_status ops_step_finish(clg_ctx *ctx, clg_model *m, clg_metrics *out) 
 
 /* BN from the batch's own statistics by default, as pytorch/examples
  * samples, without touching the running statistics. */
+/* With VBN: chunks of the training batch through G, each after the
+ * reference batch, rows past the latents zero. A sample depends on its z
+ * and the reference alone. */
+static clg_status generate_vbn(clg_ctx *ctx, clg_dcgan *m, const clg_tensor *z) {
+    const int b = m->gen_z.n, n = z->n, nz = m->cfg.nz;
+    const clg_tensor *out = clg_net_output(&m->p.g);
+    const size_t per = clg_tensor_numel(out) / (size_t)b;
+    if (n != m->gen_out.n)
+        return clg_fail(CLG_ERR_INVALID_ARG, "generate: %d latents, the model was built for %d",
+                        n, m->gen_out.n);
+    for (int at = 0; at < n; at += b) {
+        int rows = n - at < b ? n - at : b;
+        clg_tensor zs = clg_tensor_slice(z, (size_t)at * nz, rows, nz, 1, 1);
+        clg_tensor zd = clg_tensor_slice(&m->gen_z, 0, rows, nz, 1, 1);
+        CLG_TRY(clg_tensor_zero(ctx, &m->gen_z));
+        CLG_TRY(clg_copy(ctx, &zd, &zs));
+        CLG_TRY(clg_net_vbn_reference(ctx, &m->p.g, NULL));
+        CLG_TRY(clg_net_forward(ctx, &m->p.g, &m->gen_z, CLG_NET_BATCH_STATS));
+        clg_tensor src = clg_tensor_slice(out, 0, rows, (int)per, 1, 1);
+        clg_tensor dst = clg_tensor_slice(&m->gen_out, (size_t)at * per, rows, (int)per, 1, 1);
+        CLG_TRY(clg_copy(ctx, &dst, &src));
+    }
+    return CLG_OK;
+}
+
 static clg_status ops_generate(clg_ctx *ctx, clg_model *mm, const clg_tensor *z,
                                const clg_itensor *labels, int running, const clg_tensor **images) {
     (void)labels;
     clg_dcgan *m = (clg_dcgan *)mm;
+    if (m->gen_out.buf) {
+        CLG_TRY(generate_vbn(ctx, m, z));
+        *images = &m->gen_out;
+        return CLG_OK;
+    }
     CLG_TRY(clg_net_forward(ctx, &m->p.g, z, running ? CLG_NET_EVAL : CLG_NET_BATCH_STATS));
     *images = clg_net_output(&m->p.g);
     return CLG_OK;

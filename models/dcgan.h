@@ -30,6 +30,7 @@ typedef struct {
     int mbd[2];           /* minibatch discrimination before D's last layer: B kernels of C
                              dimensions; B = 0: none */
     float hist_avg;       /* historical averaging's weight for both players; 0: none */
+    int vbn;              /* G's batch norm is virtual batch norm (a fixed reference z) */
 } clg_dcgan_config;
 
 clg_dcgan_config clg_dcgan_config_default(void);
@@ -47,6 +48,9 @@ typedef struct {
     clg_pair p;               /* G, D (absent, count 0, in a generator-only model), Adam,
                                  z (batch, nz, 1, 1) and, when cfg.ema > 0, G's average
                                  ema = d * ema + (1 - d) * w after each G step */
+    /* VBN generating: G keeps the training batch (its reference's size); n
+     * latents run through it in chunks into gen_out (n, nc, size, size). */
+    clg_tensor gen_z, gen_out;
 } clg_dcgan;
 
 /* Build G (batch `gbatch`) and D in pytorch/examples' layer order. */

@@ -75,6 +75,9 @@ static clg_status pair_setup(clg_ctx *ctx, clg_pair *p, int gen_only) {
         CLG_TRY(params_copy(ctx, &p->d, &p->hist[1], "D's historical mean"));
     }
     if (p->s.fm_tap) CLG_TRY(fm_alloc(ctx, p));
+    /* VBN in G: its reference batch of z, drawn once from the seed. */
+    if (p->g.vbn_input.buf)
+        CLG_TRY(clg_model_noise(ctx, p->s.noise_seed, &p->g.vbn_input, 3, 0));
     clg_adam *opts[2] = {&p->opt_g, &p->opt_d};
     for (int k = 0; k < 2; k++) {
         *opts[k] = clg_adam_default();
@@ -144,6 +147,7 @@ clg_status clg_pair_d_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, u
     CLG_TRY(d_pass(ctx, p, real, p->s.real_label, 0, NULL, 1));
     CLG_TRY(clg_model_noise(ctx, p->s.noise_seed, &p->z, stream, index));
     sides(&p->g, p->g_side);
+    if (p->g.vbn_input.buf) CLG_TRY(clg_net_vbn_reference(ctx, &p->g, NULL));
     CLG_TRY(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));
     sides(&p->d, p->d_fake_side);
     return d_pass(ctx, p, clg_net_output(&p->g), 0.0f, 1, NULL, 1);

@@ -252,12 +252,59 @@ static void test_dcgan_with_options(void **state) {
     clg_safetensors_free(&st);
 }
 
+/* The first image of a batch from G: alone (n = 1) and among 64. */
+static void sample_alone_and_in_64(clg_ctx *ctx, const char *ck, float *alone, float *in64) {
+    float *zv = malloc(64 * 8 * sizeof *zv), *img = malloc(64 * 1024 * sizeof *img);
+    clg_test_fill_uniform(zv, 64 * 8, 9, -2.0f, 2.0f);
+    for (int k = 0; k < 2; k++) {
+        int n = k ? 64 : 1;
+        clg_model *m = NULL;
+        CLG_ASSERT_OK(clg_ckpt_open_generator(ctx, ck, n, 0, &m, NULL));
+        clg_tensor z = clg_test_tensor(ctx, n, 8, 1, 1, zv);
+        const clg_tensor *o;
+        CLG_ASSERT_OK(m->ops->generate(ctx, m, &z, NULL, 0, &o));
+        CLG_ASSERT_OK(clg_tensor_download(ctx, o, img));
+        memcpy(k ? in64 : alone, img, 1024 * sizeof *img);
+        clg_tensor_free(ctx, &z);
+        m->ops->destroy(ctx, m);
+    }
+    free(zv), free(img);
+}
+
+/* --vbn: a sample is the same bits alone or inside a batch of 64 (with BN
+ * it is not: its batch's statistics differ). The reference z is saved. */
+static void test_vbn_sample_independent_of_batch(void **state) {
+    clg_ctx *ctx = *state;
+    char data[300], out[300], ck[350];
+    snprintf(data, sizeof data, "%s/toy2.idx", dir);
+    make_idx(data, 24);
+    float alone[1024], in64[1024];
+    for (int vbn = 0; vbn < 2; vbn++) {
+        clg_dcgan_config c = clg_dcgan_config_default();
+        c.nz = 8, c.ngf = 4, c.ndf = 4, c.batch = 8, c.seed = 4, c.vbn = vbn;
+        snprintf(out, sizeof out, "%s/vbn%d", dir, vbn);
+        train(ctx, &c, data, out, 3, 0);
+        snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", out);
+        sample_alone_and_in_64(ctx, ck, alone, in64);
+        int same = !memcmp(alone, in64, sizeof alone);
+        if (same != vbn) fail_msg("%s: alone and in a batch of 64 %s", vbn ? "VBN" : "BN",
+                                  same ? "agree (BN should not)" : "differ");
+    }
+    clg_safetensors st;
+    CLG_ASSERT_OK(clg_safetensors_read(ck, &st));
+    const clg_st_entry *e = clg_safetensors_find(&st, "vbn_reference");
+    assert_non_null(e);
+    assert_int_equal(e->shape[0], 8), assert_int_equal(e->shape[1], 8);
+    clg_safetensors_free(&st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feature_matching_gradient),
         cmocka_unit_test(test_historical_averaging),
         cmocka_unit_test(test_one_sided_label_smoothing),
         cmocka_unit_test(test_dcgan_with_options),
+        cmocka_unit_test(test_vbn_sample_independent_of_batch),
     };
     return clg_test_run_in_tmpdir("improved", dir, sizeof dir, tests,
                                   sizeof tests / sizeof tests[0]);
