@@ -293,11 +293,19 @@ clg_status clg_mkdir_p(const char *path) {
         }
 }
 
-/* Try the cache file: 1 and *out on success, 0 on a miss or reject. */
+/* Try the cache file: 1 and *out on success, 0 on a miss or reject. A
+ * program binary goes to the driver as it is, and a forged one can crash
+ * it: only files this user owns and nobody else may write are read (the
+ * checksum catches damage, not intent). */
 static int cache_load(clg_ctx *ctx, const char *path, uint64_t key, cl_program *out) {
     char *data = NULL;
     size_t len = 0;
-    if (access(path, F_OK) != 0) return 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0) return 0;
+    if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH)) || !S_ISREG(sb.st_mode)) {
+        ctx->stats.cache_rejects++;
+        return 0;
+    }
     if (read_file(path, &data, &len) != CLG_OK) {
         ctx->stats.cache_rejects++;
         return 0;
@@ -353,7 +361,7 @@ static void cache_store(const clg_ctx *ctx, const char *path, uint64_t key, cl_p
     uint64_t size = binlen, check = clg_fnv1a64(bin, binlen, CLG_FNV_SEED);
     int fd = -1;
     if (clg_mkdir_p(dir) != CLG_OK) goto done; /* no cache, but the build stands */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) goto done;
     int ok = write(fd, cache_magic, 8) == 8 && write(fd, &key, 8) == 8 &&
              write(fd, &size, 8) == 8 && write(fd, &check, 8) == 8 &&

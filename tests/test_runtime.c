@@ -123,7 +123,12 @@ static void garbage_file(const char *path) {
     fclose(f);
 }
 
+/* Intact but writable by others (issue 13): anyone could have forged it
+ * with a valid checksum, and the driver would run it. */
+static void others_may_write(const char *path) { assert_int_equal(chmod(path, 0666), 0); }
+
 static void test_cache_corrupt_payload(void **state) { (void)state; check_damaged(flip_payload_byte); }
+static void test_cache_writable_by_others(void **state) { (void)state; check_damaged(others_may_write); }
 static void test_cache_truncated(void **state) { (void)state; check_damaged(truncate_file); }
 static void test_cache_stale_key(void **state) { (void)state; check_damaged(wrong_key); }
 static void test_cache_garbage(void **state) { (void)state; check_damaged(garbage_file); }
@@ -364,6 +369,7 @@ int main(void) {
         cmocka_unit_test(test_cache_truncated),
         cmocka_unit_test(test_cache_stale_key),
         cmocka_unit_test(test_cache_garbage),
+        cmocka_unit_test(test_cache_writable_by_others),
         cmocka_unit_test(test_cache_disabled),
         cmocka_unit_test(test_build_error_has_log),
         cmocka_unit_test(test_kernel_dir),
