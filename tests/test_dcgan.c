@@ -29,18 +29,6 @@ static char dir[256];
 
 /* ---- training runs -------------------------------------------------------- */
 
-/* A tiny IDX dataset: `white` images all 255, else a pattern per image. */
-static void make_idx(const char *path, int n, int white) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, 28, 0, 0, 0, 28};
-    fwrite(hdr, 1, 16, f);
-    for (int i = 0; i < n; i++)
-        for (int p = 0; p < 784; p++)
-            fputc(white ? 255 : ((p / 28 + i) % 5 == 0 || (p % 28) == (i % 28)) * 255, f);
-    fclose(f);
-}
-
 /* clg_dcgan_step_finish's metrics, in its order. */
 enum { LOSS_D, LOSS_G, D_X, D_G_Z1, D_G_Z2 };
 
@@ -95,7 +83,7 @@ static void test_d_learns_toy_set(void **state) {
     char data[300], out[300];
     snprintf(data, sizeof data, "%s/white.idx", dir);
     snprintf(out, sizeof out, "%s/toy", dir);
-    make_idx(data, 32, 1);
+    clg_test_write_idx(data, 32, 1);
     clg_train_opts o = tiny_opts(data, out, 25);
     metrics_log ml = {0};
     run(*state, &o, &ml);
@@ -118,7 +106,7 @@ static void test_determinism_and_resume(void **state) {
     clg_ctx *ctx = *state;
     char data[300], a[300], b[300], c[300], pa[400], pb[400], pc[400];
     snprintf(data, sizeof data, "%s/pattern.idx", dir);
-    make_idx(data, 20, 0); /* 2.5 batches: epochs wrap inside the run */
+    clg_test_write_idx(data, 20, 0); /* 2.5 batches: epochs wrap inside the run */
     snprintf(a, sizeof a, "%s/run_a", dir);
     snprintf(b, sizeof b, "%s/run_b", dir);
     snprintf(c, sizeof c, "%s/run_c", dir);
@@ -158,7 +146,7 @@ static void test_checkpoint_roundtrip_and_damage(void **state) {
     clg_ctx *ctx = *state;
     char data[300], out[300], ck[400], bad[400];
     snprintf(data, sizeof data, "%s/pattern2.idx", dir);
-    make_idx(data, 16, 0);
+    clg_test_write_idx(data, 16, 0);
     snprintf(out, sizeof out, "%s/ck", dir);
     metrics_log ml = {0};
     clg_train_opts o = tiny_opts(data, out, 3);
@@ -241,7 +229,7 @@ static void test_checkpoint_bad_metadata(void **state) {
     clg_ctx *ctx = *state;
     char data[300], out[300], ck[400], bad[400];
     snprintf(data, sizeof data, "%s/pattern4.idx", dir);
-    make_idx(data, 16, 0);
+    clg_test_write_idx(data, 16, 0);
     snprintf(out, sizeof out, "%s/meta", dir);
     metrics_log ml = {0};
     clg_train_opts o = tiny_opts(data, out, 1);
@@ -363,7 +351,7 @@ static void test_divergence_stops(void **state) {
     clg_ctx *ctx = *state;
     char data[300], out[300], ck[400];
     snprintf(data, sizeof data, "%s/pattern3.idx", dir);
-    make_idx(data, 16, 0);
+    clg_test_write_idx(data, 16, 0);
     snprintf(out, sizeof out, "%s/nan", dir);
     clg_train_opts o = tiny_opts(data, out, 2);
     metrics_log ml = {0};
@@ -434,7 +422,7 @@ static void test_run_folder_hygiene(void **state) {
     clg_ctx *ctx = *state;
     char data[300], out[300], p[400];
     snprintf(data, sizeof data, "%s/odd\"name.idx", dir);
-    make_idx(data, 16, 0);
+    clg_test_write_idx(data, 16, 0);
     snprintf(out, sizeof out, "%s/hygiene", dir);
     snprintf(p, sizeof p, "mkdir -p '%s'", out);
     assert_int_equal(system(p), 0);

@@ -201,16 +201,6 @@ static void test_one_sided_label_smoothing(void **state) {
 
 /* ---- DCGAN with the options, through the trainer ---- */
 
-static void make_idx(const char *path, int n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, 28, 0, 0, 0, 28};
-    fwrite(hdr, 1, 16, f);
-    for (int i = 0; i < n; i++)
-        for (int p = 0; p < 784; p++) fputc(((p / 28 + i) % 5 == 0) * 255, f);
-    fclose(f);
-}
-
 static void train(clg_ctx *ctx, clg_dcgan_config *c, const char *data, const char *out,
                   long steps, int resume) {
     clg_train_opts o = {&clg_dcgan_ops, c, data, NULL, out, steps, 0, 0, resume, 0, 0, 0, 0};
@@ -221,7 +211,7 @@ static void test_dcgan_with_options(void **state) {
     clg_ctx *ctx = *state;
     char data[300], a[300], b[300], pa[350], pb[350];
     snprintf(data, sizeof data, "%s/toy.idx", dir);
-    make_idx(data, 24);
+    clg_test_write_idx(data, 24, 0);
     clg_dcgan_config c = clg_dcgan_config_default();
     c.nz = 8, c.ngf = 4, c.ndf = 4, c.batch = 8, c.seed = 3;
     c.mbd[0] = 6, c.mbd[1] = 3, c.feature_matching = 1, c.hist_avg = 0.1f;
@@ -277,7 +267,7 @@ static void test_vbn_sample_independent_of_batch(void **state) {
     clg_ctx *ctx = *state;
     char data[300], out[300], ck[350];
     snprintf(data, sizeof data, "%s/toy2.idx", dir);
-    make_idx(data, 24);
+    clg_test_write_idx(data, 24, 0);
     float alone[1024], in64[1024];
     for (int vbn = 0; vbn < 2; vbn++) {
         clg_dcgan_config c = clg_dcgan_config_default();

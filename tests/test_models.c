@@ -21,23 +21,11 @@
 
 static char dir[256], toy[300]; /* toy: the IDX file of patterns (setup makes it) */
 
-/* A toy IDX file: image i has toy rows every 5 and one toy column. */
-static void make_pattern_idx(const char *path, int n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, 28, 0, 0, 0, 28};
-    fwrite(hdr, 1, 16, f);
-    for (int i = 0; i < n; i++)
-        for (int p = 0; p < 784; p++)
-            fputc(((p / 28 + i) % 5 == 0 || (p % 28) == (i % 28)) * 255, f);
-    fclose(f);
-}
-
 /* The toy file in the suite's folder, made once (the first test). */
 static void test_make_toy_data(void **state) {
     (void)state;
     snprintf(toy, sizeof toy, "%s/toy.idx", dir);
-    make_pattern_idx(toy, 40);
+    clg_test_write_idx(toy, 40, 0);
 }
 
 typedef struct {

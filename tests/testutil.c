@@ -120,3 +120,14 @@ int clg_test_run_in_tmpdir(const char *name, char *dir, size_t cap,
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) != 0 ? 1 : rc;
 }
+
+void clg_test_write_idx(const char *path, int n, int white) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, 28, 0, 0, 0, 28};
+    fwrite(hdr, 1, 16, f);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < 784; p++)
+            fputc(white ? 255 : ((p / 28 + i) % 5 == 0 || (p % 28) == (i % 28)) * 255, f);
+    fclose(f);
+}

@@ -49,6 +49,10 @@ void clg_test_assert_close(const float *got, const double *ref, size_t n, double
                      clg_last_error());                                         \
     } while (0)
 
+/* A toy IDX file of n 28x28 images: all white, or image i with a white
+ * row every 5 and white column i % 28. */
+void clg_test_write_idx(const char *path, int n, int white);
+
 /* A whole file, malloc'd (the test fails when it cannot be read). */
 unsigned char *clg_test_slurp(const char *path, long *len);
 /* Suites that write files: run the group in a fresh /tmp/clgan-test-NAME-*
