@@ -4,12 +4,13 @@
 # (default 2811, three epochs of batch 64) in each configuration, then
 # scored by `clgan eval` (IS, FID, class histogram). Run it alone: about
 # 12 minutes a configuration on 2 PoCL cores for plain DCGAN; the table in
-# RESULTS.md says what each took.
+# RESULTS.md says what each took. CLGAN=path picks another binary (a
+# copy, so that rebuilding build/ during the run changes nothing).
 set -eu
 cd "$(dirname "$0")/.."
 steps=${1:-2811}
 out=${2:-results/ablation}
-B=build/clgan
+B=${CLGAN:-build/clgan}
 mkdir -p "$out"
 common="--ngf 32 --ndf 32 --seed 1 --steps $steps --sample-every 1000 --ckpt-every 1000 --log-every 200"
 run() { # name, flags
@@ -26,5 +27,5 @@ run mbd --mbd 100,5
 run smooth --real-label 0.9
 run vbn --vbn
 run fm --feature-matching
-run hist --hist-avg 1e-4
-run all --mbd 100,5 --real-label 0.9 --vbn --feature-matching --hist-avg 1e-4
+run hist --hist-avg 1e-3
+run all --mbd 100,5 --real-label 0.9 --vbn --feature-matching --hist-avg 1e-3
