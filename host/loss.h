@@ -24,4 +24,15 @@ clg_status clg_xent_forward(clg_ctx *ctx, const clg_tensor *stats, const clg_ten
 clg_status clg_xent_backward(clg_ctx *ctx, const clg_tensor *dlogits, const clg_tensor *logits,
                              const clg_itensor *labels);
 
+/* The K+1 discriminator's unsupervised loss (Salimans et al. 2016): rows
+ * of K class logits, D(x) = sigmoid(logsumexp(row)) (class K+1's logit is
+ * 0), binary cross-entropy of D(x) against `target` (1 real, 0 generated).
+ * stats (2): mean loss, mean D(x). Stable for logits of any magnitude. */
+clg_status clg_lse_bce_forward(clg_ctx *ctx, const clg_tensor *stats, const clg_tensor *logits,
+                               float target);
+/* dlogits = scale (D(x) - target) softmax(row) / N: the gradient of scale x
+ * the mean loss (a weighted term of a larger loss). */
+clg_status clg_lse_bce_backward(clg_ctx *ctx, const clg_tensor *dlogits, const clg_tensor *logits,
+                                float target, float scale);
+
 #endif

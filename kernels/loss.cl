@@ -87,3 +87,41 @@ __kernel void xent_bwd(__global float *dx, uint dx_off, __global const float *x,
             drow[j] = (exp(row[j] - lse) - ((int)j == y ? 1.0f : 0.0f)) / (float)n;
     }
 }
+
+/* The K+1 discriminator of Salimans et al. (semi-supervised learning): K
+ * class logits l, class K+1's fixed at 0, so D(x) = Z / (Z + 1) with
+ * Z = sum_k exp(l_k), i.e. D(x) = sigmoid(lse(l)). Its binary cross-entropy
+ * against target t (1: a real unlabelled image, 0: a generated one) is
+ *   softplus(lse) - t lse       d/dl_k = (sigmoid(lse) - t) softmax_k,
+ * stable for logits of any size: lse from the row's max, softplus as
+ * max(s, 0) + log1p(exp(-|s|)). stats[0] = mean loss, stats[1] = mean D(x). */
+__kernel void lse_bce_fwd(__global float *stats, uint stats_off, __global const float *x,
+                          uint x_off, uint n, uint k, float target, __local float *scratch) {
+    float l = 0.0f, p = 0.0f;
+    for (uint i = (uint)get_local_id(0); i < n; i += (uint)get_local_size(0)) {
+        float mx, lse;
+        row_lse(x + x_off + (size_t)i * k, k, &mx, &lse);
+        l += fmax(lse, 0.0f) + log1p(exp(-fabs(lse))) - target * lse;
+        p += clg_sigmoid(lse);
+    }
+    l = clg_group_sum(l, scratch);
+    p = clg_group_sum(p, scratch);
+    if (get_local_id(0) == 0) {
+        stats[stats_off] = l / (float)n;
+        stats[stats_off + 1] = p / (float)n;
+    }
+}
+
+/* dx = scale (sigmoid(lse) - target) softmax(x) / n, one row per work-item:
+ * the gradient of scale x the mean loss. */
+__kernel void lse_bce_bwd(__global float *dx, uint dx_off, __global const float *x, uint x_off,
+                          uint n, uint k, float target, float scale) {
+    CLG_FOR_EACH(i, n) {
+        __global const float *row = x + x_off + (size_t)i * k;
+        __global float *drow = dx + dx_off + (size_t)i * k;
+        float mx, lse;
+        row_lse(row, k, &mx, &lse);
+        const float g = scale * (clg_sigmoid(lse) - target) / (float)n;
+        for (uint j = 0; j < k; j++) drow[j] = g * exp(row[j] - lse);
+    }
+}
