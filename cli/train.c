@@ -154,7 +154,7 @@ static int train_model(const clg_model_ops *ops, int argc, char **argv) {
     cli_opt opts[MAX_OPTS];
     int n = model_opts(ops, cfg, opts, ind);
     opts[n++] = (cli_opt){"--data", NULL, OPT_STR, &o.data,
-                          "fashion-mnist, an IDX file, a CIFAR-10 binary folder or a folder of PNGs"};
+                          "fashion-mnist, an IDX file (MNIST-named labels beside it are read), a CIFAR-10 binary folder or a folder of PNGs"};
     if (ops->evaluate)
         opts[n++] = (cli_opt){"--test-data", NULL, OPT_STR, &o.test_data,
                               "held-out labelled data, scored after each epoch"};

@@ -19,15 +19,17 @@ static uint32_t draw(uint64_t seed, long epoch, uint32_t i, uint32_t bound) {
     return (uint32_t)(wide % bound); /* bias < 2^-32 for datasets this size */
 }
 
-static void shuffle(clg_loader *l) {
-    for (int i = 0; i < l->ds.n; i++) l->order[i] = i;
-    for (int i = l->ds.n - 1; i > 0; i--) {
-        int j = (int)draw(l->seed, l->epoch, (uint32_t)i, (uint32_t)i + 1);
-        int t = l->order[i];
-        l->order[i] = l->order[j];
-        l->order[j] = t;
+void clg_permutation(uint64_t seed, long stream, int n, int *out) {
+    for (int i = 0; i < n; i++) out[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)draw(seed, stream, (uint32_t)i, (uint32_t)i + 1);
+        int t = out[i];
+        out[i] = out[j];
+        out[j] = t;
     }
 }
+
+static void shuffle(clg_loader *l) { clg_permutation(l->seed, l->epoch, l->ds.n, l->order); }
 
 clg_status clg_loader_init(clg_loader *l, clg_dataset *ds, int size, int batch, uint64_t seed) {
     memset(l, 0, sizeof *l);
@@ -153,6 +155,17 @@ static int is_dir(const char *p) {
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* MNIST's naming: the labels of X-images-idx3-ubyte[.gz] are
+ * X-labels-idx1-ubyte[.gz] beside it, used when that file exists. */
+static const char *idx_labels(const char *images, char *buf, size_t cap) {
+    const char *base = strrchr(images, '/'), *at;
+    base = base ? base + 1 : images;
+    if (!(at = strstr(base, "images-idx3")) || strlen(images) >= cap) return NULL;
+    memcpy(buf, images, strlen(images) + 1);
+    memcpy(buf + (at - images), "labels-idx1", 11);
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
 clg_status clg_data_open(const char *data, int image_size, int *channels, clg_dataset *out) {
     char img[4096], lab[4096];
     if (!strcmp(data, "fashion-mnist") || !strcmp(data, "fashion-mnist-test")) {
@@ -173,7 +186,7 @@ clg_status clg_data_open(const char *data, int image_size, int *channels, clg_da
             CLG_TRY(clg_png_folder_load(data, image_size, 3, out));
         }
     } else if (access(data, R_OK) == 0) {
-        CLG_TRY(clg_idx_load(data, NULL, out));
+        CLG_TRY(clg_idx_load(data, idx_labels(data, lab, sizeof lab), out));
     } else {
         return clg_fail(CLG_ERR_IO,
                         "--data '%s': not 'fashion-mnist', a folder (CIFAR-10 batches or PNG "

@@ -52,9 +52,14 @@ void clg_loader_image(const clg_loader *l, int index, float *out);
 /* The same for any dataset: image `index` of d as size x size floats in [-1, 1]. */
 void clg_dataset_image(const clg_dataset *d, int index, int size, float *out);
 
+/* A permutation of [0, n) that depends only on (seed, stream): Fisher-Yates
+ * over Philox draws (the loader's shuffle of epoch e is stream e). */
+void clg_permutation(uint64_t seed, long stream, int n, int *out);
+
 /* Load the dataset named by `data` with its labels: "fashion-mnist" (or
  * "fashion-mnist-test"), a folder of CIFAR-10 binary batches, a folder of
- * PNG files (sized to image_size), or an IDX file. */
+ * PNG files (sized to image_size), or an IDX file (with its labels when
+ * an MNIST-named X-labels-idx1-ubyte[.gz] sits beside X-images-idx3-ubyte[.gz]). */
 clg_status clg_data_open(const char *data, int image_size, int *channels, clg_dataset *out);
 
 /* Find Fashion-MNIST's training images under Debian's path (or $CLGAN_DATA_DIR). */

@@ -284,4 +284,4 @@ const clg_model_ops clg_dcgan_ops = {
     "non-saturating G loss.",
     sizeof(clg_dcgan_config), fields, (int)(sizeof fields / sizeof fields[0]), 0, 1,
     ops_default, ops_check, ops_common, ops_set_data, ops_create, ops_destroy, ops_parts,
-    ops_step_enqueue, ops_step_finish, ops_generate, NULL, NULL, NULL};
+    ops_step_enqueue, ops_step_finish, ops_generate, NULL, NULL, NULL, NULL};

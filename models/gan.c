@@ -249,7 +249,7 @@ static void ops_set_data(void *cfg, int nc, int classes) {
     {kind, format, summary, help, sizeof(clg_gan_config), fields, nfields, labelled, 1, dflt, \
      ops_check, ops_common,                                                                  \
      ops_set_data, ops_create, ops_destroy, ops_parts, ops_step_enqueue, ops_step_finish,    \
-     ops_generate, NULL, NULL, NULL}
+     ops_generate, NULL, NULL, NULL, NULL}
 
 const clg_model_ops clg_gan_ops = GAN_OPS(
     "gan", "clgan-gan-1", "the MLP GAN of Goodfellow et al. (28x28 images)",

@@ -197,7 +197,7 @@ clg_status clg_pair_g_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
     return clg_net_backward(ctx, &p->g, &p->z, NULL, 1);
 }
 
-static clg_status g_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
+clg_status clg_pair_g_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
     CLG_TRY(clg_pair_g_grads(ctx, p, real));
     CLG_TRY(update(ctx, p, &p->g, &p->opt_g, &p->hist[0]));
     if (!(p->s.ema > 0)) return CLG_OK;
@@ -211,7 +211,7 @@ clg_status clg_pair_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint
     if (!p->d.count) return clg_fail(CLG_ERR_INVALID_ARG, "this GAN was built for generating only");
     CLG_TRY(clg_pair_d_grads(ctx, p, real, stream, index));
     CLG_TRY(update(ctx, p, &p->d, &p->opt_d, &p->hist[1]));
-    return g_step(ctx, p, real);
+    return clg_pair_g_step(ctx, p, real);
 }
 
 /* The feature-matching distance: the squared norm of m_fake - m_real. */

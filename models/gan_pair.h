@@ -66,6 +66,9 @@ clg_status clg_pair_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint
 clg_status clg_pair_d_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, uint64_t stream,
                             long index);
 clg_status clg_pair_g_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real);
+/* G's half of a step: its gradients (clg_pair_g_grads), its update (with
+ * historical averaging) and its weight average. */
+clg_status clg_pair_g_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real);
 /* Historical averaging's gradient: net's gradients += 2 W (theta - hist). */
 clg_status clg_pair_hist_grad(clg_ctx *ctx, const clg_pair *p, clg_net *net,
                               const clg_tensor *hist);

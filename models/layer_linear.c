@@ -70,7 +70,7 @@ const clg_layer_ops clg_layer_linear_ops = {"linear", 0, linear_shape, linear_sl
                                             NULL, NULL};
 
 clg_status clg_net_linear(clg_net *net, const char *name, int out, int bias) {
-    clg_layer_args a = {.lin = {out, bias, 1.0f}};
+    clg_layer_args a = {.lin = {out, bias, 1.0f, 0.0f}};
     return clg_net_add(net, CLG_LAYER_LINEAR, name, &a);
 }
 
@@ -88,10 +88,11 @@ static int wn_slots(const clg_layer *l, clg_slot *s) {
     return 6;
 }
 
-/* As openai/improved-gan's nn.py: v ~ N(0, 0.05), g = 1, b = 0. */
+/* As openai/improved-gan's nn.py: v ~ N(0, 0.05) (its MNIST DenseLayer:
+ * 0.1), g = 1, b = 0. */
 static clg_status wn_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t seed) {
     (void)net;
-    CLG_TRY(clg_layer_init_normal(ctx, &l->t[V], seed, 0.0f, 0.05f));
+    CLG_TRY(clg_layer_init_normal(ctx, &l->t[V], seed, 0.0f, l->a.lin.v_std));
     return clg_fill(ctx, &l->t[G], 1.0f);
 }
 
@@ -123,7 +124,12 @@ static clg_status wn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const cl
 const clg_layer_ops clg_layer_wn_linear_ops = {"wn_linear", 0, linear_shape, wn_slots, wn_init,
                                                wn_forward, wn_backward, NULL, NULL};
 
-clg_status clg_net_wn_linear(clg_net *net, const char *name, int out, float init_scale) {
-    clg_layer_args a = {.lin = {out, 1, init_scale}};
+clg_status clg_net_wn_linear_v(clg_net *net, const char *name, int out, float init_scale,
+                               float v_std) {
+    clg_layer_args a = {.lin = {out, 1, init_scale, v_std}};
     return clg_net_add(net, CLG_LAYER_WN_LINEAR, name, &a);
+}
+
+clg_status clg_net_wn_linear(clg_net *net, const char *name, int out, float init_scale) {
+    return clg_net_wn_linear_v(net, name, out, init_scale, 0.05f);
 }

@@ -131,6 +131,10 @@ struct clg_model_ops {
     /* Multi-scale models (may be NULL): the images of each level of the last
      * generate, coarse to fine; returns their count (<= cap). */
     int (*levels)(clg_model *m, const clg_tensor **out, int cap);
+    /* Once after create and before a resumed checkpoint loads (may be NULL):
+     * what the model takes from the training set itself (a labelled subset,
+     * a data-dependent initialisation). */
+    clg_status (*prepare)(clg_ctx *ctx, clg_model *m, const clg_dataset *train);
 };
 
 /* The table (models/models.c). */

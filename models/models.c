@@ -5,13 +5,14 @@
 #include <string.h>
 
 extern const clg_model_ops clg_dcgan_ops, clg_classifier_ops, clg_gan_ops, clg_cgan_ops;
-extern const clg_model_ops clg_lapgan_ops;
+extern const clg_model_ops clg_lapgan_ops, clg_ssl_ops;
 
 static const clg_model_ops *const table[] = {
     &clg_gan_ops,
     &clg_cgan_ops,
     &clg_lapgan_ops,
     &clg_dcgan_ops,
+    &clg_ssl_ops,
     &clg_classifier_ops,
 };
 #define COUNT ((int)(sizeof table / sizeof table[0]))

@@ -113,7 +113,7 @@ const clg_layer_ops *clg_layer_ops_of(clg_layer_kind kind);
 /* Settings of the kinds that have some. */
 typedef union {
     struct { int k, r, stride, pad, bias; clg_conv_desc d; } conv; /* conv, convT; d: set by shape */
-    struct { int out, bias; float init_scale; } lin; /* linear, wn_linear */
+    struct { int out, bias; float init_scale, v_std; } lin; /* linear, wn_linear */
     struct { int affine; } bn;                   /* bn, vbn */
     struct { clg_act act; float slope; } act;
     struct { float p; uint64_t rng_offset; int active; } drop; /* dropout p, noise std */
@@ -176,6 +176,9 @@ clg_status clg_net_linear(clg_net *net, const char *name, int out, int bias);
 /* Weight-normalised linear, w = g v / ||v|| per output (v ~ N(0, 0.05),
  * g = 1, b = 0 until clg_net_data_init, which scales to init_scale). */
 clg_status clg_net_wn_linear(clg_net *net, const char *name, int out, float init_scale);
+/* The same with v ~ N(0, v_std) (the size of v sets how fast Adam turns w). */
+clg_status clg_net_wn_linear_v(clg_net *net, const char *name, int out, float init_scale,
+                               float v_std);
 clg_status clg_net_bn(clg_net *net, const char *name, int affine);
 clg_status clg_net_vbn(clg_net *net, const char *name, int affine);
 clg_status clg_net_act(clg_net *net, clg_act act, float slope);

@@ -141,6 +141,7 @@ static clg_status open_data(run *r) {
 
 static clg_status create_model(run *r, clg_ctx *ctx) {
     CLG_TRY(r->ops->create(ctx, r->cfg, 0, &r->m));
+    if (r->ops->prepare) CLG_TRY(r->ops->prepare(ctx, r->m, &r->ld.ds));
     if (r->o->resume) {
         clg_ckpt_extra at;
         CLG_TRY(clg_ckpt_load(ctx, r->m, r->ckpt, &at));

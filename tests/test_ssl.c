@@ -1,0 +1,269 @@
+/* test_ssl.c: semi-supervised learning with the K+1 discriminator (models/ssl.c):
+ * - the labelled subset: N per class in the seed's order, the same for the
+ *   same seed, another for another; a class with too few examples refused;
+ * - D's gradient (cross-entropy on the labelled batch + the K+1 terms on
+ *   the unlabelled and generated batches) against central differences of
+ *   that loss, D's Gaussian noise held fixed by its counter;
+ * - the baseline (--unlabeled-weight 0): the same for the cross-entropy
+ *   alone, and G untouched by a step;
+ * - D's weight average: avg_1 = (1 - r) theta_0 + r theta_1, avg_0 = theta_0;
+ * - test accuracy of D and of its average equals the test's own argmax of
+ *   D's logits (noise off), with a short last batch; D's weights restored.
+ * Central differences: h = 1e-3 on the last two layers' parameters,
+ * tolerance 3e-3 + 2% (float32 losses of about 2). */
+#include "testutil.h"
+#include "elementwise.h"
+#include "data.h"
+#include "net.h"
+#include "ssl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* n 28x28 images, label i % 10: a bright block whose place is the class,
+ * over a faint pattern that varies with i. */
+static void make_data(clg_dataset *d, int n) {
+    *d = (clg_dataset){n, 1, 28, 28, malloc((size_t)n * 784), malloc((size_t)n), 10};
+    assert_non_null(d->pixels);
+    assert_non_null(d->labels);
+    for (int i = 0; i < n; i++) {
+        const int y = i % 10;
+        d->labels[i] = (unsigned char)y;
+        for (int p = 0; p < 784; p++) {
+            const int r = p / 28, c = p % 28;
+            int v = ((r * 7 + c * 3 + i * 11) % 17) * 4;
+            if (r / 9 == y % 3 && c / 7 == y / 3) v = 230;
+            d->pixels[(size_t)i * 784 + p] = (unsigned char)v;
+        }
+    }
+}
+
+static clg_ssl_config tiny(float w, float avg) {
+    clg_ssl_config c = clg_ssl_config_default();
+    c.batch = 10, c.labels_per_class = 2, c.init_examples = 30, c.seed = 3;
+    c.unlabeled_weight = w, c.avg = avg;
+    return c;
+}
+
+static clg_model *make_model(clg_ctx *ctx, const clg_ssl_config *c, const clg_dataset *ds) {
+    clg_model *m;
+    CLG_ASSERT_OK(clg_ssl_ops.create(ctx, c, 0, &m));
+    CLG_ASSERT_OK(clg_ssl_ops.prepare(ctx, m, ds));
+    float *x = malloc((size_t)c->batch * 784 * sizeof *x);
+    for (int i = 0; i < c->batch; i++) clg_dataset_image(ds, 20 + i, 28, x + (size_t)i * 784);
+    CLG_ASSERT_OK(clg_tensor_upload(ctx, &m->real, x));
+    free(x);
+    return m;
+}
+
+static clg_net *net_of(clg_model *m, int part) {
+    clg_model_part parts[CLG_MODEL_MAX_PARTS];
+    assert_true(clg_ssl_ops.parts(m, parts) > part);
+    return parts[part].net;
+}
+
+static float *block_host(clg_ctx *ctx, const clg_block *b) {
+    float *h = malloc(b->numel * sizeof *h);
+    clg_tensor t = clg_block_tensor(b);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &t, h));
+    return h;
+}
+
+static void test_pick(void **state) {
+    (void)state;
+    clg_dataset d;
+    make_data(&d, 60);
+    int order[60], a[30], b[30], c[30];
+    CLG_ASSERT_OK(clg_ssl_pick(&d, 3, 7, order, a));
+    CLG_ASSERT_OK(clg_ssl_pick(&d, 3, 7, order, b));
+    CLG_ASSERT_OK(clg_ssl_pick(&d, 3, 8, order, c));
+    assert_memory_equal(a, b, sizeof a);
+    assert_memory_not_equal(a, c, sizeof a);
+    int per[10] = {0};
+    for (int i = 0; i < 30; i++) {
+        per[d.labels[a[i]]]++;
+        for (int j = 0; j < i; j++) assert_int_not_equal(a[i], a[j]);
+    }
+    for (int y = 0; y < 10; y++) assert_int_equal(per[y], 3);
+    /* The first three of each class in the seed's order. */
+    int seen[10] = {0}, k = 0;
+    clg_ssl_pick(&d, 3, 7, order, b);
+    for (int i = 0; i < 60; i++)
+        if (seen[d.labels[order[i]]]++ < 3) assert_int_equal(a[k++], order[i]);
+    assert_int_equal(clg_ssl_pick(&d, 7, 7, order, a), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "has only 6 examples"));
+    clg_dataset_free(&d);
+}
+
+/* D's loss at its current parameters with the noise counter at `counter`:
+ * cross-entropy + w x the unsupervised term (its metrics 0 and 2). */
+static double d_loss(clg_ctx *ctx, clg_model *m, uint64_t counter, float w) {
+    net_of(m, 1)->rng_counter = counter;
+    CLG_ASSERT_OK(clg_ssl_d_grads(ctx, m, &m->real, 0));
+    clg_metrics mt;
+    CLG_ASSERT_OK(clg_ssl_ops.step_finish(ctx, m, &mt));
+    return mt.v[0] + (double)w * mt.v[2];
+}
+
+/* Central differences on some of D's parameters (the last layer's bias
+ * and scale, the last hidden layer's bias) against D's gradient. */
+static void check_d_gradient(clg_ctx *ctx, clg_model *m, float w) {
+    clg_net *d = net_of(m, 1);
+    const uint64_t counter = d->rng_counter;
+    d_loss(ctx, m, counter, w);
+    float *g = block_host(ctx, &d->grads), *p = block_host(ctx, &d->params);
+    clg_named_tensor nt[64];
+    const int nn = clg_net_tensors(d, nt, 64);
+    const char *names[3] = {"main.15.bias", "main.15.weight_g", "main.12.bias"};
+    clg_tensor all = clg_block_tensor(&d->params);
+    int checked = 0;
+    for (int t = 0; t < nn; t++)
+        for (int k = 0; k < 3; k++) {
+            if (strcmp(nt[t].name, names[k])) continue;
+            for (size_t j = 0; j < 4; j++, checked++) {
+                const size_t i = nt[t].t.off / sizeof(float) + j * 3;
+                const float h = 1e-3f, keep = p[i];
+                p[i] = keep + h;
+                CLG_ASSERT_OK(clg_tensor_upload(ctx, &all, p));
+                const double lp = d_loss(ctx, m, counter, w);
+                p[i] = keep - h;
+                CLG_ASSERT_OK(clg_tensor_upload(ctx, &all, p));
+                const double lm = d_loss(ctx, m, counter, w);
+                p[i] = keep;
+                const double fd = (lp - lm) / (2.0 * h);
+                if (fabs(fd - g[i]) > 3e-3 + 0.02 * fabs(g[i]))
+                    fail_msg("%s[%zu]: gradient %g, central difference %g", nt[t].name, j * 3,
+                             g[i], fd);
+            }
+        }
+    assert_int_equal(checked, 12);
+    CLG_ASSERT_OK(clg_tensor_upload(ctx, &all, p));
+    free(g), free(p);
+}
+
+static void test_d_gradient(void **state) {
+    clg_ctx *ctx = *state;
+    clg_dataset d;
+    make_data(&d, 60);
+    clg_ssl_config c = tiny(1.0f, 1e-3f);
+    clg_model *m = make_model(ctx, &c, &d);
+    CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m)); /* uploads step 0's labelled batch */
+    check_d_gradient(ctx, m, 1.0f);
+    clg_ssl_ops.destroy(ctx, m);
+    clg_dataset_free(&d);
+}
+
+static void test_baseline(void **state) {
+    clg_ctx *ctx = *state;
+    clg_dataset d;
+    make_data(&d, 60);
+    clg_ssl_config c = tiny(0.0f, 1e-3f);
+    clg_model *m = make_model(ctx, &c, &d);
+    clg_net *g = net_of(m, 0);
+    float *g0 = block_host(ctx, &g->params);
+    CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m));
+    float *g1 = block_host(ctx, &g->params);
+    assert_memory_equal(g0, g1, g->params.numel * sizeof *g0);
+    check_d_gradient(ctx, m, 0.0f);
+    free(g0), free(g1);
+    clg_ssl_ops.destroy(ctx, m);
+    clg_dataset_free(&d);
+}
+
+static void test_average(void **state) {
+    clg_ctx *ctx = *state;
+    clg_dataset d;
+    make_data(&d, 60);
+    clg_ssl_config c = tiny(1.0f, 0.25f);
+    clg_model *m = make_model(ctx, &c, &d);
+    clg_model_part parts[CLG_MODEL_MAX_PARTS];
+    assert_int_equal(clg_ssl_ops.parts(m, parts), 2);
+    assert_non_null(parts[1].avg);
+    clg_net *dn = parts[1].net;
+    const size_t n = dn->params.numel;
+    float *t0 = block_host(ctx, &dn->params), *a = malloc(n * sizeof *a);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, parts[1].avg, a));
+    assert_memory_equal(a, t0, n * sizeof *a);
+    CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m));
+    float *t1 = block_host(ctx, &dn->params);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, parts[1].avg, a));
+    size_t moved = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double want = 0.75 * t0[i] + 0.25 * t1[i];
+        if (fabs(a[i] - want) > 1e-6 + 1e-6 * fabs(want))
+            fail_msg("average[%zu] %g, want %g", i, a[i], want);
+        moved += t0[i] != t1[i];
+    }
+    assert_true(moved > n / 2);
+    free(t0), free(t1), free(a);
+    clg_ssl_ops.destroy(ctx, m);
+    clg_dataset_free(&d);
+}
+
+/* Right answers of D's current weights on the first n images of d. */
+static long argmax_right(clg_ctx *ctx, clg_net *dn, const clg_dataset *d, int n) {
+    float x[10 * 784], l[100];
+    clg_tensor in;
+    CLG_ASSERT_OK(clg_tensor_create(ctx, &in, 10, 1, 28, 28, "test batch"));
+    long right = 0;
+    for (int first = 0; first < n; first += 10) {
+        for (int i = 0; i < 10; i++)
+            clg_dataset_image(d, first + i < n ? first + i : n - 1, 28, x + i * 784);
+        CLG_ASSERT_OK(clg_tensor_upload(ctx, &in, x));
+        CLG_ASSERT_OK(clg_net_forward(ctx, dn, &in, CLG_NET_EVAL));
+        CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_output(dn), l));
+        for (int i = 0; i < 10 && first + i < n; i++) {
+            int best = 0;
+            for (int j = 1; j < 10; j++)
+                if (l[i * 10 + j] > l[i * 10 + best]) best = j;
+            right += best == d->labels[first + i];
+        }
+    }
+    clg_tensor_free(ctx, &in);
+    return right;
+}
+
+static void test_accuracy(void **state) {
+    clg_ctx *ctx = *state;
+    clg_dataset d, test;
+    make_data(&d, 60);
+    make_data(&test, 60);
+    test.n = 25; /* a short last batch */
+    clg_ssl_config c = tiny(1.0f, 0.3f);
+    clg_model *m = make_model(ctx, &c, &d);
+    for (int s = 0; s < 6; s++) CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m));
+    clg_model_part parts[CLG_MODEL_MAX_PARTS];
+    clg_ssl_ops.parts(m, parts);
+    clg_net *dn = parts[1].net;
+    float *before = block_host(ctx, &dn->params);
+    long avg, raw;
+    CLG_ASSERT_OK(clg_ssl_test(ctx, m, &test, &avg, &raw));
+    float *after = block_host(ctx, &dn->params);
+    assert_memory_equal(before, after, dn->params.numel * sizeof *before);
+    assert_int_equal(raw, argmax_right(ctx, dn, &test, 25));
+    clg_tensor all = clg_block_tensor(&dn->params);
+    CLG_ASSERT_OK(clg_copy(ctx, &all, parts[1].avg));
+    assert_int_equal(avg, argmax_right(ctx, dn, &test, 25));
+    assert_true(raw >= 5); /* the class blocks are easy: better than chance after 6 steps */
+    /* A test set of other images is refused. */
+    clg_dataset bad = test;
+    bad.c = 3;
+    assert_int_equal(clg_ssl_test(ctx, m, &bad, &avg, &raw), CLG_ERR_INVALID_ARG);
+    free(before), free(after);
+    test.n = 60;
+    clg_ssl_ops.destroy(ctx, m);
+    clg_dataset_free(&d), clg_dataset_free(&test);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pick),
+        cmocka_unit_test(test_d_gradient),
+        cmocka_unit_test(test_baseline),
+        cmocka_unit_test(test_average),
+        cmocka_unit_test(test_accuracy),
+    };
+    return cmocka_run_group_tests_name("ssl", tests, clg_test_group_setup,
+                                       clg_test_group_teardown);
+}
