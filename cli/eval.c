@@ -31,6 +31,7 @@ int cli_eval(int argc, char **argv) {
     uint64_t seed = 1;
     int real = 0, raw = 0;
     const char *json = NULL, *device = NULL, *classifier = cli_default_classifier();
+    const char *test_data = "fashion-mnist-test";
     cli_opt opts[] = {
         {"-n", NULL, OPT_LONG, &n, "samples to score"},
         {"--seed", NULL, OPT_U64, &seed, "seed of the samples' latent vectors"},
@@ -38,6 +39,8 @@ int cli_eval(int argc, char **argv) {
         {"--classifier", NULL, OPT_STR, &classifier, "the evaluation classifier"},
         {"--json", NULL, OPT_STR, &json, "also write the numbers as JSON"},
         {"--raw-weights", NULL, OPT_FLAG, &raw, CLI_RAW_WEIGHTS_HELP},
+        {"--test-data", NULL, OPT_STR, &test_data,
+         "held-out labelled data for models that classify (ssl)"},
         {"--device", "-d", OPT_STR, &device, "P:D or part of a device name"},
     };
     const char *pos[1];
@@ -57,7 +60,7 @@ int cli_eval(int argc, char **argv) {
     clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     clg_eval_result res;
-    s = clg_evaluate(ctx, real ? NULL : pos[0], classifier, n, seed, raw, &res);
+    s = clg_evaluate(ctx, real ? NULL : pos[0], classifier, n, seed, raw, test_data, &res);
     clg_ctx_free(ctx);
     if (s != CLG_OK) return cli_error(s, "evaluating");
     printf("classifier: %s\n", classifier);
@@ -73,6 +76,9 @@ int cli_eval(int argc, char **argv) {
         if (res.cond_acc >= 0)
             printf("conditional accuracy: %.4f of the samples drawn for class k classified as k "
                    "(real test images: %.4f)\n", res.cond_acc, res.real_acc);
+        if (res.model_n > 0)
+            printf("the model's own test accuracy: %.4f (%ld errors in %ld test images; D's "
+                   "weight average)\n", res.model_acc, res.model_errors, res.model_n);
     }
     if (json) {
         FILE *f = fopen(json, "w");
@@ -91,6 +97,9 @@ int cli_eval(int argc, char **argv) {
                 fprintf(f, "%s%ld", c ? ", " : "", res.histogram[c]);
             fprintf(f, "]");
             if (res.cond_acc >= 0) fprintf(f, ", \"conditional_accuracy\": %.6f", res.cond_acc);
+            if (res.model_n > 0)
+                fprintf(f, ", \"test_accuracy\": %.6f, \"test_errors\": %ld, \"test_n\": %ld",
+                        res.model_acc, res.model_errors, res.model_n);
         }
         fprintf(f, "}\n");
         if (fclose(f) != 0) {

@@ -114,8 +114,39 @@ static double accuracy(const float *probs, long n, int k, const unsigned char *l
     return n ? (double)right / (double)n : 0.0;
 }
 
+/* The model's own test accuracy (models with an evaluate op, as ssl's
+ * classifier), from its metrics "test_acc" and "test_errors". */
+static clg_status model_test(clg_ctx *ctx, const char *ckpt, const char *test_data,
+                             clg_eval_result *out) {
+    const clg_model_ops *ops;
+    void *cfg = NULL;
+    clg_model *m = NULL;
+    clg_dataset test = {0};
+    clg_metrics mt = {0};
+    clg_ckpt_extra extra;
+    clg_model_common c;
+    int ch;
+    CLG_TRY(clg_ckpt_read_config(ckpt, &ops, &cfg));
+    clg_status rc = CLG_OK;
+    if (ops->evaluate) {
+        ops->common(cfg, &c);
+        rc = clg_data_open(test_data ? test_data : "fashion-mnist-test", c.image_size, &ch, &test);
+        if (rc == CLG_OK) rc = ops->create(ctx, cfg, 0, &m);
+        if (rc == CLG_OK) rc = clg_ckpt_load(ctx, m, ckpt, &extra);
+        if (rc == CLG_OK) rc = ops->evaluate(ctx, m, &test, &mt);
+    }
+    for (int i = 0; rc == CLG_OK && i < mt.count; i++) {
+        if (!strcmp(mt.name[i], "test_acc")) out->model_acc = mt.v[i], out->model_n = test.n;
+        if (!strcmp(mt.name[i], "test_errors")) out->model_errors = (long)mt.v[i];
+    }
+    if (m) ops->destroy(ctx, m);
+    clg_dataset_free(&test);
+    free(cfg);
+    return rc;
+}
+
 clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, long n,
-                        uint64_t seed, int raw, clg_eval_result *out) {
+                        uint64_t seed, int raw, const char *test_data, clg_eval_result *out) {
     memset(out, 0, sizeof *out);
     clg_net cls;
     memset(&cls, 0, sizeof cls);
@@ -180,6 +211,7 @@ clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, 
             if (best < 64) out->histogram[best]++;
         }
         out->n = n;
+        CLG_TRY_GOTO(model_test(ctx, ckpt, test_data, out), done);
     }
     rc = CLG_OK;
 done:

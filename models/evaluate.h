@@ -20,11 +20,16 @@ typedef struct {
     double real_acc;                     /* the classifier's accuracy on the real test set */
     double cond_acc;                     /* conditional models: the fraction of samples drawn
                                             for class k classified as k; -1 otherwise */
+    long model_n, model_errors;          /* models that classify (ssl): their own test
+                                            errors of model_n test images; model_n 0: none */
+    double model_acc;
 } clg_eval_result;
 
 /* ckpt NULL: only the real-data line. n samples drawn with `seed`, from G's
- * weight average when the checkpoint keeps one and `raw` is 0. */
+ * weight average when the checkpoint keeps one and `raw` is 0. A model
+ * that scores itself on held-out data (ssl's test accuracy) does so on
+ * test_data (NULL: Fashion-MNIST's test set). */
 clg_status clg_evaluate(clg_ctx *ctx, const char *ckpt, const char *classifier, long n,
-                        uint64_t seed, int raw, clg_eval_result *out);
+                        uint64_t seed, int raw, const char *test_data, clg_eval_result *out);
 
 #endif
