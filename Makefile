@@ -86,7 +86,7 @@ sanitize: deps
 	    $(TESTS:$(B)/%=build-san/%)
 	@scripts/run-sanitize.sh $(TESTS:$(B)/%=build-san/%)
 
-fuzz:
+fuzz: deps
 	@scripts/install-deps.sh fuzz
 	@$(MAKE) -s --no-print-directory B=build-fuzz CC=clang XCFLAGS="$(FUZZ_FLAGS)" fuzzers
 	@scripts/run-fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
