@@ -3,6 +3,10 @@
 #   make test         install missing dependencies, build, run every test suite
 #   make test-oclgrind  kernel suites (small shapes) under Oclgrind --data-races
 #   make valgrind     test binaries under valgrind (definite leaks fail)
+#   make sanitize     library, CLI and tests with ASan + UBSan (in build-san), suites run
+#   make fuzz         libFuzzer targets (clang; in build-fuzz), FUZZ_SECONDS each (60)
+#   make fuzz-ci      the same for 10 s each: what CI runs (about 2 minutes with the build)
+#   make test-intel   the suites on Intel's OpenCL CPU runtime (PyPI wheels, under build/intel)
 #   make demo         install, build, then the demo job
 #   make clean
 
@@ -12,6 +16,14 @@ CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Werror
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -Ihost -Imodels -MMD -MP
 LDLIBS  += -lclblast -lOpenCL -lpng -lz -lm
+# Extra compile and link flags (the sanitizer and fuzzer builds set them).
+XCFLAGS ?=
+CFLAGS  += $(XCFLAGS)
+
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := json safetensors idx cifar png tune
 
 B        := build
 LIB_SRC  := $(wildcard host/*.c) $(wildcard models/*.c)
@@ -22,9 +34,10 @@ CLI_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TESTS    := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_SUP := $(B)/tests/testutil.o
+FUZZERS  := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
 .SECONDARY:
-.PHONY: all deps test test-oclgrind valgrind demo clean
+.PHONY: all deps test test-oclgrind valgrind sanitize fuzz fuzz-ci fuzzers test-intel demo clean
 all: $(B)/libclgan.a $(B)/clgan
 
 deps:
@@ -47,6 +60,14 @@ $(B)/clgan: $(CLI_OBJ) $(B)/libclgan.a
 $(B)/tests/%: $(B)/tests/%.o $(TEST_SUP) $(B)/libclgan.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcmocka $(LDLIBS)
 
+$(B)/fuzz/fuzz_%: $(B)/fuzz/fuzz_%.o $(B)/fuzz/fuzz_file.o $(B)/libclgan.a
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(B)/fuzz/gen_seeds: $(B)/fuzz/gen_seeds.o $(B)/libclgan.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+fuzzers: $(FUZZERS) $(B)/fuzz/gen_seeds
+
 test: deps
 	@$(MAKE) -s --no-print-directory all $(TESTS)
 	@scripts/run-tests.sh $(TESTS)
@@ -59,11 +80,29 @@ valgrind: deps
 	@$(MAKE) -s --no-print-directory all $(TESTS)
 	@scripts/run-valgrind.sh $(TESTS)
 
+# The same sources built with ASan + UBSan (gcc's libasan/libubsan or clang).
+sanitize: deps
+	@$(MAKE) -s --no-print-directory B=build-san OPT=-O1 XCFLAGS="$(SAN_FLAGS)" all \
+	    $(TESTS:$(B)/%=build-san/%)
+	@scripts/run-sanitize.sh $(TESTS:$(B)/%=build-san/%)
+
+fuzz: deps
+	@scripts/install-deps.sh fuzz
+	@$(MAKE) -s --no-print-directory B=build-fuzz CC=clang XCFLAGS="$(FUZZ_FLAGS)" fuzzers
+	@scripts/run-fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+test-intel: deps
+	@$(MAKE) -s --no-print-directory all $(TESTS)
+	@scripts/run-intel.sh $(B) $(TESTS)
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-san build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -7,6 +7,9 @@
 #include <string.h>
 
 #define CIFAR_RECORD (1 + 3 * 32 * 32)
+/* The dataset limits (dataset.h) in records: the byte bound is the tighter. */
+#define CIFAR_MAX_IMAGES (CLG_DATASET_MAX_BYTES / 3072 < CLG_DATASET_MAX_IMAGES \
+                              ? CLG_DATASET_MAX_BYTES / 3072 : (size_t)CLG_DATASET_MAX_IMAGES)
 
 clg_status clg_cifar10_load(const char *const *paths, int count, clg_dataset *out) {
     memset(out, 0, sizeof *out);
@@ -31,6 +34,12 @@ clg_status clg_cifar10_load(const char *const *paths, int count, clg_dataset *ou
                           "%s: %ld bytes is not a whole number of CIFAR-10 records (%d bytes "
                           "each): truncated or not a CIFAR-10 binary batch",
                           paths[b], size, CIFAR_RECORD);
+            goto fail;
+        }
+        if ((size_t)(size / CIFAR_RECORD) > CIFAR_MAX_IMAGES - (size_t)d.n) {
+            rc = clg_fail(CLG_ERR_FORMAT, "%s: %ld records, after %d already read, would pass "
+                          "clgan's limit of %zu CIFAR-10 images (%zu bytes of pixels)", paths[b],
+                          size / CIFAR_RECORD, d.n, CIFAR_MAX_IMAGES, CLG_DATASET_MAX_BYTES);
             goto fail;
         }
         int recs = (int)(size / CIFAR_RECORD);

@@ -8,11 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-typedef struct {
-    int dir;
-    int v[9]; /* N C H W K R S stride pad */
-    clg_conv_algo algo;
-} tune_entry;
+typedef clg_conv_tune_entry tune_entry;
 
 /* The table of one device, read on first use. */
 static struct {
@@ -33,7 +29,7 @@ clg_status clg_conv_tune_path(const clg_ctx *ctx, char *buf, size_t cap) {
 
 static clg_status put(clg_conv_dir dir, const int *v, const clg_conv_algo *a) {
     for (int i = 0; i < table.n; i++)
-        if (table.e[i].dir == (int)dir && !memcmp(table.e[i].v, v, sizeof table.e[i].v)) {
+        if (table.e[i].dir == dir && !memcmp(table.e[i].v, v, sizeof table.e[i].v)) {
             table.e[i].algo = *a;
             return CLG_OK;
         }
@@ -45,7 +41,7 @@ static clg_status put(clg_conv_dir dir, const int *v, const clg_conv_algo *a) {
         table.cap = cap;
     }
     tune_entry *t = &table.e[table.n++];
-    t->dir = (int)dir;
+    t->dir = dir;
     memcpy(t->v, v, sizeof t->v);
     t->algo = *a;
     return CLG_OK;
@@ -55,6 +51,21 @@ static int dir_parse(const char *s) {
     for (int d = 0; d < CLG_CONV_DIR_COUNT; d++)
         if (!strcmp(s, clg_conv_dir_name((clg_conv_dir)d))) return d;
     return -1;
+}
+
+int clg_conv_tune_parse_line(const char *line, clg_conv_tune_entry *out) {
+    char dname[32], algo[128];
+    int *v = out->v;
+    if (sscanf(line, "%31s %d %d %d %d %d %d %d %d %d %127s", dname, &v[0], &v[1], &v[2], &v[3],
+               &v[4], &v[5], &v[6], &v[7], &v[8], algo) != 11)
+        return 0;
+    int dir = dir_parse(dname);
+    if (dir < 0 || clg_conv_algo_parse(algo, &out->algo) != CLG_OK) {
+        clg_clear_error();
+        return 0;
+    }
+    out->dir = (clg_conv_dir)dir;
+    return 1;
 }
 
 /* Load the table for ctx's device unless it is the one held. */
@@ -68,19 +79,11 @@ static clg_status load(const clg_ctx *ctx) {
     if (!path[0]) return CLG_OK;
     FILE *f = fopen(path, "r");
     if (!f) return CLG_OK; /* nothing tuned yet */
-    char line[512], dname[32], algo[128];
+    char line[CLG_TUNE_LINE_MAX];
     while (fgets(line, sizeof line, f)) {
-        int v[9];
-        clg_conv_algo a;
-        if (sscanf(line, "%31s %d %d %d %d %d %d %d %d %d %127s", dname, &v[0], &v[1], &v[2],
-                   &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], algo) != 11)
-            continue;
-        int dir = dir_parse(dname);
-        if (dir < 0 || clg_conv_algo_parse(algo, &a) != CLG_OK) {
-            clg_clear_error();
-            continue;
-        }
-        clg_status s = put((clg_conv_dir)dir, v, &a);
+        tune_entry t;
+        if (!clg_conv_tune_parse_line(line, &t)) continue;
+        clg_status s = put(t.dir, t.v, &t.algo);
         if (s != CLG_OK) {
             fclose(f);
             return s;
@@ -97,7 +100,7 @@ clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_d
     int v[9];
     key_of(d, v);
     for (int i = 0; i < table.n; i++)
-        if (table.e[i].dir == (int)dir && !memcmp(table.e[i].v, v, sizeof v)) {
+        if (table.e[i].dir == dir && !memcmp(table.e[i].v, v, sizeof v)) {
             *out = table.e[i].algo;
             *found = 1;
             return CLG_OK;
@@ -133,7 +136,7 @@ clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_de
         const tune_entry *t = &table.e[i];
         char algo[128];
         clg_conv_algo_format(&t->algo, algo, sizeof algo);
-        fprintf(f, "%s %d %d %d %d %d %d %d %d %d %s\n", clg_conv_dir_name((clg_conv_dir)t->dir),
+        fprintf(f, "%s %d %d %d %d %d %d %d %d %d %s\n", clg_conv_dir_name(t->dir),
                 t->v[0], t->v[1], t->v[2], t->v[3], t->v[4], t->v[5], t->v[6], t->v[7], t->v[8],
                 algo);
     }

@@ -15,6 +15,20 @@
 #include "conv_desc.h"
 #include "runtime.h"
 
+/* One stored choice: the direction, the shape key and the variant. */
+typedef struct {
+    clg_conv_dir dir;
+    int v[9]; /* N C H W K R S stride pad */
+    clg_conv_algo algo;
+} clg_conv_tune_entry;
+
+/* Lines are read with this buffer (longer ones are split, and ignored). */
+#define CLG_TUNE_LINE_MAX 512
+
+/* Parse one line of the table: 1 and *out for a valid entry, 0 for a line
+ * to ignore (a comment, a bad field, a variant out of bounds). */
+int clg_conv_tune_parse_line(const char *line, clg_conv_tune_entry *out);
+
 /* *found = 1 and *out set when a choice is stored for (dir, d) on ctx's device. */
 clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
                                 clg_conv_algo *out, int *found);

@@ -9,6 +9,15 @@
 
 #include "status.h"
 
+/* Limits every loader enforces, so that a small (or compressed) file cannot
+ * claim gigabytes: at most CLG_DATASET_MAX_IMAGES images, each side at most
+ * CLG_IMAGE_MAX_SIDE pixels, and CLG_DATASET_MAX_BYTES bytes of pixels in
+ * all (Fashion-MNIST holds 47 MB, CIFAR-10 184 MB). A PNG is also refused
+ * past CLG_IMAGE_MAX_SIDE before it is decoded (at most 48 MiB decoded). */
+#define CLG_DATASET_MAX_IMAGES (1 << 22)
+#define CLG_IMAGE_MAX_SIDE 4096
+#define CLG_DATASET_MAX_BYTES ((size_t)1 << 30)
+
 typedef struct {
     int n, c, h, w;
     unsigned char *pixels; /* (n, c, h, w), planar per image */

@@ -78,6 +78,15 @@ clg_status clg_gemm_tune_store(clg_ctx *ctx, const clg_gemm_params *p) {
     return CLG_OK;
 }
 
+int clg_gemm_params_parse(const char *line, clg_gemm_params *p) {
+    clg_gemm_params q;
+    if (sscanf(line, "Xgemm %d %d %d %d %d %d %d %d", &q.mwg, &q.nwg, &q.kwg, &q.mdimc,
+               &q.ndimc, &q.vwm, &q.vwn, &q.kwi) != 8 || !valid(&q))
+        return 0;
+    *p = q;
+    return 1;
+}
+
 clg_status clg_gemm_tune_lookup(clg_ctx *ctx, clg_gemm_params *p, int *found) {
     char path[4096], line[256];
     *found = 0;
@@ -85,14 +94,7 @@ clg_status clg_gemm_tune_lookup(clg_ctx *ctx, clg_gemm_params *p, int *found) {
     if (!path[0]) return CLG_OK;
     FILE *f = fopen(path, "r");
     if (!f) return CLG_OK; /* nothing tuned */
-    clg_gemm_params q;
-    if (fgets(line, sizeof line, f) &&
-        sscanf(line, "Xgemm %d %d %d %d %d %d %d %d", &q.mwg, &q.nwg, &q.kwg, &q.mdimc,
-               &q.ndimc, &q.vwm, &q.vwn, &q.kwi) == 8 &&
-        valid(&q)) {
-        *p = q;
-        *found = 1;
-    }
+    if (fgets(line, sizeof line, f) && clg_gemm_params_parse(line, p)) *found = 1;
     fclose(f);
     return CLG_OK;
 }

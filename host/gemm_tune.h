@@ -25,6 +25,10 @@ int clg_gemm_candidate_count(void);
 const clg_gemm_params *clg_gemm_candidate(int i);
 void clg_gemm_params_format(const clg_gemm_params *p, char *buf, size_t cap);
 
+/* Parse one "Xgemm MWG ..." line: 1 and *p when it parses and meets
+ * Xgemm's constraints, else 0 (*p untouched). */
+int clg_gemm_params_parse(const char *line, clg_gemm_params *p);
+
 /* Make CLBlast compile single-precision Xgemm with p on ctx's device. */
 clg_status clg_gemm_override(clg_ctx *ctx, const clg_gemm_params *p);
 

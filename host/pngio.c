@@ -108,8 +108,12 @@ clg_status clg_png_read(const char *path, unsigned char **pixels, int *w, int *h
     png_read_info(png, info);
     png_uint_32 pw = png_get_image_width(png, info), ph = png_get_image_height(png, info);
     int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
-    if (pw == 0 || ph == 0 || pw > 16384 || ph > 16384)
-        png_error(png, "image size out of range (1..16384)");
+    if (pw == 0 || ph == 0 || pw > CLG_IMAGE_MAX_SIDE || ph > CLG_IMAGE_MAX_SIDE) {
+        char why[128];
+        snprintf(why, sizeof why, "image size %ux%u is outside clgan's limit (1..%d a side)",
+                 (unsigned)pw, (unsigned)ph, CLG_IMAGE_MAX_SIDE);
+        png_error(png, why);
+    }
     if (depth == 16) png_set_strip_16(png);
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
@@ -182,9 +186,9 @@ static int cmp_names(const void *a, const void *b) {
 
 clg_status clg_png_folder_load(const char *dir, int size, int channels, clg_dataset *out) {
     memset(out, 0, sizeof *out);
-    if (size <= 0 || (channels != 1 && channels != 3))
-        return clg_fail(CLG_ERR_INVALID_ARG, "png folder: bad size %d or channels %d", size,
-                        channels);
+    if (size <= 0 || size > CLG_IMAGE_MAX_SIDE || (channels != 1 && channels != 3))
+        return clg_fail(CLG_ERR_INVALID_ARG, "png folder: bad size %d (1..%d) or channels %d",
+                        size, CLG_IMAGE_MAX_SIDE, channels);
     DIR *d = opendir(dir);
     if (!d) return clg_fail(CLG_ERR_IO, "cannot open folder %s: %s", dir, strerror(errno));
     char **names = NULL;
@@ -194,6 +198,11 @@ clg_status clg_png_folder_load(const char *dir, int size, int channels, clg_data
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len < 5 || strcasecmp(e->d_name + len - 4, ".png") != 0) continue;
+        if (n == CLG_DATASET_MAX_IMAGES) {
+            rc = clg_fail(CLG_ERR_INVALID_ARG, "%s holds more than %d .png files (clgan's limit)",
+                          dir, CLG_DATASET_MAX_IMAGES);
+            goto done;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
             char **nn = realloc(names, (size_t)cap * sizeof *nn);
@@ -216,6 +225,12 @@ clg_status clg_png_folder_load(const char *dir, int size, int channels, clg_data
     }
     qsort(names, (size_t)n, sizeof *names, cmp_names);
     size_t per = (size_t)channels * size * size;
+    if ((size_t)n > CLG_DATASET_MAX_BYTES / per) {
+        rc = clg_fail(CLG_ERR_INVALID_ARG, "%s: %d images of %dx%dx%d would pass clgan's limit "
+                      "of %zu bytes of pixels", dir, n, channels, size, size,
+                      CLG_DATASET_MAX_BYTES);
+        goto done;
+    }
     out->pixels = malloc(per * (size_t)n);
     if (!out->pixels) {
         rc = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory for %d images", n);

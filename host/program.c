@@ -7,7 +7,9 @@
  *   u64 size     payload bytes
  *   u64 check    FNV-1a of the payload
  *   payload      the program binary
- * Anything that does not match is counted as a reject and rebuilt. */
+ * Anything that does not match is counted as a reject and rebuilt, and so
+ * is an entry that loads but whose kernels cannot be created (a binary of
+ * another program under this one's name): clg_program_rebuild. */
 #include "program.h"
 
 #include <errno.h>
@@ -26,6 +28,7 @@ struct clg_program_entry {
     clg_program_entry *next;
     char *family, *defines;
     cl_program program;
+    int from_cache; /* loaded from a cache file, not yet proven by a kernel */
 };
 
 uint64_t clg_fnv1a64(const void *data, size_t len, uint64_t h) {
@@ -374,6 +377,32 @@ done:
     free(bin);
 }
 
+/* Build from source and store in the cache file `path` (when not ""). */
+static clg_status build_and_store(clg_ctx *ctx, const char *family, const char *defines,
+                                  const char *src, const char *path, uint64_t key,
+                                  cl_program *out) {
+    char label[256];
+    snprintf(label, sizeof label, "kernels/%s.cl%s%s%s", family, *defines ? " [" : "", defines,
+             *defines ? "]" : "");
+    CLG_TRY(clg_program_build_source(ctx, label, src, out));
+    ctx->stats.cache_misses++;
+    if (path[0]) cache_store(ctx, path, key, *out);
+    return CLG_OK;
+}
+
+/* The source, its identity key and its cache file path ("" when off). */
+static clg_status source_and_path(clg_ctx *ctx, const char *family, const char *defines,
+                                  char **src, uint64_t *key, char *path, size_t cap) {
+    CLG_TRY(assemble(ctx, family, defines, src));
+    *key = identity_key(ctx, *src);
+    clg_status s = cache_path_for(family, *key, path, cap);
+    if (s != CLG_OK) {
+        free(*src);
+        *src = NULL;
+    }
+    return s;
+}
+
 clg_status clg_program_get(clg_ctx *ctx, const char *family, const char *defines,
                            cl_program *out) {
     if (!defines) defines = "";
@@ -382,30 +411,22 @@ clg_status clg_program_get(clg_ctx *ctx, const char *family, const char *defines
             *out = e->program;
             return CLG_OK;
         }
-    char *src = NULL;
+    char *src = NULL, path[4400];
+    uint64_t key;
     clg_status rc;
     cl_program prog = NULL;
     clg_program_entry *e = NULL;
-    CLG_TRY_GOTO(assemble(ctx, family, defines, &src), fail);
-    uint64_t key = identity_key(ctx, src);
-    char path[4400];
-    CLG_TRY_GOTO(cache_path_for(family, key, path, sizeof path), fail);
-    if (!path[0] || !cache_load(ctx, path, key, &prog)) {
-        char label[256];
-        snprintf(label, sizeof label, "kernels/%s.cl%s%s%s", family, *defines ? " [" : "",
-                 defines, *defines ? "]" : "");
-        CLG_TRY_GOTO(clg_program_build_source(ctx, label, src, &prog), fail);
-        ctx->stats.cache_misses++;
-        if (path[0]) cache_store(ctx, path, key, prog);
-    } else {
-        ctx->stats.cache_hits++;
-    }
+    CLG_TRY_GOTO(source_and_path(ctx, family, defines, &src, &key, path, sizeof path), fail);
+    int hit = path[0] && cache_load(ctx, path, key, &prog);
+    if (hit) ctx->stats.cache_hits++;
+    else CLG_TRY_GOTO(build_and_store(ctx, family, defines, src, path, key, &prog), fail);
     e = calloc(1, sizeof *e);
     if (!e || !(e->family = strdup(family)) || !(e->defines = strdup(defines))) {
         rc = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
         goto fail;
     }
     e->program = prog;
+    e->from_cache = hit;
     e->next = ctx->programs;
     ctx->programs = e;
     free(src);
@@ -420,6 +441,28 @@ fail:
     if (prog) clReleaseProgram(prog);
     free(src);
     return rc;
+}
+
+clg_status clg_program_rebuild(clg_ctx *ctx, cl_program stale, cl_program *out) {
+    *out = NULL;
+    clg_program_entry *e = ctx->programs;
+    while (e && e->program != stale) e = e->next;
+    if (!e || !e->from_cache) return CLG_OK; /* built from source: the failure is real */
+    char *src, path[4400];
+    uint64_t key;
+    CLG_TRY(source_and_path(ctx, e->family, e->defines, &src, &key, path, sizeof path));
+    unlink(path); /* even if the build below fails, the entry is not trusted again */
+    ctx->stats.cache_hits--;
+    ctx->stats.cache_rejects++;
+    cl_program fresh;
+    clg_status s = build_and_store(ctx, e->family, e->defines, src, path, key, &fresh);
+    free(src);
+    CLG_TRY(s);
+    clReleaseProgram(stale); /* kernels made from it keep it alive until released */
+    e->program = fresh;
+    e->from_cache = 0;
+    *out = fresh;
+    return CLG_OK;
 }
 
 void clg_programs_free(clg_ctx *ctx) {

@@ -29,6 +29,13 @@ extern const int clg_kernel_source_count;
 clg_status clg_program_get(clg_ctx *ctx, const char *family, const char *defines,
                            cl_program *out);
 
+/* A kernel could not be created from `stale`, a program of the context:
+ * when it came from the binary cache (a forged or mismatched binary), drop
+ * the cache file, build the program from source in its place (stored in
+ * the cache again) and return it in *out. *out = NULL when `stale` was
+ * built from source, so the failure is real. */
+clg_status clg_program_rebuild(clg_ctx *ctx, cl_program stale, cl_program *out);
+
 /* Build a program from explicit source text (no cache, not kept in the
  * context): for tests of the error path. `label` names it in messages. */
 clg_status clg_program_build_source(clg_ctx *ctx, const char *label, const char *source,

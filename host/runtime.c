@@ -273,6 +273,20 @@ clg_status clg_scratch(clg_ctx *ctx, size_t bytes, cl_mem *out) {
     return CLG_OK;
 }
 
+/* Release the kernels made from `prog` (replaced by a rebuilt program). */
+static void drop_kernels_of(clg_ctx *ctx, cl_program prog) {
+    for (clg_kernel_entry **p = &ctx->kernels; *p;) {
+        clg_kernel_entry *k = *p;
+        if (k->program != prog) {
+            p = &k->next;
+            continue;
+        }
+        *p = k->next;
+        clReleaseKernel(k->kernel);
+        free(k);
+    }
+}
+
 clg_status clg_kernel_get(clg_ctx *ctx, const char *family, const char *defines,
                           const char *name, cl_kernel *out) {
     cl_program prog;
@@ -286,6 +300,15 @@ clg_status clg_kernel_get(clg_ctx *ctx, const char *family, const char *defines,
         return clg_fail(CLG_ERR_INVALID_ARG, "kernel name too long: %s", name);
     cl_int err;
     cl_kernel kern = clCreateKernel(prog, name, &err);
+    if (err != CL_SUCCESS) {
+        cl_program fresh;
+        CLG_TRY(clg_program_rebuild(ctx, prog, &fresh));
+        if (fresh) {
+            drop_kernels_of(ctx, prog);
+            prog = fresh;
+            kern = clCreateKernel(prog, name, &err);
+        }
+    }
     if (err != CL_SUCCESS)
         return clg_fail(CLG_ERR_OPENCL, "%s creating kernel '%s' from kernels/%s.cl",
                         clg_cl_error_name(err), name, family);

@@ -11,8 +11,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAX_HEADER (100u << 20) /* the reference library's own limit */
-
 static size_t entry_numel(int ndim, const int64_t *shape) {
     size_t n = 1;
     for (int d = 0; d < ndim; d++) n *= (size_t)shape[d];
@@ -76,6 +74,12 @@ clg_status clg_safetensors_write(const char *path, const clg_st_write_entry *ent
     if (fclose(m) != 0) {
         free(hdr);
         return clg_fail(CLG_ERR_OUT_OF_MEMORY, "safetensors: out of host memory");
+    }
+    if (hlen > CLG_ST_MAX_HEADER || count > CLG_ST_MAX_TENSORS) {
+        free(hdr);
+        return clg_fail(CLG_ERR_INVALID_ARG, "safetensors %s: %d tensors and a %zu-byte header "
+                        "pass the reader's limits (%d tensors, %zu bytes)", path, count, hlen,
+                        CLG_ST_MAX_TENSORS, CLG_ST_MAX_HEADER);
     }
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -157,6 +161,10 @@ static clg_status parse_header(const char *path, clg_safetensors *st, const clg_
                                size_t data_size, span *spans) {
     if (h->type != CLG_JSON_OBJECT)
         return clg_fail(CLG_ERR_FORMAT, "%s: header is not a JSON object", path);
+    int tensors = h->count - (clg_json_get(h, "__metadata__") != NULL);
+    if (tensors > CLG_ST_MAX_TENSORS)
+        return clg_fail(CLG_ERR_FORMAT, "%s: %d tensors are past clgan's limit of %d", path,
+                        tensors, CLG_ST_MAX_TENSORS);
     st->entries = calloc((size_t)h->count + 1, sizeof *st->entries);
     if (!st->entries) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
     for (int i = 0; i < h->count; i++) {
@@ -266,7 +274,12 @@ clg_status clg_safetensors_read(const char *path, clg_safetensors *out) {
     const unsigned char *bytes = out->file;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | bytes[i];
-    if (hlen == 0 || hlen > MAX_HEADER || hlen > out->size - 8) {
+    if (hlen > CLG_ST_MAX_HEADER && hlen <= out->size - 8) {
+        rc = clg_fail(CLG_ERR_FORMAT, "%s: a header of %llu bytes is past clgan's limit of %zu "
+                      "bytes", path, (unsigned long long)hlen, CLG_ST_MAX_HEADER);
+        goto done;
+    }
+    if (hlen == 0 || hlen > out->size - 8) {
         rc = clg_fail(CLG_ERR_FORMAT,
                       "%s: header length %llu does not fit the %zu-byte file (truncated, or "
                       "not a safetensors file)",

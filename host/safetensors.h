@@ -16,6 +16,12 @@
 #include <stdint.h>
 
 #define CLG_ST_MAX_DIMS 8
+/* The reader's limits, so that a small file costs little: a header of at
+ * most 1 MiB (parsed in milliseconds, under 64 MiB of memory at worst) and
+ * at most 4096 tensors. clgan's checkpoints have headers of about 10 KB and
+ * about 100 tensors; the writer refuses to pass either limit. */
+#define CLG_ST_MAX_HEADER ((size_t)1 << 20)
+#define CLG_ST_MAX_TENSORS 4096
 
 typedef struct {
     const char *name;

@@ -1,10 +1,19 @@
 #!/bin/sh
-# install-deps.sh: install clgan's Debian packages that are missing.
+# install-deps.sh [fuzz]: install clgan's Debian packages that are missing.
 # Does nothing when all are present; without root or sudo it prints the
-# apt-get line to run and fails.
+# apt-get line to run and fails. `fuzz`: what `make fuzz` needs instead
+# (clang and its libFuzzer runtime; `make test` does not need clang).
 set -eu
 PKGS="ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libpng-dev
 zlib1g-dev libcmocka-dev clinfo oclgrind dataset-fashion-mnist gnuplot-nox"
+if [ "${1:-}" = fuzz ]; then
+    PKGS="clang"
+    if command -v clang >/dev/null 2>&1 &&
+       [ ! -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
+        # Debian ships the runtime as a recommendation of clang's own version.
+        PKGS="clang libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+    fi
+fi
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -654,6 +654,19 @@ static void test_algo_strings(void **state) {
                      CLG_ERR_FORMAT);
     assert_int_equal(clg_conv_algo_parse("tiled:2048x2048x2048:16x16", &a), CLG_ERR_FORMAT);
     assert_int_equal(clg_conv_algo_parse("direct:1x1:99999x1:8x8x8", &a), CLG_ERR_FORMAT);
+    /* Whole table lines (what fuzz_tune feeds): kept only when every field is. */
+    clg_conv_tune_entry e;
+    assert_int_equal(clg_conv_tune_parse_line("bwd_data 64 16 16 16 32 4 4 2 1 "
+                                              "direct:2x4:8x8:32x32x8:s2\n", &e), 1);
+    assert_int_equal(e.dir, CLG_CONV_BWD_DATA);
+    assert_int_equal(e.v[0], 64);
+    assert_int_equal(e.v[8], 1);
+    assert_int_equal(e.algo.kind, CLG_CONV_DIRECT);
+    assert_int_equal(e.algo.split, 2);
+    const char *ignored[] = {"# a comment\n", "sideways 1 1 1 1 1 1 1 1 1 tiled:64x64x16:4x4\n",
+                             "fwd 1 1 1 1 1 1 1 1 tiled:64x64x16:4x4\n",
+                             "fwd 1 1 1 1 1 1 1 1 1 tiled:2048x2048x2048:16x16\n", ""};
+    for (int i = 0; i < 5; i++) assert_int_equal(clg_conv_tune_parse_line(ignored[i], &e), 0);
 }
 
 /* A stored choice is found again, also after the table is re-read from disk. */

@@ -131,13 +131,52 @@ static void test_idx_bad_files(void **state) {
     expect_idx_error(p, pl, CLG_ERR_FORMAT, "6 labels");
     path_in(p, sizeof p, "missing.idx");
     expect_idx_error(p, NULL, CLG_ERR_IO, "missing.idx");
-    /* Issue 13: dimensions each plausible whose product overflows size_t
-     * (2^24 cubed): refused before anything is allocated or read. */
+    /* Issue 13: dimensions whose product overflows size_t (2^24 cubed):
+     * refused before anything is allocated or read. */
     memcpy(bad, img, 16);
     put_be32(bad + 4, 1u << 24), put_be32(bad + 8, 1u << 24), put_be32(bad + 12, 1u << 24);
     path_in(p, sizeof p, "huge.idx");
     write_bytes(p, bad, 16, 0);
-    expect_idx_error(p, NULL, CLG_ERR_FORMAT, "implausible IDX dimension");
+    expect_idx_error(p, NULL, CLG_ERR_FORMAT, "image count 16777216 is outside 1..4194304");
+}
+
+/* The stated limits (dataset.h), each refused by name before the payload is
+ * read; a file claiming a payload it does not hold is refused as truncated
+ * without allocating what it claims (fuzz_idx found a 37-byte file asking
+ * for 10 GB). */
+static void test_idx_limits(void **state) {
+    (void)state;
+    unsigned char hdr[16 + 8];
+    memset(hdr, 7, sizeof hdr);
+    char p[300];
+    path_in(p, sizeof p, "limit.idx");
+    const uint32_t dims[4][3] = {{CLG_DATASET_MAX_IMAGES + 1, 28, 28},
+                                 {10, CLG_IMAGE_MAX_SIDE + 1, 28},
+                                 {10, 28, CLG_IMAGE_MAX_SIDE + 1},
+                                 {CLG_DATASET_MAX_IMAGES, 1024, 1024}};
+    const char *want[4] = {"image count 4194305 is outside 1..4194304",
+                           "image height 4097 is outside 1..4096",
+                           "image width 4097 is outside 1..4096",
+                           "past clgan's limit of 1073741824 bytes"};
+    for (int i = 0; i < 4; i++) {
+        put_be32(hdr, 0x803);
+        for (int k = 0; k < 3; k++) put_be32(hdr + 4 + 4 * k, dims[i][k]);
+        write_bytes(p, hdr, sizeof hdr, 0);
+        expect_idx_error(p, NULL, CLG_ERR_FORMAT, want[i]);
+    }
+    /* 1000 images of 1000 x 1000 (1e9 bytes, under the limit) in 24 bytes. */
+    put_be32(hdr + 4, 1000), put_be32(hdr + 8, 1000), put_be32(hdr + 12, 1000);
+    write_bytes(p, hdr, sizeof hdr, 0);
+    expect_idx_error(p, NULL, CLG_ERR_FORMAT, "needs 1000000000 bytes, file has 8");
+    unsigned char lab[8];
+    put_be32(lab, 0x801), put_be32(lab + 4, CLG_DATASET_MAX_IMAGES + 1);
+    char pl[300];
+    path_in(pl, sizeof pl, "limit-labels.idx");
+    write_bytes(pl, lab, sizeof lab, 0);
+    unsigned char img[16 + 5 * 4 * 3];
+    path_in(p, sizeof p, "ok-images.idx");
+    write_bytes(p, img, make_idx_images(img, 5, 4, 3), 0);
+    expect_idx_error(p, pl, CLG_ERR_FORMAT, "label count 4194305 is outside 1..4194304");
 }
 
 static void test_real_fashion_mnist(void **state) {
@@ -194,6 +233,14 @@ static void test_cifar(void **state) {
     write_bytes(a, buf, R, 0);
     assert_int_equal(clg_cifar10_load(paths, 1, &d), CLG_ERR_FORMAT);
     assert_non_null(strstr(clg_last_error(), "label 11"));
+    /* Past the 1 GiB pixel limit (dataset.h): 349526 records, as a sparse
+     * file, refused from its size before anything is read. */
+    write_bytes(a, buf, R, 0);
+    assert_int_equal(truncate(a, (off_t)349526 * R), 0);
+    assert_int_equal(clg_cifar10_load(paths, 1, &d), CLG_ERR_FORMAT);
+    assert_non_null(strstr(clg_last_error(), "349526 records, after 0 already read, would pass "
+                           "clgan's limit of 349525 CIFAR-10 images"));
+    assert_int_equal(truncate(a, 0), 0);
 }
 
 static void test_png_roundtrip(void **state) {
@@ -302,6 +349,39 @@ static void test_png_folder(void **state) {
     assert_non_null(strstr(clg_last_error(), "no .png files"));
 }
 
+/* The image limits (dataset.h): a PNG wider than CLG_IMAGE_MAX_SIDE is
+ * refused from its header, a folder's output size too, and a folder whose
+ * images at the asked size would pass 1 GiB before any is decoded. */
+static void test_png_limits(void **state) {
+    (void)state;
+    static unsigned char row[CLG_IMAGE_MAX_SIDE + 1];
+    char sub[300], p[400];
+    path_in(sub, sizeof sub, "png-limits");
+    mkdir(sub, 0755);
+    snprintf(p, sizeof p, "%s/wide.png", sub);
+    assert_int_equal(clg_png_write(p, row, CLG_IMAGE_MAX_SIDE + 1, 1, 1), CLG_OK);
+    unsigned char *px;
+    int w, h, ch;
+    assert_int_equal(clg_png_read(p, &px, &w, &h, &ch), CLG_ERR_FORMAT);
+    assert_non_null(strstr(clg_last_error(), "image size 4097x1 is outside clgan's limit "
+                           "(1..4096 a side)"));
+    assert_int_equal(unlink(p), 0);
+    clg_dataset d;
+    assert_int_equal(clg_png_folder_load(sub, CLG_IMAGE_MAX_SIDE + 1, 1, &d), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "bad size 4097 (1..4096)"));
+    /* 22 images at 4096 x 4096 x 3 are 1.03 GiB. */
+    for (int i = 0; i < 22; i++) {
+        snprintf(p, sizeof p, "%s/%02d.png", sub, i);
+        assert_int_equal(clg_png_write(p, row, 1, 1, 1), CLG_OK);
+    }
+    assert_int_equal(clg_png_folder_load(sub, CLG_IMAGE_MAX_SIDE, 3, &d), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "22 images of 3x4096x4096 would pass clgan's "
+                           "limit of 1073741824 bytes"));
+    assert_int_equal(clg_png_folder_load(sub, 64, 3, &d), CLG_OK);
+    assert_int_equal(d.n, 22);
+    clg_dataset_free(&d);
+}
+
 /* Grids: tile i at (2 + (i % nrow) * (w + 2), 2 + (i / nrow) * (h + 2)),
  * values mapped from [-1, 1] to [0, 255]; the numbered grid differs only in
  * the label boxes at the tiles' top-left corners. */
@@ -347,9 +427,11 @@ int main(void) {
     if (!mkdtemp(dir)) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_plain_and_gzip), cmocka_unit_test(test_idx_bad_files),
+        cmocka_unit_test(test_idx_limits),
         cmocka_unit_test(test_real_fashion_mnist), cmocka_unit_test(test_cifar),
         cmocka_unit_test(test_png_roundtrip),      cmocka_unit_test(test_png_bad_files),
-        cmocka_unit_test(test_png_folder),   cmocka_unit_test(test_grid),
+        cmocka_unit_test(test_png_folder),
+        cmocka_unit_test(test_png_limits),   cmocka_unit_test(test_grid),
     };
     int rc = cmocka_run_group_tests_name("data", tests, NULL, NULL);
     char cmd[300];

@@ -201,6 +201,53 @@ static void test_safetensors_rejects(void **state) {
                   8, -1, "CRC32");
 }
 
+/* The stated limits (safetensors.h): a header past 1 MiB and more than
+ * 4096 tensors are refused by name; 4096 tensors still read; the writer
+ * will not write what the reader would refuse. */
+static void test_safetensors_limits(void **state) {
+    (void)state;
+    static char hdr[(1 << 20) + 64];
+    memset(hdr, ' ', sizeof hdr - 1);
+    memcpy(hdr, "{}", 2);
+    expect_reject(hdr, 0, (int64_t)CLG_ST_MAX_HEADER + 1, "a header of 1048577 bytes is past "
+                  "clgan's limit of 1048576 bytes");
+    for (int n = CLG_ST_MAX_TENSORS; n <= CLG_ST_MAX_TENSORS + 1; n++) {
+        size_t len = 0;
+        len += (size_t)sprintf(hdr + len, "{\"__metadata__\":{}");
+        for (int i = 0; i < n; i++)
+            len += (size_t)sprintf(hdr + len, ",\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],"
+                                   "\"data_offsets\":[0,0]}", i);
+        sprintf(hdr + len, "}");
+        char p[300];
+        st_path(p, sizeof p, "many.safetensors");
+        make_file(p, hdr, NULL, 0, -1);
+        clg_safetensors st;
+        clg_status s = clg_safetensors_read(p, &st);
+        if (n == CLG_ST_MAX_TENSORS) {
+            assert_int_equal(s, CLG_OK);
+            assert_int_equal(st.count, n);
+            clg_safetensors_free(&st);
+        } else {
+            assert_int_equal(s, CLG_ERR_FORMAT);
+            assert_non_null(strstr(clg_last_error(), "4097 tensors are past clgan's limit of "
+                                   "4096"));
+        }
+    }
+    static clg_st_write_entry many[CLG_ST_MAX_TENSORS + 1];
+    static char names[CLG_ST_MAX_TENSORS + 1][16];
+    const float x = 1.0f;
+    for (int i = 0; i <= CLG_ST_MAX_TENSORS; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        many[i] = (clg_st_write_entry){names[i], &x, 1, {1}};
+    }
+    char p[300];
+    st_path(p, sizeof p, "toomany.safetensors");
+    assert_int_equal(clg_safetensors_write(p, many, CLG_ST_MAX_TENSORS + 1, NULL, 0),
+                     CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "4097 tensors"));
+    assert_int_not_equal(access(p, F_OK), 0);
+}
+
 /* A header whose length is not a multiple of 4 (legal): data still reads. */
 static void test_safetensors_unaligned_header(void **state) {
     (void)state;
@@ -272,6 +319,7 @@ int main(void) {
         cmocka_unit_test(test_json_hostile),
         cmocka_unit_test(test_safetensors_roundtrip),
         cmocka_unit_test(test_safetensors_rejects),
+        cmocka_unit_test(test_safetensors_limits),
         cmocka_unit_test(test_safetensors_unaligned_header),
         cmocka_unit_test(test_safetensors_corrupt_data),
         cmocka_unit_test(test_safetensors_atomic),

@@ -118,6 +118,21 @@ static void test_tuned_parameters(void **state) {
 
 /* The stored choice: absent, stored, found again; a damaged file is
  * ignored; nothing is stored or found with the cache disabled. */
+/* One stored line (what fuzz_tune feeds): parsed only when Xgemm's
+ * constraints hold; otherwise *p is left as it was. */
+static void test_params_parse(void **state) {
+    (void)state;
+    clg_gemm_params p = {0};
+    assert_int_equal(clg_gemm_params_parse("Xgemm 64 32 32 8 8 8 4 2\n", &p), 1);
+    assert_int_equal(p.mwg, 64);
+    assert_int_equal(p.nwg, 32);
+    assert_int_equal(p.kwi, 2);
+    const char *bad[] = {"Xgemm 64 64 32 8 8 16 8 2", "Xgemm 64 64 32 8 8 4 4",
+                         "Xgemm 0 64 32 8 8 4 4 2", "Xgemm 512 64 32 8 8 4 4 2", "# none"};
+    for (int i = 0; i < 5; i++) assert_int_equal(clg_gemm_params_parse(bad[i], &p), 0);
+    assert_int_equal(p.mwg, 64);
+}
+
 static void test_tune_store(void **state) {
     clg_ctx *ctx = *state;
     char dir[] = "/tmp/clgan-gemm-tune-XXXXXX";
@@ -172,6 +187,7 @@ int main(void) {
         cmocka_unit_test(test_alpha_beta),
         cmocka_unit_test(test_awkward_sizes),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_params_parse),
         cmocka_unit_test(test_tune_store),
         cmocka_unit_test(test_tuned_parameters),
     };

@@ -127,6 +127,37 @@ static void garbage_file(const char *path) {
  * with a valid checksum, and the driver would run it. */
 static void others_may_write(const char *path) { assert_int_equal(chmod(path, 0666), 0); }
 
+/* A well-formed entry (its key, a valid checksum, owned and 0600) holding
+ * the binary of another program, kernels/bias.cl: it loads and builds, but
+ * has no 'fill' kernel. The entry is dropped and rebuilt from source. */
+static void other_program_binary(const char *path) {
+    clg_ctx *ctx;
+    CLG_ASSERT_OK(clg_ctx_create(&ctx, NULL));
+    cl_program prog;
+    CLG_ASSERT_OK(clg_program_get(ctx, "bias", NULL, &prog));
+    char other[4096];
+    CLG_ASSERT_OK(clg_program_cache_path(ctx, "bias", NULL, other, sizeof other));
+    clg_ctx_free(ctx);
+    long olen, len;
+    unsigned char *bias = clg_test_slurp(other, &olen), *mine = clg_test_slurp(path, &len);
+    assert_true(olen > 32);
+    uint64_t size = (uint64_t)olen - 32, check = clg_fnv1a64(bias + 32, (size_t)size, CLG_FNV_SEED);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(mine, 1, 16, f), 16); /* this program's magic and key */
+    assert_int_equal(fwrite(&size, 8, 1, f), 1);
+    assert_int_equal(fwrite(&check, 8, 1, f), 1);
+    assert_int_equal(fwrite(bias + 32, 1, (size_t)size, f), (size_t)size);
+    assert_int_equal(fclose(f), 0);
+    free(bias);
+    free(mine);
+}
+
+static void test_cache_other_program(void **state) {
+    (void)state;
+    check_damaged(other_program_binary);
+}
+
 static void test_cache_corrupt_payload(void **state) { (void)state; check_damaged(flip_payload_byte); }
 static void test_cache_writable_by_others(void **state) { (void)state; check_damaged(others_may_write); }
 static void test_cache_truncated(void **state) { (void)state; check_damaged(truncate_file); }
@@ -369,6 +400,7 @@ int main(void) {
         cmocka_unit_test(test_cache_truncated),
         cmocka_unit_test(test_cache_stale_key),
         cmocka_unit_test(test_cache_garbage),
+        cmocka_unit_test(test_cache_other_program),
         cmocka_unit_test(test_cache_writable_by_others),
         cmocka_unit_test(test_cache_disabled),
         cmocka_unit_test(test_build_error_has_log),

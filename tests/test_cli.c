@@ -1,0 +1,126 @@
+/* test_cli.c: hostile command lines and files given to the clgan command
+ * itself (build/clgan, next to this binary's folder), run as a user would:
+ * each must exit non-zero with a message that says what is wrong, and
+ * leave nothing behind. Unknown flags, empty and missing values, a flag
+ * where a value belongs, a word for a number, an unknown command and model,
+ * a missing and a corrupt checkpoint. */
+#include "testutil.h"
+#include "safetensors.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char dir[256], clgan[PATH_MAX + 16];
+
+/* Run clgan with argv (NULL-terminated, argv[0] omitted); its stdout and
+ * stderr together into out (cap bytes). Returns the exit status, or -1. */
+static int run_clgan(const char *const *args, char *out, size_t cap) {
+    char *argv[32], log[300];
+    int n = 0;
+    argv[n++] = clgan;
+    for (; args[n - 1] && n < 31; n++) argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    snprintf(log, sizeof log, "%s/out.txt", dir);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, clgan, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    assert_int_equal(rc, 0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    size_t got = fread(out, 1, cap - 1, f);
+    out[got] = '\0';
+    fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Exit status `code` (0: any non-zero) and `needle` in the output. */
+static void expect_fail(const char *const *args, int code, const char *needle) {
+    char out[8192];
+    int rc = run_clgan(args, out, sizeof out);
+    if (rc <= 0 || (code && rc != code))
+        fail_msg("clgan %s ... exited %d, wanted %d; said:\n%s", args[0], rc, code, out);
+    if (!strstr(out, needle))
+        fail_msg("clgan %s ... said\n%s\nwithout '%s'", args[0], out, needle);
+}
+
+static void test_bad_flags(void **state) {
+    (void)state;
+    const char *unknown[] = {"train", "dcgan", "--bogus", "1", NULL};
+    expect_fail(unknown, 2, "unknown option '--bogus'");
+    const char *empty[] = {"train", "dcgan", "--out", "", NULL};
+    expect_fail(empty, 2, "--out needs a value, not ''");
+    const char *flag_as_value[] = {"train", "dcgan", "--out", "--resume", NULL};
+    expect_fail(flag_as_value, 2, "--out needs a value, not '--resume'");
+    const char *missing[] = {"train", "dcgan", "--epochs", NULL};
+    expect_fail(missing, 2, "--epochs needs a value");
+    const char *word[] = {"train", "dcgan", "--epochs", "five", NULL};
+    expect_fail(word, 2, "--epochs wants a whole number, not 'five'");
+    const char *trailing[] = {"train", "dcgan", "--minutes", "2e-4x", NULL};
+    expect_fail(trailing, 2, "--minutes wants a number, not '2e-4x'");
+    const char *command[] = {"frobnicate", NULL};
+    expect_fail(command, 0, "unknown command 'frobnicate'");
+    const char *model[] = {"train", "nosuchmodel", NULL};
+    expect_fail(model, 2, "unknown model 'nosuchmodel'");
+}
+
+/* A checkpoint with one flipped data byte (its CRC32 no longer matches),
+ * and one that is not there: `clgan sample` says which and why. */
+static void test_bad_checkpoint(void **state) {
+    (void)state;
+    char ck[300], png[300], missing[300];
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", dir);
+    snprintf(png, sizeof png, "%s/grid.png", dir);
+    snprintf(missing, sizeof missing, "%s/none.safetensors", dir);
+    const float w[4] = {1, 2, 3, 4};
+    const clg_st_write_entry e = {"main.0.weight", w, 1, {4}};
+    const char *meta[2] = {"model", "dcgan"};
+    CLG_ASSERT_OK(clg_safetensors_write(ck, &e, 1, meta, 1));
+    long len;
+    unsigned char *bytes = clg_test_slurp(ck, &len);
+    bytes[len - 3] ^= 0x10;
+    FILE *f = fopen(ck, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    free(bytes);
+    const char *corrupt[] = {"sample", ck, "-o", png, NULL};
+    expect_fail(corrupt, 0, "the tensor data is corrupt");
+    expect_fail(corrupt, 0, ck);
+    assert_int_not_equal(access(png, F_OK), 0);
+    const char *absent[] = {"sample", missing, "-o", png, NULL};
+    expect_fail(absent, 0, "none.safetensors");
+}
+
+int main(void) {
+    /* build/tests/test_cli -> build/clgan */
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return 1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    *slash = '\0';
+    snprintf(clgan, sizeof clgan, "%s/../clgan", self);
+    if (access(clgan, X_OK) != 0) {
+        fprintf(stderr, "test_cli: no %s (make all builds it)\n", clgan);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_bad_checkpoint),
+    };
+    return clg_test_run_in_tmpdir("cli", dir, sizeof dir, tests, sizeof tests / sizeof tests[0]);
+}
