@@ -227,6 +227,7 @@ int cli_bench(int argc, char **argv) {
     s = bench_rooflines(&st, NULL);
     if (s == CLG_OK) s = bench_conv(&st, filter);
     if (s == CLG_OK) s = bench_norm(&st, filter);
+    if (s == CLG_OK) s = bench_dnet(&st, filter);
     if (s != CLG_OK) rc = cli_error(s, "bench");
     if (rc == 0 && st.n == 2 && filter && !bench_wanted(filter, "copy") &&
         !bench_wanted(filter, "sgemm")) {

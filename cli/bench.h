@@ -31,6 +31,7 @@ clg_status bench_add(bench_state *st, const char *name, const char *shape, const
 clg_status bench_rooflines(bench_state *st, const char *filter); /* bench.c */
 clg_status bench_conv(bench_state *st, const char *filter);      /* bench_conv.c */
 clg_status bench_norm(bench_state *st, const char *filter);      /* bench_norm.c: norm, mbd */
+clg_status bench_dnet(bench_state *st, const char *filter);      /* bench_dnet.c: D +- MBD */
 /* `clgan tune --gemm` (tune_gemm.c): CLBlast Xgemm parameters for the device. */
 clg_status tune_gemm(bench_state *st);
 /* 1 when a benchmark named `name` passes the filter. */
