@@ -1,0 +1,32 @@
+#!/bin/sh
+# ablation-times.sh [ROUNDS] > times.txt: time per step of each
+# configuration of scripts/ablation.sh on a quiet machine: `clgan train
+# dcgan ... --steps 30 --profile` (the first step, which compiles, left
+# out), the configurations interleaved, ROUNDS rounds (default 2), the
+# fastest round kept. Prints "name ms-per-step" lines for
+# scripts/ablation-table.py.
+set -eu
+cd "$(dirname "$0")/.."
+rounds=${1:-2}
+B=${CLGAN:-build/clgan}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+common="--ngf 32 --ndf 32 --seed 1 --steps 30 --sample-every 1000 --ckpt-every 1000 --log-every 100 --profile"
+one() { # name, flags
+    name=$1; shift
+    ms=$($B train dcgan $common "$@" --out "$tmp/$name" 2>&1 | awk '/^  step /{print $2}')
+    rm -rf "$tmp/$name"
+    echo "$name $ms" >> "$tmp/all"
+}
+r=0
+while [ $r -lt "$rounds" ]; do
+    one plain
+    one mbd --mbd 100,5
+    one smooth --real-label 0.9
+    one vbn --vbn
+    one fm --feature-matching
+    one hist --hist-avg 1e-3
+    one all --mbd 100,5 --real-label 0.9 --vbn --feature-matching --hist-avg 1e-3
+    r=$((r + 1))
+done
+sort -k1,1 -k2,2n "$tmp/all" | awk '!seen[$1]++'
