@@ -11,7 +11,8 @@
  *   equals the test's own argmax of D's logits (noise off), with a short
  *   last batch; D's weights restored.
  * Central differences: h = 1e-3 on the last two layers' parameters,
- * tolerance 3e-3 + 2% (float32 losses of about 2). */
+ * tolerance 1e-3 + 1% (float32 losses of about 2; the gradients checked are
+ * 1e-2 to 1e-1). */
 #include "testutil.h"
 #include "elementwise.h"
 #include "data.h"
@@ -133,7 +134,7 @@ static void check_d_gradient(clg_ctx *ctx, clg_model *m, float w) {
                 const double lm = d_loss(ctx, m, counter, w);
                 p[i] = keep;
                 const double fd = (lp - lm) / (2.0 * h);
-                if (fabs(fd - g[i]) > 3e-3 + 0.02 * fabs(g[i]))
+                if (fabs(fd - g[i]) > 1e-3 + 0.01 * fabs(g[i]))
                     fail_msg("%s[%zu]: gradient %g, central difference %g", nt[t].name, j * 3,
                              g[i], fd);
             }
@@ -147,10 +148,12 @@ static void test_d_gradient(void **state) {
     clg_ctx *ctx = *state;
     clg_dataset d;
     make_data(&d, 60);
-    clg_ssl_config c = tiny(1.0f, 1e-3f);
+    /* w = 10: the unsupervised terms' gradients, small beside the labelled
+     * one's at w = 1, would hide a wrong weight of theirs in the tolerance. */
+    clg_ssl_config c = tiny(10.0f, 1e-3f);
     clg_model *m = make_model(ctx, &c, &d);
     CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m)); /* uploads step 0's labelled batch */
-    check_d_gradient(ctx, m, 1.0f);
+    check_d_gradient(ctx, m, 10.0f);
     clg_ssl_ops.destroy(ctx, m);
     clg_dataset_free(&d);
 }
