@@ -12,9 +12,18 @@ CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Werror
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -Ihost -Imodels -MMD -MP
 LDLIBS  += -lclblast -lOpenCL -lpng -lz -lm
+# MPI=1: data-parallel training over MPI (host/dist_mpi.c, compiled and linked
+# with $(MPICC), Open MPI's or MPICH's wrapper of cc); MPI=0: one process
+# (host/dist_single.c). Default: 1 when $(MPICC) is installed. `make clean`
+# after switching.
+MPICC   ?= mpicc
+MPI     ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+DIST    := $(if $(filter 1,$(MPI)),mpi,single)
+LINK    := $(if $(filter 1,$(MPI)),$(MPICC),$(CC))
 
 B        := build
-LIB_SRC  := $(wildcard host/*.c) $(wildcard models/*.c)
+LIB_SRC  := $(filter-out host/dist_mpi.c host/dist_single.c,$(wildcard host/*.c)) \
+            host/dist_$(DIST).c $(wildcard models/*.c)
 KERNELS  := $(sort $(wildcard kernels/*.cl))
 GEN      := $(B)/gen/kernel_sources.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/kernel_sources.o
@@ -38,14 +47,16 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+$(B)/host/dist_mpi.o: CC := $(MPICC)
+
 $(B)/libclgan.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/clgan: $(CLI_OBJ) $(B)/libclgan.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+	$(LINK) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/%.o $(TEST_SUP) $(B)/libclgan.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcmocka $(LDLIBS)
+	$(LINK) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcmocka $(LDLIBS)
 
 test: deps
 	@$(MAKE) -s --no-print-directory all $(TESTS)

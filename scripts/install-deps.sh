@@ -4,7 +4,8 @@
 # apt-get line to run and fails.
 set -eu
 PKGS="ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libpng-dev
-zlib1g-dev libcmocka-dev clinfo oclgrind dataset-fashion-mnist gnuplot-nox"
+zlib1g-dev libcmocka-dev clinfo oclgrind dataset-fashion-mnist gnuplot-nox
+libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
