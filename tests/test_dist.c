@@ -73,18 +73,23 @@ static int sh(const char *cmd) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* mpirun with 2 ranks, one PoCL compute unit each (2 cores), as root too;
- * Open MPI's flags only where mpirun is Open MPI's. */
+/* One PoCL compute unit per process, so two ranks share 2 cores without
+ * oversubscribing them (PoCL 3 reads POCL_MAX_PTHREAD_COUNT, PoCL 4 and
+ * later POCL_CPU_MAX_CU_COUNT). */
+#define ONE_CU "POCL_MAX_PTHREAD_COUNT=1 POCL_CPU_MAX_CU_COUNT=1"
+
+/* mpirun with 2 ranks, as root too: Open MPI's flags only where mpirun is
+ * Open MPI's (its ranks inherit the environment). */
 static void mpirun2(char *buf, size_t cap) {
     int ompi = sh("mpirun --version 2>&1 | grep -q 'Open MPI'") == 0;
-    snprintf(buf, cap, "timeout 300 mpirun %s -np 2 -x POCL_CPU_MAX_CU_COUNT=1",
+    snprintf(buf, cap, "timeout 300 mpirun %s -np 2",
              ompi ? "--oversubscribe --allow-run-as-root" : "");
 }
 
 /* `clgan train dcgan` on the toy set, batch 16, into dir/out, logging every step. */
 static int train(const char *launcher, const char *out, long steps, const char *extra) {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "POCL_CPU_MAX_CU_COUNT=1 %s build/clgan train dcgan --data "
+    snprintf(cmd, sizeof cmd, ONE_CU " %s build/clgan train dcgan --data "
              "'%s/toy.idx' --batch-size 16 --ngf 8 --ndf 8 --nz 16 --seed 3 --steps %ld "
              "--log-every 1 --sample-every 0 --ckpt-every 0 --out '%s/%s' %s > '%s/%s.log' 2>&1",
              launcher, dir, steps, dir, out, extra, dir, out);
