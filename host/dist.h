@@ -8,7 +8,7 @@
  * without mpirun, clgan is one process and never initialises MPI, so a
  * user who never calls MPI sees no difference.
  *
- * The device-tensor helpers (dist_tensor.c) stage through host memory:
+ * The device-tensor helpers (dist_common.c) stage through host memory:
  * read the buffer, reduce, write back. Nothing here knows a model. */
 #ifndef CLG_DIST_H
 #define CLG_DIST_H
@@ -31,6 +31,11 @@ typedef struct clg_dist {
 /* "mpi" or "single": the implementation built in. */
 const char *clg_dist_backend(void);
 
+/* The rank count a launcher put in the environment (Open MPI's
+ * OMPI_COMM_WORLD_SIZE, Hydra's PMI_SIZE), 1 for PMIx's PMIX_RANK alone,
+ * 0 without a launcher. */
+int clg_dist_launcher_size(void);
+
 /* Join the job a launcher started (rank, size, local rank), or stand alone
  * (rank 0 of 1). */
 clg_status clg_dist_init(clg_dist *d);
@@ -45,7 +50,7 @@ clg_status clg_dist_barrier(clg_dist *d);
  * printed why; the library never calls it. With one process it returns. */
 void clg_dist_abort(clg_dist *d, int code);
 
-/* Device tensors (dist_tensor.c). t = scale * (sum of t over ranks). */
+/* Device tensors (dist_common.c). t = scale * (sum of t over ranks). */
 clg_status clg_dist_allreduce_tensor(clg_ctx *ctx, clg_dist *d, const clg_tensor *t, float scale);
 /* t from rank 0 on every rank. */
 clg_status clg_dist_bcast_tensor(clg_ctx *ctx, clg_dist *d, const clg_tensor *t);

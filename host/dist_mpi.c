@@ -24,7 +24,7 @@ static clg_status mpi_fail(int err, const char *call) {
     int len = 0;
     if (MPI_Error_string(err, msg, &len) != MPI_SUCCESS) len = 0;
     msg[len] = '\0';
-    return clg_fail(CLG_ERR_IO, "%s failed: %s (MPI error %d)", call, len ? msg : "?", err);
+    return clg_fail(CLG_ERR_COMM, "%s failed: %s (MPI error %d)", call, len ? msg : "?", err);
 }
 
 #define MPI_TRY(call)                                                           \
@@ -32,14 +32,6 @@ static clg_status mpi_fail(int err, const char *call) {
         int mpi_err_ = (call);                                                  \
         if (mpi_err_ != MPI_SUCCESS) return mpi_fail(mpi_err_, #call);          \
     } while (0)
-
-/* A launcher's rank variables: Open MPI's mpirun, MPICH's Hydra, PMIx. */
-static int launched(void) {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        if (getenv(vars[i])) return 1;
-    return 0;
-}
 
 /* Ranks that share memory with this one: the machine. */
 static clg_status local_ranks(clg_dist *d) {
@@ -55,7 +47,7 @@ static clg_status local_ranks(clg_dist *d) {
 clg_status clg_dist_init(clg_dist *d) {
     memset(d, 0, sizeof *d);
     d->size = d->local_size = 1;
-    if (!launched()) return CLG_OK;
+    if (!clg_dist_launcher_size()) return CLG_OK;
     int inited = 0;
     MPI_TRY(MPI_Initialized(&inited));
     if (!inited) {

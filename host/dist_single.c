@@ -9,6 +9,11 @@ const char *clg_dist_backend(void) { return "single"; }
 clg_status clg_dist_init(clg_dist *d) {
     memset(d, 0, sizeof *d);
     d->size = d->local_size = 1;
+    int n = clg_dist_launcher_size();
+    if (n > 1) /* each would train alone, all into one --out */
+        return clg_fail(CLG_ERR_UNSUPPORTED, "started by mpirun as one of %d ranks, but this "
+                        "clgan was built without MPI: install Open MPI (make deps), then "
+                        "make clean; make", n);
     return CLG_OK;
 }
 

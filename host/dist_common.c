@@ -1,10 +1,20 @@
-/* dist_tensor.c: collectives over device tensors (see dist.h), staged
- * through one growing host buffer: read, reduce, write back. */
+/* dist_common.c: what both implementations of dist.h share: the launcher
+ * in the environment, and collectives over device tensors, staged through
+ * one growing host buffer (read, reduce, write back). */
 #include "dist.h"
 #include "runtime.h"
 
 #include <stdlib.h>
 #include <time.h>
+
+int clg_dist_launcher_size(void) {
+    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const char *v = getenv(sizes[i]);
+        if (v && atoi(v) > 0) return atoi(v);
+    }
+    return getenv("PMIX_RANK") ? 1 : 0;
+}
 
 static double now_s(void) {
     struct timespec ts;
