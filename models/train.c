@@ -337,29 +337,32 @@ static void profile_result(clg_ctx *ctx, const prof_acc *pa, clg_train_profile *
 
 /* This rank's rows of the global batch. */
 static clg_status upload(run *r, clg_ctx *ctx, const float *staged, const cl_int *labels) {
-    const size_t rows = (size_t)r->m->batch * (size_t)r->rank;
-    CLG_TRY(clg_loader_upload(ctx, &r->m->real, staged + rows * (clg_tensor_numel(&r->m->real) /
-                                                                 (size_t)r->m->batch)));
+    const size_t first = (size_t)r->m->batch * (size_t)r->rank; /* its first row */
+    const size_t per = clg_tensor_numel(&r->m->real) / (size_t)r->m->batch; /* floats per image */
+    CLG_TRY(clg_loader_upload(ctx, &r->m->real, staged + first * per));
     if (r->m->labels.buf)
-        CLG_TRY(clg_itensor_upload_labels(ctx, &r->m->labels, labels + rows, r->m->classes));
+        CLG_TRY(clg_itensor_upload_labels(ctx, &r->m->labels, labels + first, r->m->classes));
     return CLG_OK;
 }
 
 /* Data-parallel: the gradient averaging's and MPI's share of the step
- * time, after the first step (which compiles kernels). */
+ * time, over the steps after the first (which compiles kernels). */
 typedef struct {
-    double t1, grad_s, comm_s;
+    double wall, grad_s, comm_s;
+    long steps;
 } dp_acc;
 
-static void dp_mark(const clg_ctx *ctx, dp_acc *dp, double t) {
+static void dp_time(const clg_ctx *ctx, dp_acc *dp, long done, double dt) {
     if (!ctx->dist) return;
-    *dp = (dp_acc){t, ctx->dist->tensor_s, ctx->dist->comm_s};
+    if (done == 1) *dp = (dp_acc){0, ctx->dist->tensor_s, ctx->dist->comm_s, 0};
+    else dp->wall += dt, dp->steps++;
 }
 
-static void dp_report(const run *r, const clg_ctx *ctx, const dp_acc *dp, double t, long steps) {
-    if (r->ranks == 1 || steps < 1) return;
-    double step = (t - dp->t1) / steps, g = (ctx->dist->tensor_s - dp->grad_s) / steps;
-    double c = (ctx->dist->comm_s - dp->comm_s) / steps;
+static void dp_report(const run *r, const clg_ctx *ctx, const dp_acc *dp) {
+    if (r->ranks == 1 || dp->steps < 1) return;
+    const long n = dp->steps;
+    double step = dp->wall / n, g = (ctx->dist->tensor_s - dp->grad_s) / n;
+    double c = (ctx->dist->comm_s - dp->comm_s) / n;
     say(r, "data-parallel over %d ranks: %.1f ms per step; gradient averaging %.2f ms (%.1f%%: "
         "device read, allreduce, write); all MPI calls %.2f ms (%.1f%%)", r->ranks, step * 1e3,
         g * 1e3, 100.0 * g / step, c * 1e3, 100.0 * c / step);
@@ -371,7 +374,7 @@ static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
     const cl_int *labels = clg_loader_last_labels(&r->ld);
     double t0 = now_s();
     prof_acc pa = {0, 0};
-    dp_acc dp = {0, 0, 0};
+    dp_acc dp = {0, 0, 0, 0};
     ctx->profile = r->o->profile;
     for (int stop = 0; !stop;) {
         double ts = now_s();
@@ -384,18 +387,20 @@ static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
         labels = clg_loader_last_labels(&r->ld);
         clg_metrics mt;
         CLG_TRY(r->ops->step_finish(ctx, r->m, &mt));
-        double te = now_s(), el = te - t0;
+        double el = now_s() - t0;
         long done = r->m->step - start;
         stop = (r->total > 0 && r->m->step >= r->total) ||
                (r->o->minutes > 0 && el >= r->o->minutes * 60.0);
+        /* Every rank takes the same decisions from here on. */
         CLG_TRY(clg_dp_step_metrics(ctx, &mt, &stop));
+        double te = now_s();
         CLG_TRY(check_finite(r, &mt));
         if (r->o->profile) CLG_TRY(profile_step(ctx, &pa, done, te - ts));
-        if (done == 1) dp_mark(ctx, &dp, now_s());
+        dp_time(ctx, &dp, done, te - ts);
         CLG_TRY(after_step(r, ctx, this_epoch, &mt, done, el, stop, &at));
     }
     if (r->o->profile && prof) profile_result(ctx, &pa, prof);
-    dp_report(r, ctx, &dp, now_s(), r->m->step - start - 1);
+    dp_report(r, ctx, &dp);
     return CLG_OK;
 }
 
