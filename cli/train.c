@@ -167,7 +167,9 @@ static int run_ranked(clg_dist *d, clg_train_opts *o, const char *device, int sy
     if (s == CLG_OK) s = cli_ctx_create(&ctx, spec[0] ? spec : NULL);
     if (s != CLG_OK) return cli_error(s, "opening the device");
     ctx->dist = d, ctx->sync_bn = sync_bn;
-    progress_state ps = {isatty(STDOUT_FILENO)};
+    /* Open MPI hands its ranks a pseudo-terminal even when mpirun's output
+     * goes to a file: one line per update there. */
+    progress_state ps = {d->size == 1 && isatty(STDOUT_FILENO)};
     clg_train_hooks hooks = {on_start, on_progress, on_eval, &ps};
     clg_train_profile prof;
     memset(&prof, 0, sizeof prof);
