@@ -151,13 +151,11 @@ static clg_status rank_device(const clg_dist *d, const char *spec, char *buf, si
 }
 
 /* A rank that fails ends the others (they would wait for it forever). */
-static int fail_all(clg_dist *d, int rc) {
-    if (d->size > 1) {
-        fprintf(stderr, "clgan: rank %d of %d failed: ending every rank\n", d->rank, d->size);
-        fflush(stderr);
-        clg_dist_abort(d, rc);
-    }
-    return rc;
+static void fail_all(clg_dist *d, int rc) {
+    if (d->size == 1) return;
+    fprintf(stderr, "clgan: rank %d of %d failed: ending every rank\n", d->rank, d->size);
+    fflush(stderr);
+    clg_dist_abort(d, rc);
 }
 
 static int run_ranked(clg_dist *d, clg_train_opts *o, const char *device, int sync_bn) {
@@ -195,9 +193,9 @@ static int run(clg_train_opts *o, const char *device, int sync_bn) {
     if (sync_bn && d.size == 1)
         fprintf(stderr, "clgan train: --sync-bn has no effect in a single process\n");
     int rc = run_ranked(&d, o, device, sync_bn);
-    if (rc) return fail_all(&d, rc);
+    if (rc) fail_all(&d, rc); /* returns alone */
     clg_dist_finalize(&d);
-    return 0;
+    return rc;
 }
 
 static int train_model(const clg_model_ops *ops, int argc, char **argv) {
