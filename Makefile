@@ -25,8 +25,18 @@ FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recove
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := json safetensors idx cifar png tune
 
+# MPI=1: data-parallel training over MPI (host/dist_mpi.c, compiled and linked
+# with $(MPICC), Open MPI's or MPICH's wrapper of cc); MPI=0: one process
+# (host/dist_single.c). Default: 1 when $(MPICC) is installed. `make clean`
+# after switching.
+MPICC   ?= mpicc
+MPI     ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+DIST    := $(if $(filter 1,$(MPI)),mpi,single)
+LINK    := $(if $(filter 1,$(MPI)),$(MPICC),$(CC))
+
 B        := build
-LIB_SRC  := $(wildcard host/*.c) $(wildcard models/*.c)
+LIB_SRC  := $(filter-out host/dist_mpi.c host/dist_single.c,$(wildcard host/*.c)) \
+            host/dist_$(DIST).c $(wildcard models/*.c)
 KERNELS  := $(sort $(wildcard kernels/*.cl))
 GEN      := $(B)/gen/kernel_sources.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/kernel_sources.o
@@ -51,14 +61,16 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+$(B)/host/dist_mpi.o: CC := $(MPICC)
+
 $(B)/libclgan.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/clgan: $(CLI_OBJ) $(B)/libclgan.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+	$(LINK) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/%.o $(TEST_SUP) $(B)/libclgan.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcmocka $(LDLIBS)
+	$(LINK) $(CFLAGS) $^ -o $@ $(LDFLAGS) -lcmocka $(LDLIBS)
 
 $(B)/fuzz/fuzz_%: $(B)/fuzz/fuzz_%.o $(B)/fuzz/fuzz_file.o $(B)/libclgan.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDFLAGS) $(LDLIBS)
@@ -80,15 +92,16 @@ valgrind: deps
 	@$(MAKE) -s --no-print-directory all $(TESTS)
 	@scripts/run-valgrind.sh $(TESTS)
 
-# The same sources built with ASan + UBSan (gcc's libasan/libubsan or clang).
+# The same sources built with ASan + UBSan (gcc's libasan/libubsan or clang),
+# as one process (MPI=0: the sanitizers would report Open MPI's own leaks).
 sanitize: deps
-	@$(MAKE) -s --no-print-directory B=build-san OPT=-O1 XCFLAGS="$(SAN_FLAGS)" all \
+	@$(MAKE) -s --no-print-directory B=build-san OPT=-O1 MPI=0 XCFLAGS="$(SAN_FLAGS)" all \
 	    $(TESTS:$(B)/%=build-san/%)
 	@scripts/run-sanitize.sh $(TESTS:$(B)/%=build-san/%)
 
 fuzz: deps
 	@scripts/install-deps.sh fuzz
-	@$(MAKE) -s --no-print-directory B=build-fuzz CC=clang XCFLAGS="$(FUZZ_FLAGS)" fuzzers
+	@$(MAKE) -s --no-print-directory B=build-fuzz CC=clang MPI=0 XCFLAGS="$(FUZZ_FLAGS)" fuzzers
 	@scripts/run-fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-ci:

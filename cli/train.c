@@ -2,6 +2,7 @@
  * table), the trainer's flags, progress display, profile report. Any model
  * of models/models.c; nothing here knows one. */
 #include "cli.h"
+#include "dist.h"
 #include "opts.h"
 #include "train.h"
 
@@ -122,25 +123,78 @@ static int apply_indirect(const clg_model_ops *ops, void *cfg, const indirect *i
     return 0;
 }
 
-static int run(clg_train_opts *o, const char *device) {
+/* This rank's device: its local rank's entry of a comma-separated --device
+ * list; with several ranks on the machine and no --device or CLGAN_DEVICE,
+ * its local rank's GPU (modulo their count), else the default device. */
+static clg_status rank_device(const clg_dist *d, const char *spec, char *buf, size_t cap) {
+    buf[0] = '\0';
+    if (spec && strchr(spec, ',')) {
+        const char *p = spec;
+        for (int k = 0; p && k < d->local_rank; k++)
+            if ((p = strchr(p, ','))) p++;
+        if (!p) return clg_fail(CLG_ERR_NO_DEVICE, "--device %s names no device for local rank %d",
+                                spec, d->local_rank);
+        snprintf(buf, cap, "%.*s", (int)strcspn(p, ","), p);
+        return CLG_OK;
+    }
+    if (spec) return snprintf(buf, cap, "%s", spec), CLG_OK;
+    if (d->local_size < 2 || getenv("CLGAN_DEVICE")) return CLG_OK;
+    clg_device_info *devs;
+    int n, gpus = 0;
+    CLG_TRY(clg_devices_list(&devs, &n));
+    for (int i = 0; i < n; i++) gpus += (devs[i].type & CL_DEVICE_TYPE_GPU) != 0;
+    for (int i = 0, k = 0; gpus && i < n; i++)
+        if ((devs[i].type & CL_DEVICE_TYPE_GPU) && k++ == d->local_rank % gpus)
+            snprintf(buf, cap, "%d:%d", devs[i].platform_index, devs[i].device_index);
+    free(devs);
+    return CLG_OK;
+}
+
+/* A rank that fails ends the others (they would wait for it forever). */
+static void fail_all(clg_dist *d, int rc) {
+    if (d->size == 1) return;
+    fprintf(stderr, "clgan: rank %d of %d failed: ending every rank\n", d->rank, d->size);
+    fflush(stderr);
+    clg_dist_abort(d, rc);
+}
+
+static int run_ranked(clg_dist *d, clg_train_opts *o, const char *device, int sync_bn) {
+    char spec[256];
     clg_ctx *ctx;
-    clg_status s = cli_ctx_create(&ctx, device);
+    clg_status s = rank_device(d, device, spec, sizeof spec);
+    if (s == CLG_OK) s = cli_ctx_create(&ctx, spec[0] ? spec : NULL);
     if (s != CLG_OK) return cli_error(s, "opening the device");
-    progress_state ps = {isatty(STDOUT_FILENO)};
+    ctx->dist = d, ctx->sync_bn = sync_bn;
+    /* Open MPI hands its ranks a pseudo-terminal even when mpirun's output
+     * goes to a file: one line per update there. */
+    progress_state ps = {d->size == 1 && isatty(STDOUT_FILENO)};
     clg_train_hooks hooks = {on_start, on_progress, on_eval, &ps};
     clg_train_profile prof;
     memset(&prof, 0, sizeof prof);
+    if (d->size > 1) printf("rank %d of %d (%s): ", d->rank, d->size, clg_dist_backend());
     printf("device: %d:%d %s (%s)\n", ctx->dev.platform_index, ctx->dev.device_index,
            ctx->dev.name, ctx->dev.platform_name);
     s = clg_train(ctx, o, &hooks, &prof);
     if (ps.tty) printf("\n");
     int rc = s != CLG_OK ? cli_error(s, "training") : 0;
     if (o->profile && prof.steps > 0) print_profile(&prof);
-    if (rc == 0)
+    if (rc == 0 && d->rank == 0)
         printf("outputs in %s/: %smetrics.jsonl, checkpoint.safetensors%s\n", o->out,
                o->ops->generates ? "samples/, real.png, " : "real.png, ",
                o->ops->finish ? " (and what the model exports)" : "");
     clg_ctx_free(ctx);
+    return rc;
+}
+
+static int run(clg_train_opts *o, const char *device, int sync_bn) {
+    clg_dist d;
+    clg_status s = clg_dist_init(&d);
+    if (s != CLG_OK) return cli_error(s, "joining the MPI job");
+    if (sync_bn && d.size == 1)
+        fprintf(stderr, "clgan train: --sync-bn has no effect in a single process\n");
+    int rc = run_ranked(&d, o, device, sync_bn);
+    if (rc) fail_all(&d, rc); /* returns alone */
+    clg_dist_finalize(&d);
     return rc;
 }
 
@@ -149,6 +203,7 @@ static int train_model(const clg_model_ops *ops, int argc, char **argv) {
     indirect *ind = calloc(1, sizeof *ind);
     if (!cfg || !ind) return free(cfg), free(ind), cli_error(CLG_ERR_OUT_OF_MEMORY, "starting");
     clg_train_opts o = {ops, cfg, "fashion-mnist", NULL, "out", 0, 0, 0, 0, 200, 500, 10, 0};
+    int sync_bn = 0;
     if (ops->evaluate) o.test_data = "fashion-mnist-test";
     const char *device = NULL;
     cli_opt opts[MAX_OPTS];
@@ -169,6 +224,8 @@ static int train_model(const clg_model_ops *ops, int argc, char **argv) {
     opts[n++] = (cli_opt){"--log-every", NULL, OPT_LONG, &o.log_every, "steps between log lines"};
     opts[n++] = (cli_opt){"--device", "-d", OPT_STR, &device, "P:D or part of a device name"};
     opts[n++] = (cli_opt){"--profile", NULL, OPT_FLAG, &o.profile, "time kernel families and host overhead"};
+    opts[n++] = (cli_opt){"--sync-bn", NULL, OPT_FLAG, &sync_bn,
+                          "under mpirun: batch norm statistics over every rank's share of the batch"};
     char cmd[64], help[1024];
     snprintf(cmd, sizeof cmd, "train %s", ops->kind);
     snprintf(help, sizeof help, "usage: clgan train %s [options]\n\n%s\nWrites config.json, "
@@ -184,7 +241,7 @@ static int train_model(const clg_model_ops *ops, int argc, char **argv) {
     } else if (!(rc = apply_indirect(ops, cfg, ind))) {
         if (!o.steps && !o.epochs && !(o.minutes > 0)) o.epochs = 1;
         clg_status s = o.resume ? CLG_OK : ops->config_check(cfg);
-        rc = s != CLG_OK ? cli_error(s, "checking the settings") : run(&o, device);
+        rc = s != CLG_OK ? cli_error(s, "checking the settings") : run(&o, device, sync_bn);
     }
     free(cfg);
     free(ind);

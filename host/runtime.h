@@ -71,6 +71,11 @@ typedef struct clg_ctx {
     int prof_n, prof_cap;
     clg_profile_entry prof[48];
     int prof_count;
+    /* Data-parallel training (host/dist.h); NULL: this process alone. With
+     * sync_bn, BN layers allocated meanwhile take their training statistics
+     * over every rank (host/bn_sync.h). */
+    struct clg_dist *dist;
+    int sync_bn;
 } clg_ctx;
 
 /* Create a context on the device `spec` names (see clg_device_select).

@@ -22,6 +22,7 @@ const char *clg_status_to_string(clg_status s) {
     case CLG_ERR_FORMAT: return "CLG_ERR_FORMAT";
     case CLG_ERR_UNSUPPORTED: return "CLG_ERR_UNSUPPORTED";
     case CLG_ERR_DIVERGED: return "CLG_ERR_DIVERGED";
+    case CLG_ERR_COMM: return "CLG_ERR_COMM";
     case CLG_STATUS_COUNT: break;
     }
     return "CLG_ERR_UNKNOWN";

@@ -24,6 +24,7 @@ typedef enum {
     CLG_ERR_FORMAT,        /* a file is corrupt or not what it claims */
     CLG_ERR_UNSUPPORTED,   /* the device lacks something the call needs */
     CLG_ERR_DIVERGED,      /* training produced a non-finite loss */
+    CLG_ERR_COMM,          /* a collective of the process group (MPI) failed */
     CLG_STATUS_COUNT
 } clg_status;
 

@@ -145,7 +145,7 @@ clg_status clg_pair_d_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, u
     CLG_TRY(clg_net_zero_grad(ctx, &p->d));
     sides(&p->d, p->d_real_side);
     CLG_TRY(d_pass(ctx, p, real, p->s.real_label, 0, NULL, 1));
-    CLG_TRY(clg_model_noise(ctx, p->s.noise_seed, &p->z, stream, index));
+    CLG_TRY(clg_model_noise_share(ctx, p->s.noise_seed, &p->z, stream, index));
     sides(&p->g, p->g_side);
     if (p->g.vbn_input.buf) CLG_TRY(clg_net_vbn_reference(ctx, &p->g, NULL));
     CLG_TRY(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));

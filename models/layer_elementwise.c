@@ -4,6 +4,7 @@
  * Each may run in place; an activation's backward reads its output, which
  * clg_net_alloc keeps by not letting the next layer run over it. */
 #include "layers.h"
+#include "dist.h"
 #include "elementwise.h"
 #include "rng.h"
 
@@ -55,12 +56,16 @@ static clg_status noise_shape(clg_layer *l) {
     return CLG_OK;
 }
 
-/* Training only; each forward draws fresh numbers. */
-static int draw(clg_net *net, clg_layer *l, clg_net_mode mode) {
+/* Training only; each forward draws fresh numbers. A data-parallel rank
+ * (ctx->dist) draws its rows' share of what the whole batch would. */
+static int draw(clg_ctx *ctx, clg_net *net, clg_layer *l, clg_net_mode mode) {
     l->a.drop.active = mode == CLG_NET_TRAIN && l->a.drop.p > 0.0f;
     if (!l->a.drop.active) return 0;
-    l->a.drop.rng_offset = net->rng_counter;
-    net->rng_counter += clg_tensor_numel(&l->output);
+    const uint64_t n = clg_tensor_numel(&l->output);
+    const uint64_t rank = ctx->dist ? (uint64_t)ctx->dist->rank : 0;
+    const uint64_t ranks = ctx->dist ? (uint64_t)ctx->dist->size : 1;
+    l->a.drop.rng_offset = net->rng_counter + rank * n;
+    net->rng_counter += ranks * n;
     return 1;
 }
 
@@ -70,7 +75,7 @@ typedef clg_status (*draw_fn)(clg_ctx *, const clg_tensor *, const clg_tensor *,
 
 static clg_status draw_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
                                clg_net_mode mode, draw_fn fn) {
-    if (!draw(net, l, mode)) return pass(ctx, &l->output, x);
+    if (!draw(ctx, net, l, mode)) return pass(ctx, &l->output, x);
     return fn(ctx, &l->output, x, net->rng_seed, l->a.drop.rng_offset, l->a.drop.p);
 }
 

@@ -4,6 +4,7 @@
  * clg_net_vbn_reference ran last; its gradients treat them as constants. */
 #include "layers.h"
 #include "batchnorm.h"
+#include "bn_sync.h"
 #include "elementwise.h"
 #include "vbn.h"
 
@@ -42,6 +43,22 @@ static int bn_slots(const clg_layer *l, clg_slot *s) {
 }
 #define BN_AT(l, k) (&(l)->t[((l)->a.bn.affine ? 2 : 0) + (k)]) /* 0 rmean 1 rvar 2 mean 3 rstd */
 
+/* --sync-bn: the statistics of the whole batch over the ranks of
+ * ctx->dist (host/bn_sync.h), in training mode. */
+static clg_status bn_reserve(clg_ctx *ctx, clg_net *net, clg_layer *l) {
+    (void)net;
+    if (!ctx->sync_bn || !ctx->dist || ctx->dist->size < 2) return CLG_OK;
+    if (!(l->state = calloc(1, sizeof(clg_bn_sync))))
+        return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    return clg_bn_sync_create(ctx, l->state, l->in[1]);
+}
+
+static void bn_release(clg_ctx *ctx, clg_layer *l) {
+    if (l->state) clg_bn_sync_free(ctx, l->state);
+    free(l->state);
+    l->state = NULL;
+}
+
 static clg_status bn_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t seed) {
     CLG_TRY(norm_init(ctx, net, l, seed));
     return clg_fill(ctx, BN_AT(l, 1), 1.0f);
@@ -54,6 +71,11 @@ static clg_status bn_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg
         return clg_batchnorm_forward_inference(ctx, &l->output, x, g, b, BN_AT(l, 0), BN_AT(l, 1),
                                                net->bn_eps);
     int update = mode == CLG_NET_TRAIN;
+    clg_bn_sync *s = l->state;
+    if (s && update)
+        return clg_bn_sync_forward(ctx, ctx->dist, s, &l->output, BN_AT(l, 2), BN_AT(l, 3), x, g,
+                                   b, BN_AT(l, 0), BN_AT(l, 1), net->bn_momentum, net->bn_eps);
+    if (s) s->synced = 0;
     return clg_batchnorm_forward(ctx, &l->output, BN_AT(l, 2), BN_AT(l, 3), x, g, b,
                                  update ? BN_AT(l, 0) : NULL, update ? BN_AT(l, 1) : NULL,
                                  net->bn_momentum, net->bn_eps);
@@ -61,14 +83,18 @@ static clg_status bn_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg
 
 static clg_status bn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
     (void)net;
+    clg_bn_sync *s = l->state;
     /* BN's kernel always writes an input gradient: the spare buffer when
      * nobody needs it. */
+    if (s && s->synced)
+        return clg_bn_sync_backward(ctx, ctx->dist, s, b->dx ? b->dx : b->spare, dparam(l, b, 0),
+                                    dparam(l, b, 1), b->dout, b->x, BN_AT(l, 3), gamma_of(l));
     return clg_batchnorm_backward(ctx, b->dx ? b->dx : b->spare, dparam(l, b, 0), dparam(l, b, 1),
                                   b->dout, b->x, BN_AT(l, 2), BN_AT(l, 3), gamma_of(l));
 }
 
 const clg_layer_ops clg_layer_bn_ops = {"bn", 0, norm_shape, bn_slots, bn_init, bn_forward,
-                                        bn_backward, NULL, NULL};
+                                        bn_backward, bn_reserve, bn_release};
 
 clg_status clg_net_bn(clg_net *net, const char *name, int affine) {
     clg_layer_args a = {.bn = {affine}};

@@ -1,6 +1,7 @@
 /* model.c: what the models share (see model.h): settings tables to and
  * from JSON, latent noise, input tensors and the Adam step over a net. */
 #include "model.h"
+#include "dist.h"
 #include "rng.h"
 
 #include <math.h>
@@ -125,11 +126,23 @@ void *clg_model_config_new(const clg_model_ops *ops) {
     return cfg;
 }
 
-clg_status clg_model_noise(clg_ctx *ctx, uint64_t seed, const clg_tensor *z, uint64_t stream,
-                           long index) {
+/* z from `skip` values into latent batch `index` of `stream`. */
+static clg_status noise_at(clg_ctx *ctx, uint64_t seed, const clg_tensor *z, uint64_t stream,
+                           long index, uint64_t skip) {
     /* 2^40 values per index. */
     uint64_t s = seed ^ (0x3c6ef372fe94f82bULL * (stream + 1));
-    return clg_rng_normal(ctx, z, s, (uint64_t)index << 24, 0.0f, 1.0f);
+    return clg_rng_normal(ctx, z, s, ((uint64_t)index << 24) + skip, 0.0f, 1.0f);
+}
+
+clg_status clg_model_noise(clg_ctx *ctx, uint64_t seed, const clg_tensor *z, uint64_t stream,
+                           long index) {
+    return noise_at(ctx, seed, z, stream, index, 0);
+}
+
+clg_status clg_model_noise_share(clg_ctx *ctx, uint64_t seed, const clg_tensor *z,
+                                 uint64_t stream, long index) {
+    uint64_t rank = ctx->dist ? (uint64_t)ctx->dist->rank : 0;
+    return noise_at(ctx, seed, z, stream, index, rank * clg_tensor_numel(z));
 }
 
 clg_status clg_model_new(clg_ctx *ctx, size_t size, clg_model_setup_fn setup, const void *cfg,
@@ -160,5 +173,8 @@ void clg_model_inputs_free(clg_ctx *ctx, clg_model *m) {
 clg_status clg_model_adam_step(clg_ctx *ctx, clg_adam *opt, clg_net *net) {
     clg_tensor p = clg_block_tensor(&net->params), g = clg_block_tensor(&net->grads);
     clg_tensor m = clg_block_tensor(&net->adam_m), v = clg_block_tensor(&net->adam_v);
+    /* Data-parallel: every rank's gradient of its slice's mean loss, averaged. */
+    if (ctx->dist && ctx->dist->size > 1)
+        CLG_TRY(clg_dist_allreduce_tensor(ctx, ctx->dist, &g, 1.0f / (float)ctx->dist->size));
     return clg_adam_step(ctx, opt, &p, &g, &m, &v);
 }

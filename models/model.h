@@ -150,6 +150,11 @@ void *clg_model_config_new(const clg_model_ops *ops);
  * offset that depends only on (stream, index). */
 clg_status clg_model_noise(clg_ctx *ctx, uint64_t seed, const clg_tensor *z, uint64_t stream,
                            long index);
+/* The same for this rank's share of a global batch (ctx->dist): rank r
+ * draws what rows r*n .. (r+1)*n - 1 of the whole batch would get, so N
+ * ranks together draw what one process with N*n rows does. */
+clg_status clg_model_noise_share(clg_ctx *ctx, uint64_t seed, const clg_tensor *z,
+                                 uint64_t stream, long index);
 
 /* For models' create: calloc `size` bytes (the model's struct), run
  * setup(ctx, model, cfg, gen_batch), which cleans up after itself when it
@@ -162,7 +167,9 @@ clg_status clg_model_new(clg_ctx *ctx, size_t size, clg_model_setup_fn setup, co
 /* For models: allocate m->real (and m->labels when classes > 0). */
 clg_status clg_model_inputs_create(clg_ctx *ctx, clg_model *m);
 void clg_model_inputs_free(clg_ctx *ctx, clg_model *m);
-/* For models: one Adam step of a net over its whole parameter block. */
+/* For models: one Adam step of a net over its whole parameter block; in
+ * data-parallel training (ctx->dist) the gradients are first averaged over
+ * the ranks (one allreduce per net and step). */
 clg_status clg_model_adam_step(clg_ctx *ctx, clg_adam *opt, clg_net *net);
 
 #endif

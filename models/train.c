@@ -2,7 +2,9 @@
 #include "train.h"
 #include "checkpoint.h"
 #include "data.h"
+#include "dist.h"
 #include "json.h"
+#include "parallel.h"
 #include "program.h"
 
 #include <dirent.h>
@@ -40,12 +42,13 @@ typedef struct {
     FILE *metrics;
     float *host;
     long total, bpe;
+    int rank, ranks; /* data-parallel (parallel.h): rank 0 alone writes under --out */
     char ckpt[4200];
 } run;
 
 static void say(const run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const run *r, const char *fmt, ...) {
-    if (!r->hooks || !r->hooks->on_start) return;
+    if (r->rank != 0 || !r->hooks || !r->hooks->on_start) return;
     char buf[2048];
     va_list ap;
     va_start(ap, fmt);
@@ -139,8 +142,24 @@ static clg_status open_data(run *r) {
                            r->common.seed);
 }
 
+/* Data-parallel ranks build with their share of the batch; checkpoints
+ * record the run's settings (the global batch), and every rank starts from
+ * rank 0's tensors. */
+static clg_status build(run *r, clg_ctx *ctx) {
+    void *share = NULL;
+    clg_status rc = clg_dp_share_config(r->ops, r->cfg, r->ranks, &share);
+    if (rc == CLG_OK) rc = r->ops->create(ctx, share, 0, &r->m);
+    free(share);
+    if (rc != CLG_OK || r->ranks == 1) return rc;
+    r->m->cfg = r->cfg;
+    return clg_dp_check_model(r->m);
+}
+
 static clg_status create_model(run *r, clg_ctx *ctx) {
-    CLG_TRY(r->ops->create(ctx, r->cfg, 0, &r->m));
+    CLG_TRY(build(r, ctx));
+    if (r->ops->prepare && r->ranks > 1)
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s trains in one process (its own labelled batches "
+                        "are not split over ranks)", r->ops->kind);
     if (r->ops->prepare) CLG_TRY(r->ops->prepare(ctx, r->m, &r->ld.ds));
     if (r->o->resume) {
         clg_ckpt_extra at;
@@ -148,6 +167,7 @@ static clg_status create_model(run *r, clg_ctx *ctx) {
         CLG_TRY(clg_loader_seek(&r->ld, at.epoch, at.data_pos));
         say(r, "resumed at step %ld (epoch %ld)", r->m->step, at.epoch);
     }
+    CLG_TRY(clg_dp_bcast_model(ctx, r->m));
     r->bpe = clg_loader_batches_per_epoch(&r->ld);
     r->total = r->o->steps;
     if (r->o->epochs > 0 && (r->total == 0 || r->o->epochs * r->bpe < r->total))
@@ -159,13 +179,14 @@ static clg_status create_model(run *r, clg_ctx *ctx) {
     if (!(r->host = malloc(img * sizeof(float))))
         return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
     if (!r->ops->generates) return CLG_OK;
-    CLG_TRY(clg_tensor_create(ctx, &r->fixed, r->common.batch, r->m->nz, 1, 1, "fixed noise"));
+    /* m->batch: a data-parallel rank's G takes its share of the batch. */
+    CLG_TRY(clg_tensor_create(ctx, &r->fixed, r->m->batch, r->m->nz, 1, 1, "fixed noise"));
     CLG_TRY(clg_model_noise(ctx, r->common.seed, &r->fixed, 1, 0));
     if (r->m->classes <= 0) return CLG_OK;
-    int32_t *y = malloc((size_t)r->common.batch * sizeof *y);
+    int32_t *y = malloc((size_t)r->m->batch * sizeof *y);
     if (!y) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
-    for (int i = 0; i < r->common.batch; i++) y[i] = (i / 8) % r->m->classes;
-    clg_status rc = clg_itensor_create(ctx, &r->fixed_labels, r->common.batch, "grid labels");
+    for (int i = 0; i < r->m->batch; i++) y[i] = (i / 8) % r->m->classes;
+    clg_status rc = clg_itensor_create(ctx, &r->fixed_labels, r->m->batch, "grid labels");
     if (rc == CLG_OK) rc = clg_itensor_upload_labels(ctx, &r->fixed_labels, y, r->m->classes);
     free(y);
     return rc;
@@ -280,6 +301,7 @@ static clg_status after_step(run *r, clg_ctx *ctx, long epoch, const clg_metrics
     const clg_train_opts *o = r->o;
     long step = r->m->step;
     char path[4200];
+    if (r->rank != 0) return CLG_OK;
     if (o->log_every > 0 && (step % o->log_every == 0 || stop || done == 1))
         CLG_TRY(progress(r, epoch, mt, done, el));
     if (r->ops->generates && ((o->sample_every > 0 && step % o->sample_every == 0) || stop)) {
@@ -317,11 +339,37 @@ static void profile_result(clg_ctx *ctx, const prof_acc *pa, clg_train_profile *
     prof->steps = pa->steps;
 }
 
+/* This rank's rows of the global batch. */
 static clg_status upload(run *r, clg_ctx *ctx, const float *staged, const cl_int *labels) {
-    CLG_TRY(clg_loader_upload(ctx, &r->m->real, staged));
+    const size_t first = (size_t)r->m->batch * (size_t)r->rank; /* its first row */
+    const size_t per = clg_tensor_numel(&r->m->real) / (size_t)r->m->batch; /* floats per image */
+    CLG_TRY(clg_loader_upload(ctx, &r->m->real, staged + first * per));
     if (r->m->labels.buf)
-        CLG_TRY(clg_itensor_upload_labels(ctx, &r->m->labels, labels, r->m->classes));
+        CLG_TRY(clg_itensor_upload_labels(ctx, &r->m->labels, labels + first, r->m->classes));
     return CLG_OK;
+}
+
+/* Data-parallel: the gradient averaging's and MPI's share of the step
+ * time, over the steps after the first (which compiles kernels). */
+typedef struct {
+    double wall, grad_s, comm_s;
+    long steps;
+} dp_acc;
+
+static void dp_time(const clg_ctx *ctx, dp_acc *dp, long done, double dt) {
+    if (!ctx->dist) return;
+    if (done == 1) *dp = (dp_acc){0, ctx->dist->tensor_s, ctx->dist->comm_s, 0};
+    else dp->wall += dt, dp->steps++;
+}
+
+static void dp_report(const run *r, const clg_ctx *ctx, const dp_acc *dp) {
+    if (r->ranks == 1 || dp->steps < 1) return;
+    const long n = dp->steps;
+    double step = dp->wall / n, g = (ctx->dist->tensor_s - dp->grad_s) / n;
+    double c = (ctx->dist->comm_s - dp->comm_s) / n;
+    say(r, "data-parallel over %d ranks: %.1f ms per step; gradient averaging %.2f ms (%.1f%%: "
+        "device read, allreduce, write); all MPI calls %.2f ms (%.1f%%)", r->ranks, step * 1e3,
+        g * 1e3, 100.0 * g / step, c * 1e3, 100.0 * c / step);
 }
 
 static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
@@ -330,6 +378,7 @@ static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
     const cl_int *labels = clg_loader_last_labels(&r->ld);
     double t0 = now_s();
     prof_acc pa = {0, 0};
+    dp_acc dp = {0, 0, 0, 0};
     ctx->profile = r->o->profile;
     for (int stop = 0; !stop;) {
         double ts = now_s();
@@ -342,15 +391,20 @@ static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
         labels = clg_loader_last_labels(&r->ld);
         clg_metrics mt;
         CLG_TRY(r->ops->step_finish(ctx, r->m, &mt));
-        CLG_TRY(check_finite(r, &mt));
-        double te = now_s(), el = te - t0;
+        double el = now_s() - t0;
         long done = r->m->step - start;
-        if (r->o->profile) CLG_TRY(profile_step(ctx, &pa, done, te - ts));
         stop = (r->total > 0 && r->m->step >= r->total) ||
                (r->o->minutes > 0 && el >= r->o->minutes * 60.0);
+        /* Every rank takes the same decisions from here on. */
+        CLG_TRY(clg_dp_step_metrics(ctx, &mt, &stop));
+        double te = now_s();
+        CLG_TRY(check_finite(r, &mt));
+        if (r->o->profile) CLG_TRY(profile_step(ctx, &pa, done, te - ts));
+        dp_time(ctx, &dp, done, te - ts);
         CLG_TRY(after_step(r, ctx, this_epoch, &mt, done, el, stop, &at));
     }
     if (r->o->profile && prof) profile_result(ctx, &pa, prof);
+    dp_report(r, ctx, &dp);
     return CLG_OK;
 }
 
@@ -388,16 +442,20 @@ static void remove_leftovers(const run *r) {
 static clg_status run_all(run *r, clg_ctx *ctx, clg_train_profile *prof) {
     char path[4200];
     snprintf(path, sizeof path, "%s%s", r->o->out, r->ops->generates ? "/samples" : "");
-    CLG_TRY(clg_mkdir_p(path));
-    CLG_TRY(lock_folder(r));
-    remove_leftovers(r);
+    if (r->rank == 0) {
+        CLG_TRY(clg_mkdir_p(path));
+        CLG_TRY(lock_folder(r));
+        remove_leftovers(r);
+    }
     snprintf(r->ckpt, sizeof r->ckpt, "%s/checkpoint.safetensors", r->o->out);
     CLG_TRY(settings(r));
     CLG_TRY(open_data(r));
     CLG_TRY(create_model(r, ctx));
     report_memory(r, ctx);
-    CLG_TRY(write_config(r, ctx));
-    CLG_TRY(start_outputs(r));
+    if (r->rank == 0) {
+        CLG_TRY(write_config(r, ctx));
+        CLG_TRY(start_outputs(r));
+    }
     char cfgjson[4096];
     clg_config_to_json(r->ops->fields, r->ops->nfields, r->cfg, cfgjson, sizeof cfgjson);
     say(r, "training %s %s on %s; %ld batches per epoch; %s", r->ops->kind, cfgjson,
@@ -407,7 +465,7 @@ static clg_status run_all(run *r, clg_ctx *ctx, clg_train_profile *prof) {
         return CLG_OK;
     }
     CLG_TRY(loop(r, ctx, prof));
-    return r->ops->finish ? r->ops->finish(ctx, r->m, r->o->out) : CLG_OK;
+    return r->ops->finish && r->rank == 0 ? r->ops->finish(ctx, r->m, r->o->out) : CLG_OK;
 }
 
 clg_status clg_train(clg_ctx *ctx, const clg_train_opts *o, const clg_train_hooks *hooks,
@@ -415,6 +473,7 @@ clg_status clg_train(clg_ctx *ctx, const clg_train_opts *o, const clg_train_hook
     run r;
     memset(&r, 0, sizeof r);
     r.o = o, r.hooks = hooks, r.ops = o->ops, r.lock_fd = -1;
+    r.rank = clg_dp_rank(ctx), r.ranks = clg_dp_ranks(ctx);
     clg_status rc = run_all(&r, ctx, prof);
     ctx->profile = 0;
     if (r.metrics) fclose(r.metrics);

@@ -6,7 +6,13 @@
  * Under opts->out: config.json (model, settings, device, clgan version),
  * metrics.jsonl (one JSON line per logged step, and one per evaluation),
  * real.png, samples/NNNNNN.png (from a fixed noise batch, for models that
- * generate), checkpoint.safetensors (the latest, written atomically). */
+ * generate), checkpoint.safetensors (the latest, written atomically).
+ *
+ * Data-parallel (ctx->dist with several ranks, models/parallel.h): the
+ * model's batch_size is the global batch; every rank shuffles alike and
+ * trains on its equal slice of each batch, gradients are averaged per net
+ * and step, metrics averaged (ctx->sync_bn: BN statistics too); rank 0
+ * alone writes under opts->out. */
 #ifndef CLG_TRAIN_H
 #define CLG_TRAIN_H
 

@@ -5,7 +5,8 @@
 # (clang and its libFuzzer runtime; `make test` does not need clang).
 set -eu
 PKGS="ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libpng-dev
-zlib1g-dev libcmocka-dev clinfo oclgrind dataset-fashion-mnist gnuplot-nox"
+zlib1g-dev libcmocka-dev clinfo oclgrind dataset-fashion-mnist gnuplot-nox
+libopenmpi-dev openmpi-bin"
 if [ "${1:-}" = fuzz ]; then
     PKGS="clang"
     if command -v clang >/dev/null 2>&1 &&
