@@ -16,7 +16,7 @@ one() { # name, flags
     name=$1; shift
     ms=$($B train dcgan $common "$@" --out "$tmp/$name" 2>&1 | awk '/^  step /{print $2}')
     rm -rf "$tmp/$name"
-    echo "$name $ms" >> "$tmp/all"
+    echo "$name $ms" >> "$tmp/times.txt"
 }
 r=0
 while [ $r -lt "$rounds" ]; do
@@ -29,4 +29,4 @@ while [ $r -lt "$rounds" ]; do
     one all --mbd 100,5 --real-label 0.9 --vbn --feature-matching --hist-avg 1e-3
     r=$((r + 1))
 done
-sort -k1,1 -k2,2n "$tmp/all" | awk '!seen[$1]++'
+sort -k1,1 -k2,2n "$tmp/times.txt" | awk '!seen[$1]++'
