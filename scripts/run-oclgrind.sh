@@ -10,8 +10,8 @@
 # Skipped: test_runtime (tests the host runtime and the PoCL binary cache, not
 # kernels), test_gemm (CLBlast's kernels, not ours), test_data, test_formats
 # test_metrics and test_cli (host only; test_cli runs build/clgan), test_dcgan, test_models, test_improved, test_eval
-# and test_dist (training runs and a classifier over 1000 images: too slow
-# simulated, and test_dist's runs are other processes under mpirun;
+# test_ssl and test_dist (training runs and a classifier over 1000 images:
+# too slow simulated, and test_dist's runs are other processes under mpirun;
 # every kernel they launch has its own suite here, and test_net runs every
 # layer kind through the network code).
 set -u
@@ -22,7 +22,7 @@ bad=""
 ran=0
 for t in "$@"; do
     name=$(basename "$t")
-    case "$name" in test_runtime|test_gemm|test_data|test_formats|test_metrics|test_cli|test_dcgan|test_models|test_improved|test_eval|test_dist) continue ;; esac
+    case "$name" in test_runtime|test_gemm|test_data|test_formats|test_metrics|test_cli|test_dcgan|test_models|test_improved|test_eval|test_ssl|test_dist) continue ;; esac
     log="$logdir/$name.log"
     printf '%-24s ' "$name"
     start=$(date +%s)
