@@ -2,6 +2,7 @@
  * without MPI: every collective is the identity. */
 #include "dist.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char *clg_dist_backend(void) { return "single"; }
@@ -17,7 +18,11 @@ clg_status clg_dist_init(clg_dist *d) {
     return CLG_OK;
 }
 
-void clg_dist_finalize(clg_dist *d) { (void)d; }
+void clg_dist_finalize(clg_dist *d) {
+    free(d->host); /* the staging buffer of the tensor collectives */
+    d->host = NULL;
+    d->host_cap = 0;
+}
 
 clg_status clg_dist_allreduce_sum(clg_dist *d, float *buf, size_t n) {
     (void)d, (void)buf, (void)n;

@@ -93,7 +93,8 @@ static void test_pick(void **state) {
     clg_ssl_pick(&d, 3, 7, order, b);
     for (int i = 0; i < 60; i++)
         if (seen[d.labels[order[i]]]++ < 3) assert_int_equal(a[k++], order[i]);
-    assert_int_equal(clg_ssl_pick(&d, 7, 7, order, a), CLG_ERR_INVALID_ARG);
+    int room[70]; /* picked holds per_class x classes */
+    assert_int_equal(clg_ssl_pick(&d, 7, 7, order, room), CLG_ERR_INVALID_ARG);
     assert_non_null(strstr(clg_last_error(), "has only 6 examples"));
     clg_dataset_free(&d);
 }
