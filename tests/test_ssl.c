@@ -10,7 +10,7 @@
  * - test accuracy of D and of its average (divided by 1 - (1 - r)^t)
  *   equals the test's own argmax of D's logits (noise off), with a short
  *   last batch; D's weights restored.
- * Central differences: h = 1e-3 on the last two layers' parameters,
+ * Central differences: h = 1e-2 on the last layer's parameters (smooth in them),
  * tolerance 1e-3 + 1% (float32 losses of about 2; the gradients checked are
  * 1e-2 to 1e-1). */
 #include "testutil.h"
@@ -109,8 +109,9 @@ static double d_loss(clg_ctx *ctx, clg_model *m, uint64_t counter, float w) {
     return mt.v[0] + (double)w * mt.v[2];
 }
 
-/* Central differences on some of D's parameters (the last layer's bias
- * and scale, the last hidden layer's bias) against D's gradient. */
+/* Central differences on some of D's parameters (the last layer's bias,
+ * scale and direction: no ReLU after them whose kink a nudge could cross)
+ * against D's gradient. */
 static void check_d_gradient(clg_ctx *ctx, clg_model *m, float w) {
     clg_net *d = net_of(m, 1);
     const uint64_t counter = d->rng_counter;
@@ -118,7 +119,7 @@ static void check_d_gradient(clg_ctx *ctx, clg_model *m, float w) {
     float *g = block_host(ctx, &d->grads), *p = block_host(ctx, &d->params);
     clg_named_tensor nt[64];
     const int nn = clg_net_tensors(d, nt, 64);
-    const char *names[3] = {"main.15.bias", "main.15.weight_g", "main.12.bias"};
+    const char *names[3] = {"main.15.bias", "main.15.weight_g", "main.15.weight_v"};
     clg_tensor all = clg_block_tensor(&d->params);
     int checked = 0;
     for (int t = 0; t < nn; t++)
@@ -126,7 +127,7 @@ static void check_d_gradient(clg_ctx *ctx, clg_model *m, float w) {
             if (strcmp(nt[t].name, names[k])) continue;
             for (size_t j = 0; j < 4; j++, checked++) {
                 const size_t i = nt[t].t.off / sizeof(float) + j * 3;
-                const float h = 1e-3f, keep = p[i];
+                const float h = 1e-2f, keep = p[i];
                 p[i] = keep + h;
                 CLG_ASSERT_OK(clg_tensor_upload(ctx, &all, p));
                 const double lp = d_loss(ctx, m, counter, w);
@@ -150,10 +151,13 @@ static void test_d_gradient(void **state) {
     clg_dataset d;
     make_data(&d, 60);
     /* w = 10: the unsupervised terms' gradients, small beside the labelled
-     * one's at w = 1, would hide a wrong weight of theirs in the tolerance. */
+     * one's at w = 1, weigh more. */
     clg_ssl_config c = tiny(10.0f, 1e-3f);
     clg_model *m = make_model(ctx, &c, &d);
     CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m)); /* uploads step 0's labelled batch */
+    /* Known gap: here D(x) is near 1 for the unlabelled batch, so that
+     * term's gradient is small; a wrong weight on it alone (0.4 for 0.5)
+     * still passes this check. */
     check_d_gradient(ctx, m, 10.0f);
     clg_ssl_ops.destroy(ctx, m);
     clg_dataset_free(&d);
