@@ -16,7 +16,7 @@ static const struct {
     {"devices", cli_devices, "list OpenCL platforms and devices"},
     {"selfcheck", cli_selfcheck, "run every kernel once against a C reference"},
     {"bench", cli_bench, "measure the device's rooflines and clgan's kernels"},
-    {"train", cli_train, "train a model (dcgan, classifier) on a dataset"},
+    {"train", cli_train, "train a model on a dataset (clgan train --help lists them)"},
     {"sample", cli_sample, "draw a grid of samples from a checkpoint"},
     {"interpolate", cli_interpolate, "interpolate between latent vectors of a checkpoint"},
     {"eval", cli_eval, "Inception Score and FID of a checkpoint's samples"},

@@ -16,6 +16,18 @@ float clg_sigmoid(float x) {
     return e / (1.0f + e);
 }
 
+/* stats[0..1] = the work-group's sums of a and b, each divided by n: the
+ * forward kernels' batch means (every work-item calls it: barriers). */
+void write_means(__global float *stats, uint off, float a, float b, uint n,
+                 __local float *scratch) {
+    a = clg_group_sum(a, scratch);
+    b = clg_group_sum(b, scratch);
+    if (get_local_id(0) == 0) {
+        stats[off] = a / (float)n;
+        stats[off + 1] = b / (float)n;
+    }
+}
+
 /* stats[0] = mean loss, stats[1] = mean sigmoid(x) (D's mean output). */
 __kernel void bce_logits_fwd(__global float *stats, uint stats_off, __global const float *x,
                              uint x_off, uint n, float target, __local float *scratch) {
@@ -25,12 +37,7 @@ __kernel void bce_logits_fwd(__global float *stats, uint stats_off, __global con
         l += fmax(xi, 0.0f) - xi * target + log1p(exp(-fabs(xi)));
         p += clg_sigmoid(xi);
     }
-    l = clg_group_sum(l, scratch);
-    p = clg_group_sum(p, scratch);
-    if (get_local_id(0) == 0) {
-        stats[stats_off] = l / (float)n;
-        stats[stats_off + 1] = p / (float)n;
-    }
+    write_means(stats, stats_off, l, p, n, scratch);
 }
 
 /* dx = (sigmoid(x) - target) / n: the gradient of the mean loss. */
@@ -66,12 +73,7 @@ __kernel void xent_fwd(__global float *stats, uint stats_off, __global const flo
             if (row[j] > row[arg]) arg = j;
         hits += (arg == (uint)y) ? 1.0f : 0.0f;
     }
-    l = clg_group_sum(l, scratch);
-    hits = clg_group_sum(hits, scratch);
-    if (get_local_id(0) == 0) {
-        stats[stats_off] = l / (float)n;
-        stats[stats_off + 1] = hits / (float)n;
-    }
+    write_means(stats, stats_off, l, hits, n, scratch);
 }
 
 /* dx = (softmax(x) - onehot(label)) / n, one row per work-item. */
@@ -104,12 +106,7 @@ __kernel void lse_bce_fwd(__global float *stats, uint stats_off, __global const 
         l += fmax(lse, 0.0f) + log1p(exp(-fabs(lse))) - target * lse;
         p += clg_sigmoid(lse);
     }
-    l = clg_group_sum(l, scratch);
-    p = clg_group_sum(p, scratch);
-    if (get_local_id(0) == 0) {
-        stats[stats_off] = l / (float)n;
-        stats[stats_off + 1] = p / (float)n;
-    }
+    write_means(stats, stats_off, l, p, n, scratch);
 }
 
 /* dx = scale (sigmoid(lse) - target) softmax(x) / n, one row per work-item:

@@ -12,7 +12,8 @@ B=${CLGAN:-build/clgan}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 common="--ngf 32 --ndf 32 --seed 1 --steps 30 --sample-every 1000 --ckpt-every 1000 --log-every 100 --profile"
-one() { # name, flags
+. scripts/ablation-configs.sh
+cfg() { # name, flags
     name=$1; shift
     ms=$($B train dcgan $common "$@" --out "$tmp/$name" 2>&1 | awk '/^  step /{print $2}')
     rm -rf "$tmp/$name"
@@ -20,13 +21,7 @@ one() { # name, flags
 }
 r=0
 while [ $r -lt "$rounds" ]; do
-    one plain
-    one mbd --mbd 100,5
-    one smooth --real-label 0.9
-    one vbn --vbn
-    one fm --feature-matching
-    one hist --hist-avg 1e-3
-    one all --mbd 100,5 --real-label 0.9 --vbn --feature-matching --hist-avg 1e-3
+    ablation_configs
     r=$((r + 1))
 done
 sort -k1,1 -k2,2n "$tmp/times.txt" | awk '!seen[$1]++'

@@ -13,7 +13,8 @@ out=${2:-results/ablation}
 B=${CLGAN:-build/clgan}
 mkdir -p "$out"
 common="--ngf 32 --ndf 32 --seed 1 --steps $steps --sample-every 1000 --ckpt-every 1000 --log-every 200"
-run() { # name, flags
+. scripts/ablation-configs.sh
+cfg() { # name, flags
     name=$1; shift
     echo "== $name: $B train dcgan $common $* --out $out/$name"
     start=$(date +%s)
@@ -22,10 +23,4 @@ run() { # name, flags
     $B eval "$out/$name/checkpoint.safetensors" --json "$out/$name.eval.json" > "$out/$name.eval.txt" 2>&1
     cat "$out/$name.eval.txt"
 }
-run plain
-run mbd --mbd 100,5
-run smooth --real-label 0.9
-run vbn --vbn
-run fm --feature-matching
-run hist --hist-avg 1e-3
-run all --mbd 100,5 --real-label 0.9 --vbn --feature-matching --hist-avg 1e-3
+ablation_configs

@@ -41,19 +41,17 @@ static void make_data(clg_dataset *d, int n) {
     }
 }
 
-static clg_ssl_config tiny(float w, float avg) {
+/* The model on d: batch 10, 2 labels per class, data init on 30 images,
+ * unlabelled weight w, average rate avg; its unlabelled batch images 20..29. */
+static clg_model *make_model(clg_ctx *ctx, const clg_dataset *ds, float w, float avg) {
     clg_ssl_config c = clg_ssl_config_default();
     c.batch = 10, c.labels_per_class = 2, c.init_examples = 30, c.seed = 3;
     c.unlabeled_weight = w, c.avg = avg;
-    return c;
-}
-
-static clg_model *make_model(clg_ctx *ctx, const clg_ssl_config *c, const clg_dataset *ds) {
     clg_model *m;
-    CLG_ASSERT_OK(clg_ssl_ops.create(ctx, c, 0, &m));
+    CLG_ASSERT_OK(clg_ssl_ops.create(ctx, &c, 0, &m));
     CLG_ASSERT_OK(clg_ssl_ops.prepare(ctx, m, ds));
-    float *x = malloc((size_t)c->batch * 784 * sizeof *x);
-    for (int i = 0; i < c->batch; i++) clg_dataset_image(ds, 20 + i, 28, x + (size_t)i * 784);
+    float *x = malloc((size_t)c.batch * 784 * sizeof *x);
+    for (int i = 0; i < c.batch; i++) clg_dataset_image(ds, 20 + i, 28, x + (size_t)i * 784);
     CLG_ASSERT_OK(clg_tensor_upload(ctx, &m->real, x));
     free(x);
     return m;
@@ -152,8 +150,7 @@ static void test_d_gradient(void **state) {
     make_data(&d, 60);
     /* w = 10: the unsupervised terms' gradients, small beside the labelled
      * one's at w = 1, weigh more. */
-    clg_ssl_config c = tiny(10.0f, 1e-3f);
-    clg_model *m = make_model(ctx, &c, &d);
+    clg_model *m = make_model(ctx, &d, 10.0f, 1e-3f);
     CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m)); /* uploads step 0's labelled batch */
     /* Known gap: here D(x) is near 1 for the unlabelled batch, so that
      * term's gradient is small; a wrong weight on it alone (0.4 for 0.5)
@@ -167,8 +164,7 @@ static void test_baseline(void **state) {
     clg_ctx *ctx = *state;
     clg_dataset d;
     make_data(&d, 60);
-    clg_ssl_config c = tiny(0.0f, 1e-3f);
-    clg_model *m = make_model(ctx, &c, &d);
+    clg_model *m = make_model(ctx, &d, 0.0f, 1e-3f);
     clg_net *g = net_of(m, 0);
     float *g0 = block_host(ctx, &g->params);
     CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m));
@@ -184,8 +180,7 @@ static void test_average(void **state) {
     clg_ctx *ctx = *state;
     clg_dataset d;
     make_data(&d, 60);
-    clg_ssl_config c = tiny(1.0f, 0.25f);
-    clg_model *m = make_model(ctx, &c, &d);
+    clg_model *m = make_model(ctx, &d, 1.0f, 0.25f);
     clg_model_part parts[CLG_MODEL_MAX_PARTS];
     assert_int_equal(clg_ssl_ops.parts(m, parts), 2);
     assert_non_null(parts[1].avg);
@@ -243,8 +238,7 @@ static void test_accuracy(void **state) {
     make_data(&d, 60);
     make_data(&test, 60);
     test.n = 25; /* a short last batch */
-    clg_ssl_config c = tiny(1.0f, 0.3f);
-    clg_model *m = make_model(ctx, &c, &d);
+    clg_model *m = make_model(ctx, &d, 1.0f, 0.3f);
     for (int s = 0; s < 6; s++) CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m));
     clg_model_part parts[CLG_MODEL_MAX_PARTS];
     clg_ssl_ops.parts(m, parts);
