@@ -78,17 +78,22 @@ static clg_status check_input(const char *op, const clg_vbn *v, const clg_tensor
     return CLG_OK;
 }
 
-clg_status clg_vbn_ref_forward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_ref,
-                               const clg_tensor *inp_ref, const clg_tensor *gamma,
-                               const clg_tensor *beta) {
+clg_status clg_vbn_ref_recompute(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_ref,
+                                 const clg_tensor *inp_ref, const clg_tensor *gamma,
+                                 const clg_tensor *beta) {
     const char *op = "vbn_ref_forward";
     CLG_TRY(check_input(op, v, inp_ref, gamma, beta));
     if (inp_ref->n != v->n_ref)
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: reference batch of %d, the vbn was made for %d",
                         op, inp_ref->n, v->n_ref);
-    CLG_TRY(clg_bn_forward_stats(ctx, out_ref, &v->ref_mean, &v->ref_rstd, &v->ref_var,
-                                 &v->ref_mean_lo, inp_ref, gamma, beta, NULL, NULL, 0.0f,
-                                 v->eps));
+    return clg_bn_forward_stats(ctx, out_ref, &v->ref_mean, &v->ref_rstd, &v->ref_var,
+                                &v->ref_mean_lo, inp_ref, gamma, beta, NULL, NULL, 0.0f, v->eps);
+}
+
+clg_status clg_vbn_ref_forward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_ref,
+                               const clg_tensor *inp_ref, const clg_tensor *gamma,
+                               const clg_tensor *beta) {
+    CLG_TRY(clg_vbn_ref_recompute(ctx, v, out_ref, inp_ref, gamma, beta));
     CLG_TRY(clg_tensor_zero(ctx, &v->dref_mean));
     return clg_tensor_zero(ctx, &v->dref_var);
 }

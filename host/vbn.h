@@ -55,6 +55,14 @@ clg_status clg_vbn_ref_forward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_r
                                const clg_tensor *inp_ref, const clg_tensor *gamma,
                                const clg_tensor *beta);
 
+/* The same statistics and output again (inputs unchanged since
+ * clg_vbn_ref_forward), keeping the gradients w.r.t. the statistics: the
+ * reference pass recomputed for clg_vbn_ref_backward after the minibatches'
+ * backward passes have added into them. */
+clg_status clg_vbn_ref_recompute(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_ref,
+                                 const clg_tensor *inp_ref, const clg_tensor *gamma,
+                                 const clg_tensor *beta);
+
 /* out, inp (N, C, H, W) (any N, H, W); mean, rstd (N, C) saved per example
  * and channel (backward needs rstd). */
 clg_status clg_vbn_forward(clg_ctx *ctx, const clg_vbn *v, const clg_tensor *out,

@@ -194,7 +194,8 @@ clg_status clg_pair_g_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
         sides(&p->d, p->d_fake_side);
         CLG_TRY(d_pass(ctx, p, clg_net_output(&p->g), 1.0f, 2, &g_dout, 0));
     }
-    return clg_net_backward(ctx, &p->g, &p->z, NULL, 1);
+    CLG_TRY(clg_net_backward(ctx, &p->g, &p->z, NULL, 1));
+    return p->g.vbn_input.buf ? clg_net_vbn_reference_backward(ctx, &p->g) : CLG_OK;
 }
 
 clg_status clg_pair_g_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {

@@ -1,7 +1,10 @@
 /* layer_norm.c: batch norm (host/batchnorm) and virtual batch norm
  * (host/vbn) layers. gamma N(1, init_std), beta 0; BN's running mean 0,
  * variance 1. VBN keeps the statistics of the reference batch that
- * clg_net_vbn_reference ran last; its gradients treat them as constants. */
+ * clg_net_vbn_reference ran last; the minibatches' backward passes add the
+ * gradients w.r.t. them, which clg_net_vbn_reference_backward carries back
+ * through the reference pass (net->vbn_ref: 1 the reference pass, 2 its
+ * recomputation, which keeps those gradients, and its backward). */
 #include "layers.h"
 #include "batchnorm.h"
 #include "bn_sync.h"
@@ -130,14 +133,18 @@ static void vbn_release(clg_ctx *ctx, clg_layer *l) {
 static clg_status vbn_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
                               clg_net_mode mode) {
     (void)mode;
-    if (net->vbn_ref)
+    if (net->vbn_ref == 1)
         return clg_vbn_ref_forward(ctx, l->state, &l->output, x, gamma_of(l), beta_of(l));
+    if (net->vbn_ref == 2)
+        return clg_vbn_ref_recompute(ctx, l->state, &l->output, x, gamma_of(l), beta_of(l));
     return clg_vbn_forward(ctx, l->state, &l->output, VBN_AT(l, 0), VBN_AT(l, 1), x, gamma_of(l),
                            beta_of(l));
 }
 
 static clg_status vbn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
-    (void)net;
+    if (net->vbn_ref)
+        return clg_vbn_ref_backward(ctx, l->state, b->dx ? b->dx : b->spare, dparam(l, b, 0),
+                                    dparam(l, b, 1), b->dout, b->x, gamma_of(l));
     return clg_vbn_backward(ctx, l->state, b->dx ? b->dx : b->spare, dparam(l, b, 0),
                             dparam(l, b, 1), b->dout, b->x, VBN_AT(l, 1), gamma_of(l));
 }

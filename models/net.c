@@ -236,6 +236,18 @@ clg_status clg_net_vbn_reference(clg_ctx *ctx, clg_net *net, const clg_tensor *r
     return rc;
 }
 
+clg_status clg_net_vbn_reference_backward(clg_ctx *ctx, clg_net *net) {
+    if (!net->vbn_input.buf)
+        return clg_fail(CLG_ERR_INVALID_ARG, "vbn_reference_backward: the network has no VBN layer");
+    clg_tensor dout = clg_net_doutput(net);
+    net->vbn_ref = 2;
+    clg_status rc = clg_net_forward(ctx, net, &net->vbn_input, CLG_NET_BATCH_STATS);
+    if (rc == CLG_OK) rc = clg_tensor_zero(ctx, &dout);
+    if (rc == CLG_OK) rc = clg_net_backward(ctx, net, &net->vbn_input, NULL, 1);
+    net->vbn_ref = 0;
+    return rc;
+}
+
 clg_status clg_net_data_init(clg_ctx *ctx, clg_net *net, const clg_tensor *inp) {
     net->data_init = 1;
     clg_status rc = clg_net_forward(ctx, net, inp, CLG_NET_BATCH_STATS);

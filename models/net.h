@@ -157,7 +157,8 @@ struct clg_net {
     const clg_tensor *side[CLG_NET_MAX_SIDES]; /* concat's side inputs, set before forward */
     clg_tensor vbn_input; /* (batch, in...) the VBN reference batch, in the buffers block
                              (saved with the net as "vbn_reference") when a layer is VBN */
-    int vbn_ref;   /* 1 during clg_net_vbn_reference: VBN layers take statistics */
+    int vbn_ref;   /* 1 during clg_net_vbn_reference (VBN layers take statistics),
+                      2 during clg_net_vbn_reference_backward */
     int data_init; /* 1 during clg_net_data_init: WN layers set g, b from their output */
 };
 
@@ -213,11 +214,18 @@ clg_status clg_net_init_params(clg_ctx *ctx, clg_net *net, uint64_t seed);
 clg_status clg_net_forward(clg_ctx *ctx, clg_net *net, const clg_tensor *inp,
                            clg_net_mode mode);
 /* VBN: run the reference batch through the network so each VBN layer keeps
- * its statistics for the forwards that follow (their gradients treat these
- * statistics as constants). `ref` (the input's shape) replaces the stored
- * reference batch, which is part of the net's state (clg_net_tensors, so
- * checkpoints); NULL runs the stored one. */
+ * its statistics for the forwards that follow. `ref` (the input's shape)
+ * replaces the stored reference batch, which is part of the net's state
+ * (clg_net_tensors, so checkpoints); NULL runs the stored one. */
 clg_status clg_net_vbn_reference(clg_ctx *ctx, clg_net *net, const clg_tensor *ref);
+/* After the backward passes of the minibatches that followed
+ * clg_net_vbn_reference (parameters unchanged since): the rest of the
+ * parameter gradient, through the reference statistics. The reference
+ * forward is recomputed (the minibatches overwrote its activations), then
+ * run backward with no gradient at its output; the VBN layers add what
+ * their statistics received. Leaves the network's activations those of the
+ * reference batch. */
+clg_status clg_net_vbn_reference_backward(clg_ctx *ctx, clg_net *net);
 /* Weight normalisation's data-dependent initialisation (openai/improved-gan
  * nn.py): one forward of `inp` in which each WN layer, in order, sets g and b
  * so its outputs have zero mean and unit variance over the batch. */

@@ -6,6 +6,7 @@
 # 12 minutes a configuration on 2 PoCL cores for plain DCGAN; the table in
 # RESULTS.md says what each took. CLGAN=path picks another binary (a
 # copy, so that rebuilding build/ during the run changes nothing).
+# ONLY="vbn all" runs those configurations alone (the others' files stay).
 set -eu
 cd "$(dirname "$0")/.."
 steps=${1:-2811}
@@ -16,6 +17,7 @@ common="--ngf 32 --ndf 32 --seed 1 --steps $steps --sample-every 1000 --ckpt-eve
 . scripts/ablation-configs.sh
 cfg() { # name, flags
     name=$1; shift
+    case " ${ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
     echo "== $name: $B train dcgan $common $* --out $out/$name"
     start=$(date +%s)
     $B train dcgan $common "$@" --out "$out/$name" > "$out/$name.log" 2>&1

@@ -1,6 +1,7 @@
 /* test_improved.c: Salimans et al.'s techniques in the GAN pair and DCGAN:
  * - feature matching: G's gradient against central differences of
- *   ||mean f(x) - mean f(G(z))||^2 through D and G (D held fixed);
+ *   ||mean f(x) - mean f(G(z))||^2 through D and G (D held fixed), also
+ *   with VBN in G (the reference statistics move with G's parameters);
  * - historical averaging: the running mean is the mean of theta_0..theta_t
  *   after every step, and the cost's gradient 2 W (theta - mean) matches
  *   central differences of W ||theta - mean||^2;
@@ -24,15 +25,16 @@
 
 static char dir[256];
 
-/* G: z (3) -> linear 6 tanh -> linear 4 tanh; D: linear 5 tanh [features]
- * -> linear 1. No BN or dropout: forwards are deterministic. */
-static void build_pair(clg_ctx *ctx, clg_pair *p, int n, float hist, const char *tap,
-                       float real_label) {
+/* G: z (3) -> linear 6 [VBN] tanh -> linear 4 tanh; D: linear 5 tanh
+ * [features] -> linear 1. No BN or dropout: forwards are deterministic. */
+static void build_pair_vbn(clg_ctx *ctx, clg_pair *p, int n, float hist, const char *tap,
+                           float real_label, int vbn) {
     memset(p, 0, sizeof *p);
     clg_net_init(&p->g, n, 3, 1, 1);
     CLG_ASSERT_OK(clg_net_linear(&p->g, "main.0", 6, 1));
+    if (vbn) CLG_ASSERT_OK(clg_net_vbn(&p->g, "main.1", 1));
     CLG_ASSERT_OK(clg_net_act(&p->g, CLG_ACT_TANH, 0.0f));
-    CLG_ASSERT_OK(clg_net_linear(&p->g, "main.2", 4, 1));
+    CLG_ASSERT_OK(clg_net_linear(&p->g, "main.3", 4, 1));
     CLG_ASSERT_OK(clg_net_act(&p->g, CLG_ACT_TANH, 0.0f));
     clg_net_init(&p->d, n, 4, 1, 1);
     CLG_ASSERT_OK(clg_net_linear(&p->d, "main.0", 5, 1));
@@ -56,6 +58,17 @@ static void build_pair(clg_ctx *ctx, clg_pair *p, int n, float hist, const char 
     }
 }
 
+static void build_pair(clg_ctx *ctx, clg_pair *p, int n, float hist, const char *tap,
+                       float real_label) {
+    build_pair_vbn(ctx, p, n, hist, tap, real_label, 0);
+}
+
+/* G's training forward: after the VBN reference batch when G has VBN. */
+static void g_forward(clg_ctx *ctx, clg_pair *p) {
+    if (p->g.vbn_input.buf) CLG_ASSERT_OK(clg_net_vbn_reference(ctx, &p->g, NULL));
+    CLG_ASSERT_OK(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));
+}
+
 static void means_of_tap(clg_ctx *ctx, clg_pair *p, const clg_tensor *x, double *m) {
     CLG_ASSERT_OK(clg_net_forward(ctx, &p->d, x, CLG_NET_TRAIN));
     const clg_tensor *tap = clg_net_tap(&p->d, "features");
@@ -71,22 +84,23 @@ static void means_of_tap(clg_ctx *ctx, clg_pair *p, const clg_tensor *x, double 
 static double fm_loss(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
     double mr[5], mg[5], l = 0;
     means_of_tap(ctx, p, real, mr);
-    CLG_ASSERT_OK(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));
+    g_forward(ctx, p);
     means_of_tap(ctx, p, clg_net_output(&p->g), mg);
     for (int j = 0; j < 5; j++) l += (mg[j] - mr[j]) * (mg[j] - mr[j]);
     return l;
 }
 
-static void test_feature_matching_gradient(void **state) {
-    clg_ctx *ctx = *state;
+/* With VBN in G the differences move the reference statistics too: G's
+ * gradient must include the reference pass's backward. */
+static void check_fm_gradient(clg_ctx *ctx, int vbn) {
     clg_pair p;
-    build_pair(ctx, &p, 8, 0.0f, "features", 1.0f);
+    build_pair_vbn(ctx, &p, 8, 0.0f, "features", 1.0f, vbn);
     float zv[24], xv[32];
     clg_test_fill_uniform(zv, 24, 3, -1.0f, 1.0f);
     clg_test_fill_uniform(xv, 32, 4, -1.0f, 1.0f);
     CLG_ASSERT_OK(clg_tensor_upload(ctx, &p.z, zv));
     clg_tensor real = clg_test_tensor(ctx, 8, 4, 1, 1, xv);
-    CLG_ASSERT_OK(clg_net_forward(ctx, &p.g, &p.z, CLG_NET_TRAIN));
+    g_forward(ctx, &p);
     CLG_ASSERT_OK(clg_pair_g_grads(ctx, &p, &real));
     clg_tensor th = clg_block_tensor(&p.g.params), gr = clg_block_tensor(&p.g.grads);
     size_t np = clg_tensor_numel(&th);
@@ -101,7 +115,8 @@ static void test_feature_matching_gradient(void **state) {
     clg_named_tensor nts[8];
     int nt = clg_net_tensors(&p.g, nts, 8);
     for (int t = 0; t < nt; t++)
-        for (size_t j = 0, off = nts[t].t.off / 4, n = clg_tensor_numel(&nts[t].t); j < n; j += 2) {
+        for (size_t j = 0, off = nts[t].t.off / 4, n = clg_tensor_numel(&nts[t].t);
+             nts[t].trainable && j < n; j += 2) {
             float keep = tv[off + j];
             double l[2];
             for (int sgn = 0; sgn < 2; sgn++) {
@@ -116,11 +131,15 @@ static void test_feature_matching_gradient(void **state) {
             scale = fmax(scale, fabs(fd));
         }
     assert_true(scale > 1e-3);
-    if (worst > 1e-2 * scale) fail_msg("feature matching: error %g over scale %g", worst, scale);
+    if (worst > 1e-2 * scale)
+        fail_msg("feature matching%s: error %g over scale %g", vbn ? " (VBN)" : "", worst, scale);
     free(tv), free(gv);
     clg_tensor_free(ctx, &real);
     clg_pair_free(ctx, &p);
 }
+
+static void test_feature_matching_gradient(void **state) { check_fm_gradient(*state, 0); }
+static void test_feature_matching_gradient_vbn(void **state) { check_fm_gradient(*state, 1); }
 
 static void test_historical_averaging(void **state) {
     clg_ctx *ctx = *state;
@@ -291,6 +310,7 @@ static void test_vbn_sample_independent_of_batch(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feature_matching_gradient),
+        cmocka_unit_test(test_feature_matching_gradient_vbn),
         cmocka_unit_test(test_historical_averaging),
         cmocka_unit_test(test_one_sided_label_smoothing),
         cmocka_unit_test(test_dcgan_with_options),

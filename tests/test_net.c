@@ -35,12 +35,14 @@ typedef struct {
     float *xv, *r; /* input values, the loss weights r (loss = sum(out * r)) */
     size_t nx, nout;
     clg_net_mode mode;
+    int vbn; /* each forward after the stored VBN reference batch's pass */
 } gcase;
 
 /* The stream of dropout and noise is rewound first, so every forward draws
  * the same mask and noise. */
 static double loss_of(gcase *g) {
     g->net->rng_counter = 0;
+    if (g->vbn) CLG_ASSERT_OK(clg_net_vbn_reference(g->ctx, g->net, NULL));
     CLG_ASSERT_OK(clg_net_forward(g->ctx, g->net, &g->x, g->mode));
     float *out = malloc(g->nout * sizeof *out);
     CLG_ASSERT_OK(clg_tensor_download(g->ctx, clg_net_output(g->net), out));
@@ -99,6 +101,7 @@ static gstats check_gradients(gcase *g, int stride) {
     CLG_ASSERT_OK(clg_net_zero_grad(ctx, net));
     CLG_ASSERT_OK(clg_net_backward(ctx, net, &g->x, &dxt, 1));
     CLG_ASSERT_OK(clg_tensor_download(ctx, &dxt, dx));
+    if (g->vbn) CLG_ASSERT_OK(clg_net_vbn_reference_backward(ctx, net));
     CLG_ASSERT_OK(clg_tensor_download(ctx, &gr, gv));
     gstats s = {0, 0, 0, 0};
     /* Under Oclgrind (small runs) a few elements: it looks for memory
@@ -138,7 +141,7 @@ static gcase setup(clg_ctx *ctx, clg_net *net, float lim, uint64_t seed, clg_net
     clg_test_fill_uniform(pv, np, seed + 1, -lim, lim);
     CLG_ASSERT_OK(clg_tensor_upload(ctx, &p, pv));
     free(pv);
-    gcase g = {ctx, net, {0}, NULL, NULL, 0, 0, mode};
+    gcase g = {ctx, net, {0}, NULL, NULL, 0, 0, mode, 0};
     g.nx = (size_t)net->in[0] * net->in[1] * net->in[2] * net->in[3];
     g.nout = clg_tensor_numel(clg_net_output(net));
     g.xv = malloc(g.nx * sizeof *g.xv);
@@ -248,8 +251,11 @@ static void test_wn_linear_softplus_gradients(void **state) {
     run_check(*state, &net, 0.7f, 21, CLG_NET_TRAIN, 1, "wn_linear/softplus");
 }
 
-/* VBN's gradient holds the reference statistics fixed: the finite
- * differences do too (the reference pass runs once, before them). */
+/* VBN as G trains it: the reference batch's pass before every forward, so
+ * the parameters move the reference statistics too, and the finite
+ * differences see that; the gradient is the minibatch's backward plus
+ * clg_net_vbn_reference_backward. Two VBN layers: the first one's reference
+ * output reaches the second one's statistics. */
 static void test_vbn_gradients(void **state) {
     clg_ctx *ctx = *state;
     clg_net net;
@@ -257,12 +263,16 @@ static void test_vbn_gradients(void **state) {
     CLG_ASSERT_OK(clg_net_conv(&net, "main.0", 3, 3, 1, 1, 0));
     CLG_ASSERT_OK(clg_net_vbn(&net, "main.1", 1));
     CLG_ASSERT_OK(clg_net_act(&net, CLG_ACT_TANH, 0.0f));
-    CLG_ASSERT_OK(clg_net_linear(&net, "main.3", 2, 1));
+    CLG_ASSERT_OK(clg_net_conv(&net, "main.3", 2, 3, 1, 1, 0));
+    CLG_ASSERT_OK(clg_net_vbn(&net, "main.4", 1));
+    CLG_ASSERT_OK(clg_net_act(&net, CLG_ACT_TANH, 0.0f));
+    CLG_ASSERT_OK(clg_net_linear(&net, "main.6", 2, 1));
     gcase g = setup(ctx, &net, 0.6f, 41, CLG_NET_TRAIN);
     float ref[54];
     clg_test_fill_uniform(ref, 54, 43, -1.5f, 1.5f);
     clg_tensor tr = clg_test_tensor(ctx, 3, 2, 3, 3, ref);
     CLG_ASSERT_OK(clg_net_vbn_reference(ctx, &net, &tr));
+    g.vbn = 1;
     gstats s = check_gradients(&g, 1);
     assert_gradients_ok(&s, "vbn");
     clg_tensor_free(ctx, &tr);
