@@ -47,7 +47,7 @@ TEST_SUP := $(B)/tests/testutil.o
 FUZZERS  := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
 .SECONDARY:
-.PHONY: all deps test test-oclgrind valgrind sanitize fuzz fuzz-ci fuzzers test-intel demo clean
+.PHONY: all deps test test-oclgrind valgrind sanitize fuzz fuzz-ci fuzzers test-intel test-mpich demo clean
 all: $(B)/libclgan.a $(B)/clgan
 
 deps:
@@ -111,11 +111,18 @@ test-intel: deps
 	@$(MAKE) -s --no-print-directory all $(TESTS)
 	@scripts/run-intel.sh $(B) $(TESTS)
 
+# The MPI suite (tests/test_dist.c) built with MPICH and run by its mpirun.
+test-mpich: deps
+	@scripts/install-deps.sh mpich
+	@$(MAKE) -s --no-print-directory B=build-mpich MPICC=mpicc.mpich build-mpich/clgan \
+	    build-mpich/tests/test_dist
+	@scripts/run-mpich.sh build-mpich
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
 clean:
-	rm -rf $(B) build-san build-fuzz
+	rm -rf $(B) build-san build-fuzz build-mpich
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

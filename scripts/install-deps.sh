@@ -2,7 +2,9 @@
 # install-deps.sh [fuzz]: install clgan's Debian packages that are missing.
 # Does nothing when all are present; without root or sudo it prints the
 # apt-get line to run and fails. `fuzz`: what `make fuzz` needs instead
-# (clang and its libFuzzer runtime; `make test` does not need clang).
+# (clang and its libFuzzer runtime; `make test` does not need clang);
+# `mpich`: MPICH beside Open MPI, for `make test-mpich` (Debian keeps Open
+# MPI as mpicc and mpirun; MPICH's are mpicc.mpich and mpirun.mpich).
 set -eu
 PKGS="ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libpng-dev
 zlib1g-dev libcmocka-dev clinfo oclgrind dataset-fashion-mnist gnuplot-nox
@@ -15,6 +17,7 @@ if [ "${1:-}" = fuzz ]; then
         PKGS="clang libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
     fi
 fi
+[ "${1:-}" = mpich ] && PKGS="mpich libmpich-dev"
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
