@@ -11,7 +11,7 @@
 
 clg_dcgan_config clg_dcgan_config_default(void) {
     clg_dcgan_config c = {32, 1, 100, 64, 64, 64, 2e-4f, 0.5f, 0.999f, 1.0f, 1, 1, 0.0f,
-                          0, {0, 5}, 0.0f, 0};
+                          0, {0, 5}, 0.0f, 0, 0, 0};
     return c;
 }
 
@@ -37,6 +37,10 @@ clg_status clg_dcgan_config_check(const clg_dcgan_config *c) {
                         "dimensions (1..256)");
     if (!(c->hist_avg >= 0 && c->hist_avg <= 1e6f))
         return clg_fail(CLG_ERR_INVALID_ARG, "--hist-avg must be in [0, 1e6] (0: none)");
+    /* classes 0: not known yet (the data sets it). */
+    if (c->k_plus_one && c->classes != 0 && (c->classes < 2 || c->classes > 1000))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--k-plus-one needs labelled data of 2..1000 "
+                        "classes (D is a classifier); the data has %d", c->classes);
     return CLG_OK;
 }
 
@@ -78,15 +82,16 @@ clg_status clg_dcgan_d_layers(clg_net *d, const clg_dcgan_config *c) {
     }
     CLG_TRY(clg_net_name_tap(d, "features"));
     snprintf(name, sizeof name, "main.%d", idx);
-    if (c->mbd[0] > 0) { /* on the flattened last feature map, then one logit */
+    const int logits = c->k_plus_one ? c->classes : 1; /* the K+1 D: K class logits */
+    if (c->mbd[0] > 0) { /* on the flattened last feature map, then the logits */
         const int *o = d->layers[d->count - 1].out;
         CLG_TRY(clg_net_reshape(d, o[1] * o[2] * o[3], 1, 1));
         CLG_TRY(clg_net_mbd(d, name, c->mbd[0], c->mbd[1]));
         snprintf(name, sizeof name, "main.%d", idx + 1);
-        return clg_net_linear(d, name, 1, 1);
+        return clg_net_linear(d, name, logits, 1);
     }
-    CLG_TRY(clg_net_conv(d, name, 1, 4, 1, 0, 0));
-    return clg_net_reshape(d, 1, 1, 1);
+    CLG_TRY(clg_net_conv(d, name, logits, 4, 1, 0, 0));
+    return clg_net_reshape(d, logits, 1, 1);
 }
 
 clg_status clg_dcgan_build_g(clg_net *g, const clg_dcgan_config *c, int gbatch) {
@@ -103,7 +108,8 @@ clg_pair_settings clg_dcgan_pair_settings(const clg_dcgan_config *c) {
     /* G and D draw their weights from disjoint parts of the stream. */
     clg_pair_settings s = {c->lr, c->beta1, c->beta2, c->real_label, c->ema, c->seed,
                            c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL,
-                           c->hist_avg, c->feature_matching ? "features" : NULL};
+                           c->hist_avg, c->feature_matching ? "features" : NULL,
+                           c->k_plus_one ? c->classes : 0};
     return s;
 }
 
@@ -113,9 +119,14 @@ static clg_status dcgan_setup(clg_ctx *ctx, void *model, const void *cfg, int ge
     const clg_dcgan_config *c = cfg;
     memset(m, 0, sizeof *m);
     CLG_TRY(clg_dcgan_config_check(c));
+    if (gen_batch == 0 && c->k_plus_one && c->classes < 2)
+        return clg_fail(CLG_ERR_INVALID_ARG, "--k-plus-one trains D on the data's labels: "
+                        "this data has none");
     m->cfg = *c;
-    m->base = (clg_model){&clg_dcgan_ops, &m->cfg, 0, c->batch, c->image_size, c->nc, c->nz, 0,
-                          c->seed, {0}, {0}, 0, 0};
+    const int classes = gen_batch == 0 && c->k_plus_one ? c->classes : 0; /* D's labels */
+    m->base = (clg_model){&clg_dcgan_ops, &m->cfg, 0, c->batch, c->image_size, c->nc, c->nz,
+                          classes, c->seed, {0}, {0}, 0, 0};
+    m->p.labels = &m->base.labels;
     clg_pair_settings ps = clg_dcgan_pair_settings(c);
     clg_status rc;
     int gb = gen_batch > 0 && !c->vbn ? gen_batch : c->batch; /* VBN: see clg_dcgan */
@@ -152,10 +163,7 @@ clg_status clg_dcgan_step_enqueue(clg_ctx *ctx, clg_dcgan *m) {
 }
 
 clg_status clg_dcgan_step_finish(clg_ctx *ctx, clg_dcgan *m, clg_metrics *out) {
-    float v[5];
-    CLG_TRY(clg_pair_read(ctx, &m->p, v));
-    clg_gan_metrics(v, out);
-    return CLG_OK;
+    return clg_pair_metrics(ctx, &m->p, out);
 }
 
 clg_status clg_dcgan_train_step(clg_ctx *ctx, clg_dcgan *m, clg_metrics *out) {
@@ -199,6 +207,11 @@ static const clg_config_field fields[] = {
     {"vbn", CLG_FIELD_FLAG, offsetof(clg_dcgan_config, vbn), 0, 1, "--vbn", NULL,
      "virtual batch norm in G: a reference batch of z drawn once, kept in the checkpoint", 0, 1,
      NULL, 1},
+    {"k_plus_one", CLG_FIELD_FLAG, offsetof(clg_dcgan_config, k_plus_one), 0, 1, "--k-plus-one",
+     NULL, "D is a K+1 classifier (Salimans et al., with labels): K class logits, D(x) = "
+     "Z/(Z+1), plus cross-entropy on the real batch's labels (labelled data)", 0, 1, NULL, 1},
+    {"classes", CLG_FIELD_INT, offsetof(clg_dcgan_config, classes), 0, 1000, NULL, NULL,
+     "classes of the K+1 D (from the data)", 0, 1, NULL, 1},
 };
 #undef F
 
@@ -207,12 +220,14 @@ static clg_status ops_check(const void *cfg) { return clg_dcgan_config_check(cfg
 
 static void ops_common(const void *cfg, clg_model_common *out) {
     const clg_dcgan_config *c = cfg;
+    /* classes 0: G takes no labels (a K+1 D's come with the batch). */
     *out = (clg_model_common){c->image_size, c->nc, c->batch, 0, c->nz, c->seed};
 }
 
 static void ops_set_data(void *cfg, int nc, int classes) {
-    (void)classes;
-    ((clg_dcgan_config *)cfg)->nc = nc;
+    clg_dcgan_config *c = cfg;
+    c->nc = nc;
+    if (c->k_plus_one) c->classes = classes;
 }
 
 static clg_status ops_create(clg_ctx *ctx, const void *cfg, int gen_batch, clg_model **out) {

@@ -31,6 +31,8 @@ typedef struct {
                              dimensions; B = 0: none */
     float hist_avg;       /* historical averaging's weight for both players; 0: none */
     int vbn;              /* G's batch norm is virtual batch norm (a fixed reference z) */
+    int k_plus_one;       /* D is a K+1 classifier trained on the real batch's labels */
+    int classes;          /* K, from the data (k_plus_one) */
 } clg_dcgan_config;
 
 clg_dcgan_config clg_dcgan_config_default(void);

@@ -128,7 +128,7 @@ static clg_status gan_build(clg_ctx *ctx, gan_model *m, int gen_batch) {
     CLG_TRY(c->arch ? dcgan_g(&m->p.g, c, batch) : clg_gan_mlp_g(&m->p.g, c, batch));
     if (!gen_batch) CLG_TRY(c->arch ? dcgan_d(&m->p.d, c) : clg_gan_mlp_d(&m->p.d, c));
     clg_pair_settings ps = {c->lr, c->beta1, c->beta2, c->real_label, 0.0f, c->seed,
-                            c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL, 0.0f, NULL};
+                            c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL, 0.0f, NULL, 0};
     CLG_TRY(clg_pair_alloc(ctx, &m->p, &ps, gen_batch > 0));
     if (!gen_batch) CLG_TRY(clg_model_inputs_create(ctx, &m->base));
     if (!c->conditional) return CLG_OK;

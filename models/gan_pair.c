@@ -29,6 +29,7 @@ void clg_pair_free(clg_ctx *ctx, clg_pair *p) {
     clg_net_free(ctx, &p->d);
     clg_tensor_free(ctx, &p->z);
     clg_tensor_free(ctx, &p->stats);
+    clg_tensor_free(ctx, &p->xent_grad);
     clg_tensor_free(ctx, &p->g_ema);
     clg_tensor_free(ctx, &p->hist[0]);
     clg_tensor_free(ctx, &p->hist[1]);
@@ -67,7 +68,15 @@ static clg_status pair_setup(clg_ctx *ctx, clg_pair *p, int gen_only) {
     CLG_TRY(clg_net_init_params(ctx, &p->d, p->s.d_seed));
     const int *in = p->g.in;
     CLG_TRY(clg_tensor_create(ctx, &p->z, in[0], in[1], in[2], in[3], "noise z"));
-    CLG_TRY(clg_tensor_create(ctx, &p->stats, 1, 6, 1, 1, "loss statistics"));
+    CLG_TRY(clg_tensor_create(ctx, &p->stats, 1, 8, 1, 1, "loss statistics"));
+    if (p->s.classes > 0) {
+        const clg_tensor *o = clg_net_output(&p->d);
+        if ((int)(clg_tensor_numel(o) / (size_t)o->n) != p->s.classes)
+            return clg_fail(CLG_ERR_INVALID_ARG, "a K+1 D needs %d logits per image",
+                            p->s.classes);
+        CLG_TRY(clg_tensor_create(ctx, &p->xent_grad, o->n, o->c, o->h, o->w,
+                                  "cross-entropy gradient"));
+    }
     /* The average and the running means start at the initial weights. */
     if (p->s.ema > 0) CLG_TRY(params_copy(ctx, &p->g, &p->g_ema, "G's average"));
     if (p->s.hist_avg > 0) {
@@ -127,16 +136,36 @@ static clg_tensor stat_pair(const clg_pair *p, int k) {
     return clg_tensor_slice(&p->stats, (size_t)2 * k, 1, 2, 1, 1);
 }
 
+/* The BCE of D's output against `target` into statistics k: of its logit,
+ * or for the K+1 D of sigmoid(logsumexp of its K logits). */
+static clg_status d_loss_stats(clg_ctx *ctx, clg_pair *p, float target, int k) {
+    clg_tensor s = stat_pair(p, k);
+    const clg_tensor *out = clg_net_output(&p->d);
+    return p->s.classes ? clg_lse_bce_forward(ctx, &s, out, target)
+                        : clg_bce_logits_forward(ctx, &s, out, target);
+}
+
+/* That loss's gradient into D's dout; for the K+1 D's pass over the real
+ * batch (`supervised`) plus the cross-entropy against its labels. */
+static clg_status d_loss_grad(clg_ctx *ctx, clg_pair *p, float target, int supervised) {
+    clg_tensor dout = clg_net_doutput(&p->d), cs = stat_pair(p, 3);
+    const clg_tensor *out = clg_net_output(&p->d);
+    if (!p->s.classes) return clg_bce_logits_backward(ctx, &dout, out, target);
+    CLG_TRY(clg_lse_bce_backward(ctx, &dout, out, target, 1.0f));
+    if (!supervised) return CLG_OK;
+    CLG_TRY(clg_xent_forward(ctx, &cs, out, p->labels));
+    CLG_TRY(clg_xent_backward(ctx, &p->xent_grad, out, p->labels));
+    return clg_axpy(ctx, &dout, 1.0f, &p->xent_grad);
+}
+
 /* D's loss on x against `target`, its gradient, D's backward (into its
  * parameter gradients when `train_d`, else into dinp for G's step). */
 static clg_status d_pass(clg_ctx *ctx, clg_pair *p, const clg_tensor *x, float target, int k,
                          const clg_tensor *dinp, int train_d) {
-    clg_net *d = &p->d;
-    clg_tensor s = stat_pair(p, k), dout = clg_net_doutput(d);
-    CLG_TRY(clg_net_forward(ctx, d, x, CLG_NET_TRAIN));
-    CLG_TRY(clg_bce_logits_forward(ctx, &s, clg_net_output(d), target));
-    CLG_TRY(clg_bce_logits_backward(ctx, &dout, clg_net_output(d), target));
-    return clg_net_backward(ctx, d, x, dinp, train_d);
+    CLG_TRY(clg_net_forward(ctx, &p->d, x, CLG_NET_TRAIN));
+    CLG_TRY(d_loss_stats(ctx, p, target, k));
+    CLG_TRY(d_loss_grad(ctx, p, target, k == 0 && train_d));
+    return clg_net_backward(ctx, &p->d, x, dinp, train_d);
 }
 
 /* D: maximise log D(x) + log(1 - D(G(z))), a batch of each. */
@@ -172,8 +201,8 @@ static clg_status fm_pass(clg_ctx *ctx, clg_pair *p, const clg_tensor *real,
     CLG_TRY(tap_mean(ctx, p, real, &p->fm_real));
     sides(&p->d, p->d_fake_side);
     CLG_TRY(tap_mean(ctx, p, fake, &p->fm_fake));
-    clg_tensor s = stat_pair(p, 2), dout = clg_net_doutput(&p->d);
-    CLG_TRY(clg_bce_logits_forward(ctx, &s, clg_net_output(&p->d), 1.0f));
+    clg_tensor dout = clg_net_doutput(&p->d);
+    CLG_TRY(d_loss_stats(ctx, p, 1.0f, 2));
     CLG_TRY(clg_tensor_zero(ctx, &dout));
     CLG_TRY(clg_axpy(ctx, &p->fm_fake, -1.0f, &p->fm_real)); /* m_fake - m_real */
     CLG_TRY(clg_tensor_zero(ctx, &p->fm_grad));
@@ -228,7 +257,7 @@ static clg_status fm_loss(clg_ctx *ctx, const clg_pair *p, float *loss) {
 }
 
 clg_status clg_pair_read(clg_ctx *ctx, const clg_pair *p, float *out) {
-    float st[6];
+    float st[8];
     CLG_TRY(clg_tensor_download(ctx, &p->stats, st));
     out[0] = st[0] + st[2], out[1] = st[4], out[2] = st[1], out[3] = st[3], out[4] = st[5];
     return p->s.fm_tap ? fm_loss(ctx, p, &out[1]) : CLG_OK;
@@ -240,6 +269,19 @@ void clg_gan_metrics(const float *v, clg_metrics *out) {
                          {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2"},
                          {"loss_D", "loss_G", "D(x)", "D(G(z1))", "D(G(z2))"},
                          {v[0], v[1], v[2], v[3], v[4]}};
+}
+
+clg_status clg_pair_metrics(clg_ctx *ctx, const clg_pair *p, clg_metrics *out) {
+    float v[5], st[8];
+    CLG_TRY(clg_pair_read(ctx, p, v));
+    clg_gan_metrics(v, out);
+    if (!p->s.classes) return CLG_OK;
+    CLG_TRY(clg_tensor_download(ctx, &p->stats, st));
+    out->v[0] += st[6];
+    out->name[5] = "loss_cls", out->label[5] = "loss_cls", out->v[5] = st[6];
+    out->name[6] = "acc", out->label[6] = "acc", out->v[6] = st[7];
+    out->count = 7;
+    return CLG_OK;
 }
 
 int clg_pair_parts(clg_pair *p, const char *g_prefix, const char *d_prefix,

@@ -27,6 +27,9 @@ typedef struct {
     float hist_avg;     /* historical averaging's weight W (both players); 0: none */
     const char *fm_tap; /* feature matching on D's tap of this name; NULL: G's loss is
                            the non-saturating one */
+    int classes;        /* > 0: D is a K+1 classifier (Salimans et al., "with labels"): its
+                           output is K class logits, D(x) = sigmoid(logsumexp), the real
+                           batch also adds cross-entropy against its labels */
 } clg_pair_settings;
 
 typedef struct {
@@ -34,7 +37,10 @@ typedef struct {
     clg_net g, d;        /* d.count 0: G alone (generating only) */
     clg_adam opt_g, opt_d;
     clg_tensor z;        /* G's input (its network's input shape): N(0, 1) each step */
-    clg_tensor stats;    /* (6): (loss, mean sigmoid) of D on real, on fake, of G's step */
+    clg_tensor stats;    /* (8): (loss, mean D) of D on real, on fake, of G's step; the
+                            K+1 D's (cross-entropy, accuracy) on the real batch */
+    const clg_itensor *labels; /* s.classes > 0: the real batch's, set by the model */
+    clg_tensor xent_grad; /* s.classes > 0: (batch, K) the cross-entropy's gradient */
     clg_tensor g_ema;    /* s.ema > 0: laid out as g.params */
     clg_tensor hist[2];  /* s.hist_avg > 0: the running means of G's and D's parameters */
     clg_block fm;        /* feature matching: the tensors below */
@@ -78,6 +84,9 @@ clg_status clg_pair_hist_grad(clg_ctx *ctx, const clg_pair *p, clg_net *net,
 clg_status clg_pair_read(clg_ctx *ctx, const clg_pair *p, float *out);
 /* The metrics of a GAN step from clg_pair_read's five values. */
 void clg_gan_metrics(const float *v, clg_metrics *out);
+/* The same with the K+1 D's cross-entropy and accuracy on the real batch
+ * (loss_D includes the cross-entropy). */
+clg_status clg_pair_metrics(clg_ctx *ctx, const clg_pair *p, clg_metrics *out);
 
 /* The pair's checkpoint parts: G under g_prefix (with its average), D under
  * d_prefix when training; names: G's optimiser and its step key, D's. */

@@ -152,7 +152,7 @@ static clg_status lapgan_build(clg_ctx *ctx, lapgan_model *m, int gen_batch) {
         CLG_TRY(build_level(m, k, B, gen_batch > 0));
         uint64_t s = c->seed + 0x2545f4914f6cdd1dULL * (uint64_t)(k + 1);
         clg_pair_settings ps = {c->lr, c->beta1, c->beta2, c->real_label, 0.0f, s,
-                                s ^ 0x6a09e667f3bcc908ULL, s ^ 0xbb67ae8584caa73bULL, 0.0f, NULL};
+                                s ^ 0x6a09e667f3bcc908ULL, s ^ 0xbb67ae8584caa73bULL, 0.0f, NULL, 0};
         CLG_TRY(clg_pair_alloc(ctx, &m->p[k], &ps, gen_batch > 0));
     }
     CLG_TRY(alloc_pyramid(ctx, m, B));

@@ -142,7 +142,7 @@ static clg_status ssl_build(clg_ctx *ctx, ssl_model *m, int gen_batch) {
     if (!gen_batch) CLG_TRY(clg_ssl_build_d(&m->p.d, c, b));
     clg_pair_settings ps = {c->lr, c->beta1, c->beta2, 1.0f, 0.0f, c->seed,
                             c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL,
-                            0.0f, "features"};
+                            0.0f, "features", 0};
     CLG_TRY(clg_pair_alloc(ctx, &m->p, &ps, gen_batch > 0));
     if (gen_batch) return CLG_OK;
     CLG_TRY(clg_model_inputs_create(ctx, &m->base));

@@ -14,6 +14,7 @@
 #include "testutil.h"
 #include "checkpoint.h"
 #include "dcgan.h"
+#include "elementwise.h"
 #include "gan_pair.h"
 #include "safetensors.h"
 #include "train.h"
@@ -26,9 +27,10 @@
 static char dir[256];
 
 /* G: z (3) -> linear 6 [VBN] tanh -> linear 4 tanh; D: linear 5 tanh
- * [features] -> linear 1. No BN or dropout: forwards are deterministic. */
-static void build_pair_vbn(clg_ctx *ctx, clg_pair *p, int n, float hist, const char *tap,
-                           float real_label, int vbn) {
+ * [features] -> linear 1 (or K logits: the K+1 D of `classes` K). No BN or
+ * dropout: forwards are deterministic. */
+static void build_pair_k(clg_ctx *ctx, clg_pair *p, int n, float hist, const char *tap,
+                         float real_label, int vbn, int classes) {
     memset(p, 0, sizeof *p);
     clg_net_init(&p->g, n, 3, 1, 1);
     CLG_ASSERT_OK(clg_net_linear(&p->g, "main.0", 6, 1));
@@ -40,8 +42,8 @@ static void build_pair_vbn(clg_ctx *ctx, clg_pair *p, int n, float hist, const c
     CLG_ASSERT_OK(clg_net_linear(&p->d, "main.0", 5, 1));
     CLG_ASSERT_OK(clg_net_act(&p->d, CLG_ACT_TANH, 0.0f));
     CLG_ASSERT_OK(clg_net_name_tap(&p->d, "features"));
-    CLG_ASSERT_OK(clg_net_linear(&p->d, "main.2", 1, 1));
-    clg_pair_settings s = {1e-2f, 0.5f, 0.999f, real_label, 0.0f, 7, 8, 9, hist, tap};
+    CLG_ASSERT_OK(clg_net_linear(&p->d, "main.2", classes ? classes : 1, 1));
+    clg_pair_settings s = {1e-2f, 0.5f, 0.999f, real_label, 0.0f, 7, 8, 9, hist, tap, classes};
     CLG_ASSERT_OK(clg_pair_alloc(ctx, p, &s, 0));
     /* Weights large enough that every path carries signal. */
     clg_net *nets[2] = {&p->g, &p->d};
@@ -60,7 +62,7 @@ static void build_pair_vbn(clg_ctx *ctx, clg_pair *p, int n, float hist, const c
 
 static void build_pair(clg_ctx *ctx, clg_pair *p, int n, float hist, const char *tap,
                        float real_label) {
-    build_pair_vbn(ctx, p, n, hist, tap, real_label, 0);
+    build_pair_k(ctx, p, n, hist, tap, real_label, 0, 0);
 }
 
 /* G's training forward: after the VBN reference batch when G has VBN. */
@@ -94,7 +96,7 @@ static double fm_loss(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
  * gradient must include the reference pass's backward. */
 static void check_fm_gradient(clg_ctx *ctx, int vbn) {
     clg_pair p;
-    build_pair_vbn(ctx, &p, 8, 0.0f, "features", 1.0f, vbn);
+    build_pair_k(ctx, &p, 8, 0.0f, "features", 1.0f, vbn, 0);
     float zv[24], xv[32];
     clg_test_fill_uniform(zv, 24, 3, -1.0f, 1.0f);
     clg_test_fill_uniform(xv, 32, 4, -1.0f, 1.0f);
@@ -218,34 +220,166 @@ static void test_one_sided_label_smoothing(void **state) {
     clg_pair_free(ctx, &p);
 }
 
+/* ---- the K+1 discriminator (--k-plus-one) ---- */
+
+#define K1_N 8
+#define K1_K 3
+
+static double softplus(double a) { return fmax(a, 0) + log1p(exp(-fabs(a))); }
+static double lse(const float *l) {
+    double m = l[0], s = 0;
+    for (int j = 1; j < K1_K; j++) m = fmax(m, l[j]);
+    for (int j = 0; j < K1_K; j++) s += exp(l[j] - m);
+    return m + log(s);
+}
+/* BCE of D = sigmoid(lse) against t: t softplus(-lse) + (1 - t) softplus(lse). */
+static double lse_bce(const float *l, double t) {
+    double a = lse(l);
+    return t * softplus(-a) + (1 - t) * softplus(a);
+}
+
+/* D's logits on x (K1_N rows of K1_K). */
+static void d_logits(clg_ctx *ctx, clg_pair *p, const clg_tensor *x, float *l) {
+    CLG_ASSERT_OK(clg_net_forward(ctx, &p->d, x, CLG_NET_TRAIN));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_output(&p->d), l));
+}
+
+/* D's loss, its parts into part[3] (cross-entropy, real BCE, fake BCE). */
+static double k1_d_loss(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, const clg_tensor *fake,
+                        const int32_t *y, double t_real, double *part) {
+    float lr[K1_N * K1_K], lf[K1_N * K1_K];
+    d_logits(ctx, p, real, lr);
+    d_logits(ctx, p, fake, lf);
+    part[0] = part[1] = part[2] = 0;
+    for (int i = 0; i < K1_N; i++) {
+        part[0] += (lse(lr + i * K1_K) - lr[i * K1_K + y[i]]) / K1_N;
+        part[1] += lse_bce(lr + i * K1_K, t_real) / K1_N;
+        part[2] += lse_bce(lf + i * K1_K, 0.0) / K1_N;
+    }
+    return part[0] + part[1] + part[2];
+}
+
+/* Central differences of `loss` over every element of a net's parameters
+ * against the gradient block; returns the worst error over the scale. */
+typedef double (*k1_loss_fn)(clg_ctx *ctx, clg_pair *p, void *arg);
+static double k1_check(clg_ctx *ctx, clg_pair *p, clg_net *net, k1_loss_fn loss, void *arg) {
+    clg_tensor th = clg_block_tensor(&net->params), gr = clg_block_tensor(&net->grads);
+    size_t np = clg_tensor_numel(&th);
+    float *tv = malloc(np * sizeof *tv), *gv = malloc(np * sizeof *gv);
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &th, tv));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &gr, gv));
+    double worst = 0, scale = 0;
+    for (size_t j = 0; j < np; j++) {
+        float keep = tv[j];
+        double l[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            tv[j] = keep + (sgn ? -1e-2f : 1e-2f);
+            CLG_ASSERT_OK(clg_tensor_upload(ctx, &th, tv));
+            l[sgn] = loss(ctx, p, arg);
+        }
+        tv[j] = keep;
+        CLG_ASSERT_OK(clg_tensor_upload(ctx, &th, tv));
+        double fd = (l[0] - l[1]) / 2e-2;
+        worst = fmax(worst, fabs(fd - gv[j]));
+        scale = fmax(scale, fabs(fd));
+    }
+    free(tv), free(gv);
+    assert_true(scale > 1e-2);
+    return worst / scale;
+}
+
+typedef struct {
+    const clg_tensor *real, *fake;
+    const int32_t *y;
+    double t_real, part[3];
+} k1_case;
+
+static double k1_d_fn(clg_ctx *ctx, clg_pair *p, void *arg) {
+    k1_case *k = arg;
+    return k1_d_loss(ctx, p, k->real, k->fake, k->y, k->t_real, k->part);
+}
+
+/* G's non-saturating loss through the K+1 D: BCE(D(G(z)), 1). */
+static double k1_g_fn(clg_ctx *ctx, clg_pair *p, void *arg) {
+    (void)arg;
+    float lf[K1_N * K1_K];
+    CLG_ASSERT_OK(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));
+    d_logits(ctx, p, clg_net_output(&p->g), lf);
+    double l = 0;
+    for (int i = 0; i < K1_N; i++) l += lse_bce(lf + i * K1_K, 1.0) / K1_N;
+    return l;
+}
+
+/* D's gradient: cross-entropy on the real batch's labels + BCE of
+ * sigmoid(logsumexp) against 0.9 on it and 0 on G's batch, every parameter
+ * by central differences of that sum computed here in double; the logged
+ * statistics are its parts; G's gradient through the K+1 D likewise. Each
+ * term carries weight in the tested state (checked), so dropping or
+ * reweighting one fails the check. */
+static void test_k_plus_one(void **state) {
+    clg_ctx *ctx = *state;
+    clg_pair p;
+    build_pair_k(ctx, &p, K1_N, 0.0f, NULL, 0.9f, 0, K1_K);
+    float xv[K1_N * 4], st[8];
+    int32_t y[K1_N];
+    for (int i = 0; i < K1_N; i++) y[i] = (i * 5) % K1_K;
+    clg_test_fill_uniform(xv, K1_N * 4, 12, -1.0f, 1.0f);
+    clg_tensor real = clg_test_tensor(ctx, K1_N, 4, 1, 1, xv), fake = clg_test_tensor(ctx, K1_N, 4, 1, 1, NULL);
+    clg_itensor lab;
+    CLG_ASSERT_OK(clg_itensor_create(ctx, &lab, K1_N, "labels"));
+    CLG_ASSERT_OK(clg_itensor_upload_labels(ctx, &lab, y, K1_K));
+    p.labels = &lab;
+    CLG_ASSERT_OK(clg_pair_d_grads(ctx, &p, &real, 0, 1));
+    CLG_ASSERT_OK(clg_copy(ctx, &fake, clg_net_output(&p.g)));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, &p.stats, st));
+    k1_case k = {&real, &fake, y, 0.9, {0, 0, 0}};
+    k1_d_fn(ctx, &p, &k);
+    assert_true(fabs(st[6] - k.part[0]) < 1e-5 && fabs(st[0] - k.part[1]) < 1e-5 &&
+                fabs(st[2] - k.part[2]) < 1e-5);
+    for (int t = 0; t < 3; t++) assert_true(k.part[t] > 0.1); /* each term weighs */
+    double err = k1_check(ctx, &p, &p.d, k1_d_fn, &k);
+    if (err > 1e-2) fail_msg("K+1 D: gradient error %g of the scale", err);
+    CLG_ASSERT_OK(clg_net_forward(ctx, &p.g, &p.z, CLG_NET_TRAIN));
+    CLG_ASSERT_OK(clg_pair_g_grads(ctx, &p, &real));
+    err = k1_check(ctx, &p, &p.g, k1_g_fn, NULL);
+    if (err > 1e-2) fail_msg("G through the K+1 D: gradient error %g of the scale", err);
+    clg_itensor_free(ctx, &lab);
+    clg_tensor_free(ctx, &real), clg_tensor_free(ctx, &fake);
+    clg_pair_free(ctx, &p);
+}
+
 /* ---- DCGAN with the options, through the trainer ---- */
 
 static void train(clg_ctx *ctx, clg_dcgan_config *c, const char *data, const char *out,
                   long steps, int resume) {
-    clg_train_opts o = {&clg_dcgan_ops, c, data, NULL, out, steps, 0, 0, resume, 0, 0, 0, 0};
+    clg_train_opts o = {&clg_dcgan_ops, c, data, NULL, out, steps, 0, 0, resume, 0, 0, 1, 0};
     CLG_ASSERT_OK(clg_train(ctx, &o, NULL, NULL));
+}
+
+/* 4 steps in dir/NAME_a, and 2 then resumed to 4 in dir/NAME_b: the same
+ * checkpoint; its path (NAME_a's) into ck. */
+static void train_resumed_equal(clg_ctx *ctx, clg_dcgan_config *c, const char *data,
+                                const char *name, char *ck, size_t cap) {
+    char a[300], b[300], pb[350];
+    snprintf(a, sizeof a, "%s/%s_a", dir, name);
+    snprintf(b, sizeof b, "%s/%s_b", dir, name);
+    train(ctx, c, data, a, 4, 0);
+    train(ctx, c, data, b, 2, 0);
+    train(ctx, c, data, b, 4, 1);
+    snprintf(ck, cap, "%s/checkpoint.safetensors", a);
+    snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", b);
+    clg_test_assert_same_file(ck, pb);
 }
 
 static void test_dcgan_with_options(void **state) {
     clg_ctx *ctx = *state;
-    char data[300], a[300], b[300], pa[350], pb[350];
+    char data[300], pa[350];
     snprintf(data, sizeof data, "%s/toy.idx", dir);
     clg_test_write_idx(data, 24, 0);
     clg_dcgan_config c = clg_dcgan_config_default();
     c.nz = 8, c.ngf = 4, c.ndf = 4, c.batch = 8, c.seed = 3;
     c.mbd[0] = 6, c.mbd[1] = 3, c.feature_matching = 1, c.hist_avg = 0.1f;
-    snprintf(a, sizeof a, "%s/opts_a", dir);
-    snprintf(b, sizeof b, "%s/opts_b", dir);
-    train(ctx, &c, data, a, 4, 0);
-    train(ctx, &c, data, b, 2, 0);
-    train(ctx, &c, data, b, 4, 1);
-    snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", a);
-    snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", b);
-    long na, nb;
-    unsigned char *x = clg_test_slurp(pa, &na), *y = clg_test_slurp(pb, &nb);
-    assert_int_equal(na, nb);
-    assert_memory_equal(x, y, (size_t)na);
-    free(x), free(y);
+    train_resumed_equal(ctx, &c, data, "opts", pa, sizeof pa);
     /* The options come back from the checkpoint; its D has the MBD layer
      * and both running means are saved. */
     clg_dcgan_config back;
@@ -259,6 +393,41 @@ static void test_dcgan_with_options(void **state) {
     assert_non_null(clg_safetensors_find(&st, "hist.main.0.weight"));
     assert_non_null(clg_safetensors_find(&st, "hist.netD.main.0.weight"));
     clg_safetensors_free(&st);
+}
+
+/* --k-plus-one through the trainer on labelled IDX files (with MBD, whose
+ * linear layer gives the K logits): D's last layer has one output per
+ * class, the settings are in the checkpoint, resume is bit-identical, the
+ * class loss is logged; unlabelled data is refused. */
+static void test_dcgan_k_plus_one(void **state) {
+    clg_ctx *ctx = *state;
+    char data[300], pa[350], lone[300];
+    clg_test_write_labelled_idx(dir, data, sizeof data, 24);
+    clg_dcgan_config c = clg_dcgan_config_default();
+    c.nz = 8, c.ngf = 4, c.ndf = 4, c.batch = 8, c.seed = 5, c.k_plus_one = 1;
+    c.mbd[0] = 4, c.mbd[1] = 2;
+    train_resumed_equal(ctx, &c, data, "k1", pa, sizeof pa);
+    clg_dcgan_config back;
+    CLG_ASSERT_OK(clg_ckpt_read_dcgan_config(pa, &back));
+    assert_int_equal(back.k_plus_one, 1), assert_int_equal(back.classes, 10);
+    clg_safetensors st;
+    CLG_ASSERT_OK(clg_safetensors_read(pa, &st));
+    const clg_st_entry *e = clg_safetensors_find(&st, "netD.main.9.weight");
+    assert_non_null(e);
+    assert_int_equal(e->shape[0], 10);
+    clg_safetensors_free(&st);
+    long n;
+    snprintf(pa, sizeof pa, "%s/k1_a/metrics.jsonl", dir);
+    char *log = (char *)clg_test_slurp(pa, &n);
+    assert_non_null(strstr(log, "\"loss_cls\": "));
+    free(log);
+    snprintf(lone, sizeof lone, "%s/lone.idx", dir);
+    clg_test_write_idx(lone, 24, 0);
+    snprintf(pa, sizeof pa, "%s/k1_lone", dir);
+    c.classes = 0;
+    clg_train_opts o = {&clg_dcgan_ops, &c, lone, NULL, pa, 2, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(clg_train(ctx, &o, NULL, NULL), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "labels"));
 }
 
 /* The first image of a batch from G: alone (n = 1) and among 64. */
@@ -313,7 +482,9 @@ int main(void) {
         cmocka_unit_test(test_feature_matching_gradient_vbn),
         cmocka_unit_test(test_historical_averaging),
         cmocka_unit_test(test_one_sided_label_smoothing),
+        cmocka_unit_test(test_k_plus_one),
         cmocka_unit_test(test_dcgan_with_options),
+        cmocka_unit_test(test_dcgan_k_plus_one),
         cmocka_unit_test(test_vbn_sample_independent_of_batch),
     };
     return clg_test_run_in_tmpdir("improved", dir, sizeof dir, tests,

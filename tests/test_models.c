@@ -64,11 +64,7 @@ static void check_resume(clg_ctx *ctx, const clg_model_ops *ops, void *cfg, cons
     for (int i = 0; i < 6; i++) assert_memory_equal(la.m[i].v, lb.m[i].v, sizeof la.m[i].v);
     snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", a);
     snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", b);
-    long na, nb;
-    unsigned char *x = clg_test_slurp(pa, &na), *y = clg_test_slurp(pb, &nb);
-    assert_int_equal(na, nb);
-    assert_memory_equal(x, y, (size_t)na);
-    free(x), free(y);
+    clg_test_assert_same_file(pa, pb);
 }
 
 /* D learns: its loss (metric `k`, log 4 at the start) falls below
@@ -233,20 +229,6 @@ static void test_lapgan_pyramid_and_levels(void **state) {
     m->ops->destroy(ctx, m);
 }
 
-/* n toy images under MNIST's file names with labels i % 10 beside them. */
-static void write_labelled_idx(char *images, size_t cap, int n) {
-    char lab[400];
-    snprintf(images, cap, "%s/toy-images-idx3-ubyte", dir);
-    snprintf(lab, sizeof lab, "%s/toy-labels-idx1-ubyte", dir);
-    clg_test_write_idx(images, n, 0);
-    FILE *f = fopen(lab, "wb");
-    assert_non_null(f);
-    const unsigned char hdr[8] = {0, 0, 8, 1, 0, 0, 0, (unsigned char)n};
-    fwrite(hdr, 1, 8, f);
-    for (int i = 0; i < n; i++) fputc(i % 10, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* ssl from labelled IDX files (the loader finds the labels by MNIST's
  * names; a lone IDX file stays unlabelled): D's labelled loss falls, the
  * run resumes bit-identically, the settings are in the checkpoint, and
@@ -254,7 +236,7 @@ static void write_labelled_idx(char *images, size_t cap, int n) {
 static void test_ssl(void **state) {
     clg_ctx *ctx = *state;
     char images[400], out[400], ckpt[450];
-    write_labelled_idx(images, sizeof images, 40);
+    clg_test_write_labelled_idx(dir, images, sizeof images, 40);
     clg_dataset ds;
     int ch;
     CLG_ASSERT_OK(clg_data_open(images, 28, &ch, &ds));

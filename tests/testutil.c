@@ -106,6 +106,7 @@ unsigned char *clg_test_slurp(const char *path, long *len) {
     unsigned char *b = malloc((size_t)*len + 1);
     assert_non_null(b);
     assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
+    b[*len] = 0; /* text files read as strings */
     fclose(f);
     return b;
 }
@@ -130,4 +131,25 @@ void clg_test_write_idx(const char *path, int n, int white) {
         for (int p = 0; p < 784; p++)
             fputc(white ? 255 : ((p / 28 + i) % 5 == 0 || (p % 28) == (i % 28)) * 255, f);
     fclose(f);
+}
+
+void clg_test_assert_same_file(const char *pa, const char *pb) {
+    long na, nb;
+    unsigned char *x = clg_test_slurp(pa, &na), *y = clg_test_slurp(pb, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(x, y, (size_t)na);
+    free(x), free(y);
+}
+
+void clg_test_write_labelled_idx(const char *dir, char *images, size_t cap, int n) {
+    char lab[400];
+    snprintf(images, cap, "%s/toy-images-idx3-ubyte", dir);
+    snprintf(lab, sizeof lab, "%s/toy-labels-idx1-ubyte", dir);
+    clg_test_write_idx(images, n, 0);
+    FILE *f = fopen(lab, "wb");
+    assert_non_null(f);
+    const unsigned char hdr[8] = {0, 0, 8, 1, 0, 0, 0, (unsigned char)n};
+    fwrite(hdr, 1, 8, f);
+    for (int i = 0; i < n; i++) fputc(i % 10, f);
+    assert_int_equal(fclose(f), 0);
 }

@@ -52,8 +52,14 @@ void clg_test_assert_close(const float *got, const double *ref, size_t n, double
 /* A toy IDX file of n 28x28 images: all white, or image i with a white
  * row every 5 and white column i % 28. */
 void clg_test_write_idx(const char *path, int n, int white);
+/* Two files with the same bytes (resumed runs' checkpoints). */
+void clg_test_assert_same_file(const char *pa, const char *pb);
+/* n toy images under MNIST's file names in dir (the images' path into
+ * images) with labels i % 10 beside them. */
+void clg_test_write_labelled_idx(const char *dir, char *images, size_t cap, int n);
 
-/* A whole file, malloc'd (the test fails when it cannot be read). */
+/* A whole file, malloc'd with a 0 after it (the test fails when it cannot
+ * be read). */
 unsigned char *clg_test_slurp(const char *path, long *len);
 /* Suites that write files: run the group in a fresh /tmp/clgan-test-NAME-*
  * folder (its path in `dir`, cap bytes), removed afterwards. */
