@@ -195,15 +195,7 @@ static const clg_config_field fields[] = {
      "keep an average of G's weights with this decay (e.g. 0.999) for sample and eval; 0: none",
      0, 1, NULL, 0},
     /* Added in 0.2: left out of the config while off, so 0.1 files stay as they were. */
-    {"feature_matching", CLG_FIELD_FLAG, offsetof(clg_dcgan_config, feature_matching), 0, 1,
-     "--feature-matching", NULL, "G matches the mean of D's last hidden features on real data "
-     "(Salimans et al.) instead of the non-saturating loss", 0, 1, NULL, 1},
-    {"mbd", CLG_FIELD_INT2, offsetof(clg_dcgan_config, mbd), 0, 4096, "--mbd", NULL,
-     "B,C: minibatch discrimination before D's last layer, B kernels of C dimensions (the "
-     "paper's 100,5)", 0, 1, NULL, 1},
-    {"hist_avg", CLG_FIELD_FLOAT, offsetof(clg_dcgan_config, hist_avg), 0, 1e6, "--hist-avg", NULL,
-     "W: historical averaging, each player's cost + W ||theta - mean of past theta||^2", 0, 1,
-     NULL, 1},
+    CLG_IMPROVED_GAN_FIELDS(clg_dcgan_config),
     {"vbn", CLG_FIELD_FLAG, offsetof(clg_dcgan_config, vbn), 0, 1, "--vbn", NULL,
      "virtual batch norm in G: a reference batch of z drawn once, kept in the checkpoint", 0, 1,
      NULL, 1},

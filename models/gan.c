@@ -9,7 +9,11 @@
  * with LeakyReLU plus dropout in place of the paper's maxout (papers.md
  * allows it). `cgan --arch dcgan` is a conditional DCGAN-32/64: the one-hot
  * label concatenated to z, and as constant planes on D's input. Fakes are
- * drawn for the labels of the real batch they are trained against. */
+ * drawn for the labels of the real batch they are trained against.
+ * Three of Salimans et al.'s techniques as DCGAN has them: feature matching
+ * (on D's last hidden layer, the tap "features": the MLP's second LeakyReLU
+ * before its dropout), minibatch discrimination before D's last linear
+ * layer, historical averaging; one-sided smoothing is --real-label. */
 #include "gan.h"
 #include "dcgan.h"
 #include "labels.h"
@@ -28,7 +32,7 @@ typedef struct {
 
 clg_gan_config clg_gan_config_default(int conditional) {
     clg_gan_config c = {0, 1, 100, 1200, 240, 100, conditional ? 10 : 0, 0, 64, 64,
-                        2e-4f, 0.5f, 0.999f, 1.0f, 0.5f, 1, conditional};
+                        2e-4f, 0.5f, 0.999f, 1.0f, 0.5f, 1, conditional, 0, {0, 5}, 0.0f};
     return c;
 }
 
@@ -53,6 +57,11 @@ clg_status clg_gan_config_check(const clg_gan_config *cfg) {
     if (c->ngf < 1 || c->ngf > 1024 || c->ndf < 1 || c->ndf > 1024)
         return clg_fail(CLG_ERR_INVALID_ARG, "--ngf and --ndf must be 1..1024");
     CLG_TRY(clg_pair_check(c->batch, c->lr, c->beta1, c->beta2, c->real_label, c->dropout));
+    if (c->mbd[0] < 0 || c->mbd[0] > 4096 || (c->mbd[0] > 0 && (c->mbd[1] < 1 || c->mbd[1] > 256)))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--mbd B,C: B kernels (0..4096, 0: none) of C "
+                        "dimensions (1..256)");
+    if (!(c->hist_avg >= 0 && c->hist_avg <= 1e6f))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--hist-avg must be in [0, 1e6] (0: none)");
     if (c->conditional && (c->classes < 2 || c->classes > 1000))
         return clg_fail(CLG_ERR_INVALID_ARG, "a conditional GAN needs labelled data with 2..1000 "
                         "classes (got %d)", c->classes);
@@ -88,9 +97,14 @@ clg_status clg_gan_mlp_d(clg_net *d, const clg_gan_config *c) {
         name_of(nm, 3 * k);
         CLG_TRY(clg_net_linear(d, nm, c->hidden_d, 1));
         CLG_TRY(clg_net_act(d, CLG_ACT_LEAKY_RELU, 0.2f));
+        if (k == 1) CLG_TRY(clg_net_name_tap(d, "features"));
         CLG_TRY(clg_net_dropout(d, c->dropout));
     }
     name_of(nm, 6);
+    if (c->mbd[0] > 0) {
+        CLG_TRY(clg_net_mbd(d, nm, c->mbd[0], c->mbd[1]));
+        name_of(nm, 7);
+    }
     return clg_net_linear(d, nm, 1, 1);
 }
 
@@ -98,6 +112,8 @@ static clg_dcgan_config as_dcgan(const clg_gan_config *c) {
     clg_dcgan_config d = clg_dcgan_config_default();
     d.image_size = c->image_size, d.nc = c->nc, d.nz = c->nz, d.ngf = c->ngf, d.ndf = c->ndf;
     d.batch = c->batch;
+    d.feature_matching = c->feature_matching, d.hist_avg = c->hist_avg;
+    d.mbd[0] = c->mbd[0], d.mbd[1] = c->mbd[1];
     return d;
 }
 
@@ -128,7 +144,8 @@ static clg_status gan_build(clg_ctx *ctx, gan_model *m, int gen_batch) {
     CLG_TRY(c->arch ? dcgan_g(&m->p.g, c, batch) : clg_gan_mlp_g(&m->p.g, c, batch));
     if (!gen_batch) CLG_TRY(c->arch ? dcgan_d(&m->p.d, c) : clg_gan_mlp_d(&m->p.d, c));
     clg_pair_settings ps = {c->lr, c->beta1, c->beta2, c->real_label, 0.0f, c->seed,
-                            c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL, 0.0f, NULL, 0};
+                            c->seed ^ 0x6a09e667f3bcc908ULL, c->seed ^ 0xbb67ae8584caa73bULL,
+                            c->hist_avg, c->feature_matching ? "features" : NULL, 0};
     CLG_TRY(clg_pair_alloc(ctx, &m->p, &ps, gen_batch > 0));
     if (!gen_batch) CLG_TRY(clg_model_inputs_create(ctx, &m->base));
     if (!c->conditional) return CLG_OK;
@@ -219,6 +236,8 @@ static const clg_config_field fields[] = {
     F("dropout", CLG_FIELD_FLOAT, dropout, 0, 1, "--dropout", "dropout after D's hidden layers (MLP)"),
     F("seed", CLG_FIELD_U64, seed, 0, 1.8446744073709552e19, "--seed",
       "seed of weights, noise, dropout and data order"),
+    /* Added in 0.2: left out of the config while off, so older files stay as they were. */
+    CLG_IMPROVED_GAN_FIELDS(clg_gan_config),
     F("classes", CLG_FIELD_INT, classes, 2, 1000, NULL, "classes (from the data)"),
     {"arch", CLG_FIELD_CHOICE, offsetof(clg_gan_config, arch), 0, 1, "--arch", NULL,
      "mlp (the paper's) or dcgan (a conditional DCGAN)", 0, 0, "mlp|dcgan", 0},
@@ -226,7 +245,7 @@ static const clg_config_field fields[] = {
     F("ndf", CLG_FIELD_INT, ndf, 1, 1024, "--ndf", "D width (--arch dcgan)"),
 };
 #undef F
-#define GAN_FIELDS 12
+#define GAN_FIELDS 15
 
 static void gan_default(void *cfg) { *(clg_gan_config *)cfg = clg_gan_config_default(0); }
 static void cgan_default(void *cfg) { *(clg_gan_config *)cfg = clg_gan_config_default(1); }

@@ -16,6 +16,10 @@ typedef struct {
     float lr, beta1, beta2, real_label, dropout;
     uint64_t seed;
     int conditional;     /* 1 for cgan (its kind, not a setting) */
+    /* Salimans et al. 2016, as DCGAN takes them (models/dcgan.h) */
+    int feature_matching; /* G matches the means of D's last hidden features */
+    int mbd[2];           /* minibatch discrimination before D's last layer; B = 0: none */
+    float hist_avg;       /* historical averaging's weight for both players; 0: none */
 } clg_gan_config;
 
 clg_gan_config clg_gan_config_default(int conditional);

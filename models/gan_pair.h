@@ -53,6 +53,21 @@ typedef struct {
     const clg_tensor *d_real_side[CLG_NET_MAX_SIDES], *d_fake_side[CLG_NET_MAX_SIDES];
 } clg_pair;
 
+/* The settings table's entries (model.h) of three of Salimans et al.'s
+ * techniques, for a config struct with members feature_matching (int),
+ * mbd (int[2]) and hist_avg (float); left out of the JSON while off, so
+ * files from before them stay as they were. */
+#define CLG_IMPROVED_GAN_FIELDS(type)                                                        \
+    {"feature_matching", CLG_FIELD_FLAG, offsetof(type, feature_matching), 0, 1,             \
+     "--feature-matching", NULL, "G matches the mean of D's last hidden features on real "   \
+     "data (Salimans et al.) instead of the non-saturating loss", 0, 1, NULL, 1},            \
+    {"mbd", CLG_FIELD_INT2, offsetof(type, mbd), 0, 4096, "--mbd", NULL,                     \
+     "B,C: minibatch discrimination before D's last layer, B kernels of C dimensions (the "  \
+     "paper's 100,5)", 0, 1, NULL, 1},                                                       \
+    {"hist_avg", CLG_FIELD_FLOAT, offsetof(type, hist_avg), 0, 1e6, "--hist-avg", NULL,      \
+     "W: historical averaging, each player's cost + W ||theta - mean of past theta||^2", 0, \
+     1, NULL, 1}
+
 /* The training settings every GAN shares, checked with the flags named. */
 clg_status clg_pair_check(int batch, float lr, float beta1, float beta2, float real_label,
                           float dropout);

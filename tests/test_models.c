@@ -15,6 +15,7 @@
 #include "lapgan.h"
 #include "data.h"
 #include "evaluate.h"
+#include "safetensors.h"
 #include "ssl.h"
 #include "train.h"
 
@@ -98,6 +99,53 @@ static void test_gan(void **state) {
     train(ctx, &clg_gan_ops, &c, toy, out, 40, 0, &l);
     check_d_learns(&l, 0, 0.85, "gan");
     check_resume(ctx, &clg_gan_ops, &c, toy, "gan_r");
+}
+
+/* gan and cgan (MLP, and --arch dcgan) with --feature-matching, --mbd and
+ * --hist-avg: they train, resume bit-identically, come back from the
+ * checkpoint, and D has the MBD layer and both running means are saved.
+ * (The techniques' gradients: tests/test_improved.c, on the same pair.) */
+static void test_gan_improved(void **state) {
+    clg_ctx *ctx = *state;
+    const char *names[3] = {"gan_i", "cgan_i", "cdcgan_i"};
+    const char *mbd_t[3] = {"netD.main.6.T", "netD.main.6.T", "netD.main.8.T"};
+    for (int k = 0; k < 3; k++) {
+        clg_gan_config c = tiny_gan(k > 0);
+        if (k == 2) c.arch = 1, c.image_size = 32, c.ngf = 4, c.ndf = 4;
+        c.feature_matching = 1, c.mbd[0] = 4, c.mbd[1] = 2, c.hist_avg = 0.1f;
+        const clg_model_ops *ops = k ? &clg_cgan_ops : &clg_gan_ops;
+        check_resume(ctx, ops, &c, k ? "fashion-mnist" : toy, names[k]);
+        char ck[450];
+        snprintf(ck, sizeof ck, "%s/%s_a/checkpoint.safetensors", dir, names[k]);
+        const clg_model_ops *back_ops;
+        void *back;
+        CLG_ASSERT_OK(clg_ckpt_read_config(ck, &back_ops, &back));
+        const clg_gan_config *b = back;
+        assert_ptr_equal(back_ops, ops);
+        assert_int_equal(b->feature_matching, 1);
+        assert_int_equal(b->mbd[0], 4), assert_int_equal(b->mbd[1], 2);
+        assert_true(b->hist_avg == 0.1f);
+        free(back);
+        clg_safetensors st;
+        CLG_ASSERT_OK(clg_safetensors_read(ck, &st));
+        assert_non_null(clg_safetensors_find(&st, mbd_t[k]));
+        assert_non_null(clg_safetensors_find(&st, "hist.netD.main.0.weight"));
+        assert_non_null(clg_safetensors_find(&st, "hist.main.0.weight"));
+        clg_safetensors_free(&st);
+    }
+    /* Feature matching is G's loss: the first step's D loss is the same
+     * with it or without, G's is not. */
+    mlog l[2];
+    memset(l, 0, sizeof l);
+    for (int fm = 0; fm < 2; fm++) {
+        clg_gan_config c = tiny_gan(0);
+        c.feature_matching = fm;
+        char out[400];
+        snprintf(out, sizeof out, "%s/gan_fm%d", dir, fm);
+        train(ctx, &clg_gan_ops, &c, toy, out, 1, 0, &l[fm]);
+    }
+    assert_true(l[0].m[0].v[0] == l[1].m[0].v[0]);
+    assert_true(fabs(l[0].m[0].v[1] - l[1].m[0].v[1]) > 1e-3);
 }
 
 /* The conditional generator's output depends on its labels. */
@@ -277,6 +325,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_make_toy_data),
         cmocka_unit_test(test_gan),
+        cmocka_unit_test(test_gan_improved),
         cmocka_unit_test(test_cgan_mlp),
         cmocka_unit_test(test_cgan_dcgan),
         cmocka_unit_test(test_lapgan),
