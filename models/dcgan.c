@@ -32,11 +32,7 @@ clg_status clg_dcgan_config_check(const clg_dcgan_config *c) {
         return clg_fail(CLG_ERR_INVALID_ARG, "the real label must be in (0.5, 1]");
     if (!(c->ema >= 0 && c->ema < 1))
         return clg_fail(CLG_ERR_INVALID_ARG, "--ema must be in [0, 1) (0: no average)");
-    if (c->mbd[0] < 0 || c->mbd[0] > 4096 || (c->mbd[0] > 0 && (c->mbd[1] < 1 || c->mbd[1] > 256)))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--mbd B,C: B kernels (0..4096, 0: none) of C "
-                        "dimensions (1..256)");
-    if (!(c->hist_avg >= 0 && c->hist_avg <= 1e6f))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--hist-avg must be in [0, 1e6] (0: none)");
+    CLG_TRY(clg_pair_check_improved(c->mbd, c->hist_avg));
     /* classes 0: not known yet (the data sets it). */
     if (c->k_plus_one && c->classes != 0 && (c->classes < 2 || c->classes > 1000))
         return clg_fail(CLG_ERR_INVALID_ARG, "--k-plus-one needs labelled data of 2..1000 "

@@ -57,11 +57,7 @@ clg_status clg_gan_config_check(const clg_gan_config *cfg) {
     if (c->ngf < 1 || c->ngf > 1024 || c->ndf < 1 || c->ndf > 1024)
         return clg_fail(CLG_ERR_INVALID_ARG, "--ngf and --ndf must be 1..1024");
     CLG_TRY(clg_pair_check(c->batch, c->lr, c->beta1, c->beta2, c->real_label, c->dropout));
-    if (c->mbd[0] < 0 || c->mbd[0] > 4096 || (c->mbd[0] > 0 && (c->mbd[1] < 1 || c->mbd[1] > 256)))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--mbd B,C: B kernels (0..4096, 0: none) of C "
-                        "dimensions (1..256)");
-    if (!(c->hist_avg >= 0 && c->hist_avg <= 1e6f))
-        return clg_fail(CLG_ERR_INVALID_ARG, "--hist-avg must be in [0, 1e6] (0: none)");
+    CLG_TRY(clg_pair_check_improved(c->mbd, c->hist_avg));
     if (c->conditional && (c->classes < 2 || c->classes > 1000))
         return clg_fail(CLG_ERR_INVALID_ARG, "a conditional GAN needs labelled data with 2..1000 "
                         "classes (got %d)", c->classes);

@@ -24,6 +24,15 @@ clg_status clg_pair_check(int batch, float lr, float beta1, float beta2, float r
     return CLG_OK;
 }
 
+clg_status clg_pair_check_improved(const int mbd[2], float hist_avg) {
+    if (mbd[0] < 0 || mbd[0] > 4096 || (mbd[0] > 0 && (mbd[1] < 1 || mbd[1] > 256)))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--mbd B,C: B kernels (0..4096, 0: none) of C "
+                        "dimensions (1..256)");
+    if (!(hist_avg >= 0 && hist_avg <= 1e6f))
+        return clg_fail(CLG_ERR_INVALID_ARG, "--hist-avg must be in [0, 1e6] (0: none)");
+    return CLG_OK;
+}
+
 void clg_pair_free(clg_ctx *ctx, clg_pair *p) {
     clg_net_free(ctx, &p->g);
     clg_net_free(ctx, &p->d);

@@ -72,6 +72,9 @@ typedef struct {
 clg_status clg_pair_check(int batch, float lr, float beta1, float beta2, float real_label,
                           float dropout);
 
+/* The settings of CLG_IMPROVED_GAN_FIELDS: --mbd B,C and --hist-avg W. */
+clg_status clg_pair_check_improved(const int mbd[2], float hist_avg);
+
 /* Allocate and initialise the built nets (only G when gen_only), z, the
  * statistics, Adam and the average. On failure everything is released. */
 clg_status clg_pair_alloc(clg_ctx *ctx, clg_pair *p, const clg_pair_settings *s, int gen_only);

@@ -44,7 +44,8 @@ typedef struct {
 } lapgan_model;
 
 clg_lapgan_config clg_lapgan_config_default(void) {
-    clg_lapgan_config c = {32, 1, 100, 600, 64, 64, 64, 0, 10, 2e-4f, 0.5f, 0.999f, 1.0f, 0.5f, 1};
+    clg_lapgan_config c = {32, 1, 100, 600, 64, 64, 64, 0, 10, 2e-4f, 0.5f, 0.999f, 1.0f, 0.5f, 1,
+                           0, {0, 5}, 0.0f};
     return c;
 }
 
@@ -60,7 +61,7 @@ clg_status clg_lapgan_config_check(const clg_lapgan_config *c) {
     if (c->conditional && (c->nclasses < 2 || c->nclasses > 1000))
         return clg_fail(CLG_ERR_INVALID_ARG, "--classes needs labelled data with 2..1000 classes "
                         "(got %d)", c->nclasses);
-    return CLG_OK;
+    return clg_pair_check_improved(c->mbd, c->hist_avg);
 }
 
 /* ---- the players of the conditional levels ---- */
@@ -85,7 +86,14 @@ static clg_status level_d(clg_net *d, const clg_lapgan_config *c, int s, uint64_
     CLG_TRY(clg_net_act(d, CLG_ACT_RELU, 0.0f));
     CLG_TRY(clg_net_conv(d, "main.2", c->ndf, 5, 2, 2, 1));
     CLG_TRY(clg_net_act(d, CLG_ACT_RELU, 0.0f));
+    CLG_TRY(clg_net_name_tap(d, "features"));
     CLG_TRY(clg_net_dropout(d, c->dropout));
+    if (c->mbd[0] > 0) {
+        const int *o = d->layers[d->count - 1].out;
+        CLG_TRY(clg_net_reshape(d, o[1] * o[2] * o[3], 1, 1));
+        CLG_TRY(clg_net_mbd(d, "main.5", c->mbd[0], c->mbd[1]));
+        return clg_net_linear(d, "main.6", 1, 1);
+    }
     return clg_net_linear(d, "main.5", 1, 1);
 }
 
@@ -94,6 +102,8 @@ static clg_gan_config coarse_config(const clg_lapgan_config *c) {
     g.image_size = 8, g.nc = c->nc, g.nz = c->nz, g.hidden = g.hidden_d = c->hidden;
     g.batch = c->batch, g.classes = c->nclasses, g.dropout = c->dropout;
     g.seed = c->seed ^ 0x9b05688c2b3e6c1fULL;
+    g.feature_matching = c->feature_matching, g.hist_avg = c->hist_avg;
+    g.mbd[0] = c->mbd[0], g.mbd[1] = c->mbd[1];
     return g;
 }
 
@@ -152,7 +162,8 @@ static clg_status lapgan_build(clg_ctx *ctx, lapgan_model *m, int gen_batch) {
         CLG_TRY(build_level(m, k, B, gen_batch > 0));
         uint64_t s = c->seed + 0x2545f4914f6cdd1dULL * (uint64_t)(k + 1);
         clg_pair_settings ps = {c->lr, c->beta1, c->beta2, c->real_label, 0.0f, s,
-                                s ^ 0x6a09e667f3bcc908ULL, s ^ 0xbb67ae8584caa73bULL, 0.0f, NULL, 0};
+                                s ^ 0x6a09e667f3bcc908ULL, s ^ 0xbb67ae8584caa73bULL,
+                                c->hist_avg, c->feature_matching ? "features" : NULL, 0};
         CLG_TRY(clg_pair_alloc(ctx, &m->p[k], &ps, gen_batch > 0));
     }
     CLG_TRY(alloc_pyramid(ctx, m, B));
@@ -304,6 +315,7 @@ static const clg_config_field fields[] = {
     F("dropout", CLG_FIELD_FLOAT, dropout, 0, 1, "--dropout", "dropout in every D"),
     F("seed", CLG_FIELD_U64, seed, 0, 1.8446744073709552e19, "--seed",
       "seed of weights, noise, dropout and data order"),
+    CLG_IMPROVED_GAN_FIELDS(clg_lapgan_config),
 };
 #undef F
 

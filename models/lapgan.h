@@ -15,6 +15,10 @@ typedef struct {
     int nclasses;      /* from the data */
     float lr, beta1, beta2, real_label, dropout;
     uint64_t seed;
+    /* Salimans et al. 2016 at every level, as DCGAN takes them (models/dcgan.h) */
+    int feature_matching; /* G matches the means of D's last hidden features */
+    int mbd[2];           /* minibatch discrimination before D's last layer; B = 0: none */
+    float hist_avg;       /* historical averaging's weight for both players; 0: none */
 } clg_lapgan_config;
 
 clg_lapgan_config clg_lapgan_config_default(void);

@@ -225,6 +225,33 @@ static void test_lapgan(void **state) {
     check_resume(ctx, &clg_lapgan_ops, &c, toy, "lapgan_r");
 }
 
+/* LAPGAN with --feature-matching, --mbd and --hist-avg at every level:
+ * trains, resumes bit-identically, keeps them in the checkpoint. */
+static void test_lapgan_improved(void **state) {
+    clg_ctx *ctx = *state;
+    clg_lapgan_config c = tiny_lapgan(0);
+    c.feature_matching = 1, c.mbd[0] = 4, c.mbd[1] = 2, c.hist_avg = 0.1f;
+    check_resume(ctx, &clg_lapgan_ops, &c, toy, "lapgan_i");
+    char ck[450];
+    snprintf(ck, sizeof ck, "%s/lapgan_i_a/checkpoint.safetensors", dir);
+    const clg_model_ops *ops;
+    void *back;
+    CLG_ASSERT_OK(clg_ckpt_read_config(ck, &ops, &back));
+    const clg_lapgan_config *b = back;
+    assert_ptr_equal(ops, &clg_lapgan_ops);
+    assert_int_equal(b->feature_matching, 1);
+    assert_int_equal(b->mbd[0], 4), assert_int_equal(b->mbd[1], 2);
+    assert_true(b->hist_avg == 0.1f);
+    free(back);
+    clg_safetensors st;
+    CLG_ASSERT_OK(clg_safetensors_read(ck, &st));
+    const char *want[] = {"l0.D.main.5.T", "l1.D.main.5.T", "l2.D.main.6.T",
+                          "hist.l0.D.main.0.weight", "hist.l2.G.main.0.weight"};
+    for (int i = 0; i < 5; i++)
+        if (!clg_safetensors_find(&st, want[i])) fail_msg("no tensor %s", want[i]);
+    clg_safetensors_free(&st);
+}
+
 static void test_lapgan_classes(void **state) {
     clg_ctx *ctx = *state;
     clg_lapgan_config c = tiny_lapgan(1);
@@ -329,6 +356,7 @@ int main(void) {
         cmocka_unit_test(test_cgan_mlp),
         cmocka_unit_test(test_cgan_dcgan),
         cmocka_unit_test(test_lapgan),
+        cmocka_unit_test(test_lapgan_improved),
         cmocka_unit_test(test_lapgan_classes),
         cmocka_unit_test(test_lapgan_pyramid_and_levels),
         cmocka_unit_test(test_ssl),
