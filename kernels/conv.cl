@@ -25,14 +25,22 @@
  * independent FMAs). *_direct has no local memory and no barriers: each
  * work-item reads its WM rows of A and VW columns of B straight from global
  * memory (caches serve the reuse); it suits small problems and CPUs.
- * Both take a split-K factor: group row index = tile + tiles * (phase +
+ * *_mvec (CPUs) vectorises along the GEMM rows instead, as oneDNN does
+ * along output channels: A comes packed with its rows contiguous
+ * (conv_pack_rows, m fastest, padded to whole blocks), each work-item keeps
+ * MV_MB vectors of VW rows for MV_NB columns in registers, and per reduction
+ * step loads MV_MB vectors of A and broadcasts one B value per column. It
+ * also runs backward-weight as mode 3: m = k, col = (c, r, s), kd = (n, p,
+ * q), A = dout packed as (N, P, Q, K), B = inp.
+ * All take a split-K factor: group row index = tile + tiles * (phase +
  * phases * split); with more than one split each split writes its partial
  * sums to a scratch slice and conv_split_reduce adds them up.
  *
  * Index decoding of kd is incremental (no divisions in the inner loops).
  * Multiply-adds are written a * b + c under FP_CONTRACT so that compilers
  * emit FMAs where the hardware has them.
- * Tunables: TM, TN, TK, WM, VW (tiled); WM, VW (direct). Signed int
+ * Tunables: TM, TN, TK, WM, VW (tiled); WM, VW (direct); VW, MV_MB, MV_NB
+ * (mvec). Signed int
  * indexing: the host keeps every tensor below 2^31 elements. */
 
 #ifndef TM
@@ -49,6 +57,13 @@
 #endif
 #ifndef VW
 #define VW 8
+#endif
+
+#ifndef MV_MB
+#define MV_MB 2
+#endif
+#ifndef MV_NB
+#define MV_NB 6
 #endif
 
 #define WG_X (TN / VW)
@@ -173,6 +188,16 @@ static conv_geom conv_geom_make(int mode, int phase, int N, int C, int H, int W,
         g.oys = st;
         g.ox0 = pw;
         g.oxs = st;
+    } else if (mode == 3) {
+        /* mode 3, backward-weight (mvec only): m = k, col = (c, r, s),
+         * kd = (n, p, q); B = inp at y = st*p - pad + r. a_* give the
+         * packed dout (N, P, Q, Mp) in units of Mp. */
+        g = (conv_geom){.M = K, .ncols = C * R * S, .kd = N * P * Q, .D1 = P, .D2 = Q,
+                        .cw = S, .chw = R * S, .src_n = H * W, .src_plane = C * H * W,
+                        .Hs = H, .Ws = W, .dy = st, .cy0 = -pad, .cys = 1, .cx0 = -pad,
+                        .cxs = 1, .a_m = 1, .a_ch = P * Q, .a_r = Q, .a_s = 1, .a_base = 0,
+                        .o_n = R * S, .o_plane = C * R * S, .o_W = S, .oy0 = 0, .oys = 1,
+                        .ox0 = 0, .oxs = 1};
     } else {
         /* mode 2, backward-data for a small output: one phase per output
          * position (h, w), so only the taps that land inside dout are
@@ -456,6 +481,126 @@ __kernel void conv2d_igemm_direct(__global float *out, uint out_off,
         conv_store_block(out, (int)out_off + split * (int)out_numel, acc, m0, M, obase,
                          g.o_plane, flags, bias, (int)bias_off);
     }
+}
+
+/* ---- all directions: rows vectorised (CPUs) ---------------------------------- */
+
+/* dst[((x * D2 + c) * D3 + d) * Mp + m] = src (D0, D1, D2, D3) at m along
+ * dimension `dim` (0 or 1) and x along the other, 0 for m >= that size: the
+ * GEMM's A with its rows contiguous. Weights (K, C, R, S) give (C, R, S, Kp)
+ * for forward (dim 0) and (K, R, S, Cp) for backward-data (dim 1); dout
+ * (N, K, P, Q) gives (N, P, Q, Kp) for backward-weight (dim 1). */
+/* One work-item per destination row (x, c, d): Mp contiguous writes. */
+__kernel void conv_pack_rows(__global float *dst, uint dst_off,
+                             __global const float *src, uint src_off,
+                             uint D0, uint D1, uint D2, uint D3, uint dim, uint Mp) {
+    const uint M = dim ? D1 : D0, X = dim ? D0 : D1, plane = D2 * D3;
+    /* Source step between consecutive m, and the row's origin. */
+    const uint m_step = dim ? plane : D1 * plane;
+    CLG_FOR_EACH(row, X * plane) {
+        const uint x = row / plane, cd = row - x * plane;
+        const uint base = src_off + (dim ? x * D1 * plane : x * plane) + cd;
+        const uint o = dst_off + row * Mp;
+        for (uint m = 0; m < Mp; m++) dst[o + m] = m < M ? src[base + m * m_step] : 0.0f;
+    }
+}
+
+/* Write an MV_NB x (MV_MB VW-vectors) block: out[obase[j] + m * o_plane] =
+ * acc (+ bias[m]) (+ out), for rows m < M and columns that exist. */
+static void conv_mvec_store(__global float *out, int out_off, const floatv *acc, int m0, int M,
+                            const int *obase, int o_plane, uint flags,
+                            __global const float *bias, int bias_off) {
+    for (int j = 0; j < MV_NB; j++) {
+        if (obase[j] < 0) continue;
+        for (int mb = 0; mb < MV_MB; mb++) {
+            float v[VW];
+            VSTORE(acc[j * MV_MB + mb], v);
+            for (int i = 0; i < VW; i++) {
+                const int m = m0 + mb * VW + i;
+                if (m >= M) break;
+                const int idx = out_off + obase[j] + m * o_plane;
+                float r = v[i];
+                if (flags & CONV_FLAG_BIAS) r += bias[bias_off + m];
+                if (flags & CONV_FLAG_ACCUMULATE) r += out[idx];
+                out[idx] = r;
+            }
+        }
+    }
+}
+
+/* Where each column's source row starts for reduction step (ch, r, .), or
+ * -1 where that row lies outside the source (padding). */
+static void conv_mvec_rows(const conv_geom *g, int src_off, int ch, int r, const int *cbase,
+                           const int *cy, int *row) {
+    const int boff = src_off + ch * g->src_plane, ry = g->dy * r;
+    for (int j = 0; j < MV_NB; j++) {
+        const int y = cy[j] + ry;
+        row[j] = (uint)y < (uint)g->Hs ? boff + cbase[j] + y * g->Ws : -1;
+    }
+}
+
+/* Any local size; global (pad(ceil(ncols_max / MV_NB)), pad(Mp / (MV_MB VW))
+ * * phases * splits), pad() rounding up to the local size. `pk` is A packed
+ * by conv_pack_rows with Mp rows (a multiple of MV_MB VW). Modes 0 to 3. */
+__kernel void conv2d_igemm_mvec(__global float *out, uint out_off,
+                                __global const float *src, uint src_off,
+                                __global const float *pk, uint pk_off,
+                                __global const float *bias, uint bias_off,
+                                uint N, uint C, uint H, uint W, uint K, uint R, uint S,
+                                uint stride, uint pad, uint P, uint Q,
+                                uint mode, uint flags, uint split_len, uint out_numel, uint Mp) {
+    const int st = (int)stride;
+    const int nphase = mode == 2 ? (int)(H * W) : mode == 1 ? st * st : 1;
+    const int M = (mode == 1 || mode == 2) ? (int)C : (int)K;
+    const int ls1 = (int)get_local_size(1);
+    const int row_blocks = ((int)Mp / (MV_MB * VW) + ls1 - 1) / ls1 * ls1;
+    const int gy = (int)get_global_id(1);
+    const int z = gy / row_blocks;
+    const int phase = z % nphase, split = z / nphase;
+    const int m0 = (gy - z * row_blocks) * (MV_MB * VW);
+    if (m0 >= M) return; /* no barriers in this kernel */
+    const conv_geom g = conv_geom_make((int)mode, phase, (int)N, (int)C, (int)H, (int)W,
+                                       (int)K, (int)R, (int)S, st, (int)pad, (int)P, (int)Q);
+    const int kbeg = split * (int)split_len;
+    const int kend = min(g.kd, kbeg + (int)split_len);
+    /* Packed A: row m of reduction step (ch, r, s) at p_ch ch + p_r r + p_s s. */
+    const int p_ch = (mode == 3 ? g.a_ch : (int)(R * S)) * (int)Mp;
+    const int p_r = g.a_r * (int)Mp, p_s = g.a_s * (int)Mp;
+    const int n0 = (int)get_global_id(0) * MV_NB;
+    int cbase[MV_NB], cy[MV_NB], cx[MV_NB], obase[MV_NB], row[MV_NB];
+    for (int j = 0; j < MV_NB; j++) conv_col(&g, n0 + j, &cbase[j], &cy[j], &cx[j], &obase[j]);
+    floatv acc[MV_NB * MV_MB];
+#pragma unroll
+    for (int i = 0; i < MV_NB * MV_MB; i++) acc[i] = (floatv)(0.0f);
+    int ch = 0, r = 0, s = 0;
+    if (kend > kbeg) conv_decode3(kbeg, g.D1, g.D2, &ch, &r, &s);
+    conv_mvec_rows(&g, (int)src_off, ch, r, cbase, cy, row);
+    for (int kd = kbeg; kd < kend; kd++) {
+        __global const float *a = pk + pk_off + g.a_base * (int)Mp + ch * p_ch + r * p_r +
+                                  s * p_s + m0;
+        floatv av[MV_MB];
+#pragma unroll
+        for (int mb = 0; mb < MV_MB; mb++) av[mb] = VLOAD(0, a + mb * VW);
+        const int sx = g.dy * s;
+#pragma unroll
+        for (int j = 0; j < MV_NB; j++) {
+            const int x = cx[j] + sx;
+            const float b = (row[j] >= 0 && (uint)x < (uint)g.Ws) ? src[row[j] + x] : 0.0f;
+#pragma unroll
+            for (int mb = 0; mb < MV_MB; mb++)
+                acc[j * MV_MB + mb] = CONV_FMA((floatv)(b), av[mb], acc[j * MV_MB + mb]);
+        }
+        if (++s == g.D2) {
+            s = 0;
+            if (++r == g.D1) {
+                r = 0;
+                ch++;
+            }
+            conv_mvec_rows(&g, (int)src_off, ch, r, cbase, cy, row);
+        }
+    }
+    conv_mvec_store(out, (int)out_off + split * (int)out_numel, acc, m0, M, obase, g.o_plane,
+                    flags, bias, (int)bias_off);
 }
 
 /* ---- backward-weight ---------------------------------------------------------- */
