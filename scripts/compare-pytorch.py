@@ -172,11 +172,11 @@ def run(cmd, env=None):
     return r.stdout
 
 
-def clgan_round(args, nets, res, info):
+def clgan_round(args, binary, nets, res, info):
     with tempfile.TemporaryDirectory() as tmp:
         for net in nets:
             path = os.path.join(tmp, net + ".json")
-            text = run([args.clgan, "bench", "--no-reference", "--filter", "conv_%s_" % net,
+            text = run([binary, "bench", "--no-reference", "--filter", "conv_%s_" % net,
                         "--reps", str(args.reps), "--json", path] + args.device_args, args.env)
             m = re.search(r"^device: (.*)$", text, re.M)
             if m:
@@ -187,7 +187,7 @@ def clgan_round(args, nets, res, info):
                         res.setdefault(r["name"], []).append(r["ms"])
         if args.steps > 0:
             out = os.path.join(tmp, "train")
-            text = run([args.clgan, "train", "dcgan", "--ngf", str(args.ngf), "--ndf",
+            text = run([binary, "train", "dcgan", "--ngf", str(args.ngf), "--ndf",
                         str(args.ndf), "--steps", str(args.steps + 1), "--profile",
                         "--sample-every", "0", "--ckpt-every", "0", "--log-every", "1000",
                         "--out", out] + args.data_args + args.device_args, args.env)
@@ -206,12 +206,16 @@ def peak_gflops(args, info):
     return cu * args.fma_lanes * 2 * mhz / 1e3
 
 
-def table(args, nets, ours, theirs, info):
+def table(args, nets, ours, theirs, info, base):
+    """The ratio table; with a baseline (--baseline) a column of its times
+    and the speed-up of clgan over it."""
     peak = peak_gflops(args, info)
-    lines = ["| layer, pass | shape | clgan ms | PyTorch ms | clgan / PyTorch | speed | "
-             "clgan GFLOP/s | % of peak |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    bh, bs = ("baseline ms | ", "---: | ") if base else ("", "")
+    lines = ["| layer, pass | shape | %sclgan ms | PyTorch ms | clgan / PyTorch | speed | "
+             "%sclgan GFLOP/s | %% of peak |" % (bh, "vs baseline | " if base else ""),
+             "| --- | --- | %s---: | ---: | ---: | ---: | %s---: | ---: |" % (bs, bs)]
     for net in nets:
-        sum_o = sum_t = 0.0
+        sum_o = sum_t = sum_b = 0.0
         for layer in NETS[net]:
             name, tr, cin, cout, h, k, s, p = layer
             shape = "%s %d->%d %dx%d k%d s%d p%d" % ("convT" if tr else "conv", cin, cout, h, h,
@@ -222,21 +226,31 @@ def table(args, nets, ours, theirs, info):
                 if key not in ours or key not in theirs:
                     continue
                 o, t = min(ours[key]), min(theirs[key])
-                sum_o += o
-                sum_t += t
+                b = min(base[key]) if base else 0.0
+                sum_o, sum_t, sum_b = sum_o + o, sum_t + t, sum_b + b
                 gf = fl / (o * 1e6)
                 pk = "%.1f%%" % (100 * gf / peak) if peak else "-"
-                lines.append("| %s %s %s | %s | %.2f | %.2f | %.2f | %.2fx | %.1f | %s |" % (
-                    net, name, dr, shape, o, t, o / t, t / o, gf, pk))
+                bc, sc = ("%.2f | " % b, "%.2fx | " % (b / o)) if base else ("", "")
+                lines.append("| %s %s %s | %s | %s%.2f | %.2f | %.2f | %.2fx | %s%.1f | %s |" % (
+                    net, name, dr, shape, bc, o, t, o / t, t / o, sc, gf, pk))
         if sum_t > 0:
-            lines.append("| **%s, all conv passes** | | **%.1f** | **%.1f** | **%.2f** | "
-                         "**%.2fx** | | |" % (net, sum_o, sum_t, sum_o / sum_t, sum_t / sum_o))
+            bc, sc = ("**%.1f** | " % sum_b, "**%.2fx** | " % (sum_b / sum_o)) if base else ("", "")
+            lines.append("| **%s, all conv passes** | | %s**%.1f** | **%.1f** | **%.2f** | "
+                         "**%.2fx** | %s| |" % (net, bc, sum_o, sum_t, sum_o / sum_t,
+                                                 sum_t / sum_o, sc))
     if "step" in ours and "step" in theirs:
         o, t = min(ours["step"]), min(theirs["step"])
-        lines += ["", "| DCGAN-32 training step (ngf = %d, ndf = %d, batch %d) | clgan | PyTorch | "
-                  "clgan / PyTorch |" % (args.ngf, args.ndf, BATCH), "| --- | ---: | ---: | ---: |",
-                  "| ms per step | %.1f | %.1f | %.2f |" % (o, t, o / t),
-                  "| images/s | %.0f | %.0f | %.2fx |" % (BATCH * 1e3 / o, BATCH * 1e3 / t, t / o)]
+        b = min(base["step"]) if base and "step" in base else 0.0
+        bh = " baseline |" if base else ""
+        bs = " ---: |" if base else ""
+        lines += ["", "| DCGAN-32 training step (ngf = %d, ndf = %d, batch %d) |%s clgan | "
+                  "PyTorch | clgan / PyTorch |" % (args.ngf, args.ndf, BATCH, bh),
+                  "| --- |%s ---: | ---: | ---: |" % bs,
+                  "| ms per step |%s %.1f | %.1f | %.2f |" % (
+                      " %.1f |" % b if base else "", o, t, o / t),
+                  "| images/s |%s %.0f | %.0f | %.2fx |" % (
+                      " %.0f |" % (BATCH * 1e3 / b) if base else "", BATCH * 1e3 / o,
+                      BATCH * 1e3 / t, t / o)]
     return "\n".join(lines)
 
 
@@ -270,6 +284,8 @@ def cpu_model():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clgan", default="build/clgan")
+    ap.add_argument("--baseline", help="another clgan binary (say, before a change) timed in "
+                                       "the same rounds: a column of its times and the speed-up")
     ap.add_argument("--nets", default="fmnist32", help="comma list of: " + ", ".join(NETS))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reps", type=int, default=10, help="timed runs per pass and round")
@@ -299,8 +315,9 @@ def main():
         sys.exit("compare-pytorch: PyTorch is not installed for %s; install it (e.g. in a venv: "
                  "python3 -m venv /tmp/venv && /tmp/venv/bin/pip install torch) and run this "
                  "script with that python. Nothing was measured." % sys.executable)
-    if not os.access(args.clgan, os.X_OK):
-        sys.exit("compare-pytorch: %s not found: run make first" % args.clgan)
+    for b in [args.clgan] + ([args.baseline] if args.baseline else []):
+        if not os.access(b, os.X_OK):
+            sys.exit("compare-pytorch: %s not found: run make first" % b)
     args.device_args = ["--device", args.device] if args.device else []
     args.data_args = ["--data", args.data] if args.data else []
     info = {}
@@ -312,11 +329,14 @@ def main():
     threads = args.threads or info.get("compute_units") or os.cpu_count()
     torch.set_num_threads(threads)
     torch.manual_seed(1)
-    ours, theirs = {}, {}
+    ours, theirs, base = {}, {}, {}
     load0 = os.getloadavg()[0]
     for r in range(args.rounds):
+        if args.baseline:
+            print("round %d/%d: baseline" % (r + 1, args.rounds), file=sys.stderr, flush=True)
+            clgan_round(args, args.baseline, nets, base, info)
         print("round %d/%d: clgan" % (r + 1, args.rounds), file=sys.stderr, flush=True)
-        clgan_round(args, nets, ours, info)
+        clgan_round(args, args.clgan, nets, ours, info)
         print("round %d/%d: PyTorch" % (r + 1, args.rounds), file=sys.stderr, flush=True)
         torch_round(torch, args, nets, theirs)
     peak = peak_gflops(args, info)
@@ -326,23 +346,25 @@ def main():
             time.strftime("%Y-%m-%d %H:%M", time.gmtime())),
         "CPU: %s; clgan device: %s; %s." % (cpu_model(), info.get("device", "?"),
                                            info.get("platform", "platform unknown")),
-        "Best of %d interleaved rounds (clgan, PyTorch, ...), each the best of %d runs; "
-        "training step: the best round of %d steps (clgan: the mean step of `train dcgan --profile`, "
-        "its first step left out; PyTorch: the median step)." % (args.rounds, args.reps, args.steps),
+        "Best of %d interleaved rounds (baseline if any, clgan, PyTorch, ...), each the best "
+        "of %d runs; training step: the best round of %d steps (clgan: the mean step of "
+        "`train dcgan --profile`, its first step left out; PyTorch: the median step)."
+        % (args.rounds, args.reps, args.steps),
         "Peak: %s." % ("%d compute units x %d FMA lanes x 2 x %.3f GHz = %.0f GFLOP/s" % (
             info["compute_units"], args.fma_lanes, info["clock_mhz"] / 1e3, peak)
             if peak else "unknown (no clinfo)"),
         "Load average (1 min) %.1f before, %.1f after: other jobs on the machine slow both "
         "sides, PyTorch's spinning OpenMP threads more than PoCL's." % (load0, os.getloadavg()[0]),
         "Command: `%s`" % " ".join([os.path.basename(sys.executable)] + sys.argv), ""]
-    md = "\n".join(head) + "\n" + table(args, nets, ours, theirs, info) + "\n"
+    md = "\n".join(head) + "\n" + table(args, nets, ours, theirs, info, base) + "\n"
     if args.out:
         with open(args.out, "w") as f:
             f.write(md)
     print(md)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"clgan": ours, "pytorch": theirs, "info": info, "threads": threads,
+            json.dump({"clgan": ours, "pytorch": theirs, "baseline": base, "info": info,
+                       "threads": threads,
                        "torch": torch.__version__, "median_clgan":
                        {k: statistics.median(v) for k, v in ours.items()}}, f, indent=1)
 
