@@ -268,6 +268,56 @@ static size_t mvec_packed(const clg_conv_algo *a, const igemm_plan *p, const clg
     return rest * mvec_rows(a, p->M);
 }
 
+/* The zero-padded copy of mvec's source (B): its planes and sides, and the
+ * zeros before (lo) and after (hi) each row and column that keep every tap
+ * in range. Mode 2 (a 1x1 dout) reads its source unpadded: returns 0. */
+typedef struct {
+    size_t planes;
+    int H, W, lo, hi;
+} mvec_src;
+
+static int mvec_padding(const igemm_plan *p, const clg_conv_desc *d, mvec_src *s) {
+    const int st = d->stride;
+    if (p->mode == 2) return 0;
+    if (p->mode == 1) { /* B = dout: taps r = r0 + st j read dout rows down to -(ceil(R/st) - 1) */
+        s->planes = (size_t)d->N * d->K, s->H = d->P, s->W = d->Q;
+        s->lo = (d->R > d->S ? cdiv(d->R, st) : cdiv(d->S, st)) - 1;
+        int top = (st - 1 + d->pad) / st, hy = top + cdiv(d->H, st) - d->P;
+        int hx = top + cdiv(d->W, st) - d->Q;
+        s->hi = hy > hx ? hy : hx;
+        if (s->hi < 0) s->hi = 0;
+    } else { /* modes 0 and 3: B = the input, the convolution's own padding */
+        s->planes = (size_t)d->N * d->C, s->H = d->H, s->W = d->W;
+        s->lo = s->hi = d->pad;
+    }
+    return 1;
+}
+
+static size_t mvec_padded(const mvec_src *s) {
+    return s->planes * (size_t)(s->H + s->lo + s->hi) * (size_t)(s->W + s->lo + s->hi);
+}
+
+/* conv_pad_planes: src with s's zeros around each plane, into dst at dst_off. */
+static clg_status pad_planes(clg_ctx *ctx, const clg_conv_algo *a, cl_mem dst, size_t dst_off,
+                             const clg_tensor *src, const mvec_src *s) {
+    cl_kernel k;
+    CLG_TRY(algo_kernel(ctx, a, "conv_pad_planes", &k));
+    cl_uint planes = (cl_uint)s->planes, H = (cl_uint)s->H, W = (cl_uint)s->W,
+            lo = (cl_uint)s->lo, hi = (cl_uint)s->hi;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dst), CLG_ARG_OFF(dst_off, mvec_padded(s)),
+                         CLG_TENSOR_ARGS(src), CLG_ARG(planes), CLG_ARG(H), CLG_ARG(W),
+                         CLG_ARG(lo), CLG_ARG(hi)));
+    return clg_launch_flat(ctx, k, s->planes * (size_t)(s->H + s->lo + s->hi), NULL);
+}
+
+/* Scratch elements of one mvec launch: split partials, packed A, padded B. */
+static size_t mvec_scratch(const clg_conv_algo *a, const igemm_plan *p, const clg_conv_desc *d,
+                           size_t numel) {
+    mvec_src s;
+    size_t n = (p->nsplit > 1 ? (size_t)p->nsplit * numel : 0) + mvec_packed(a, p, d);
+    return mvec_padding(p, d, &s) ? n + mvec_padded(&s) : n;
+}
+
 /* conv_pack_rows: A (D0, D1, D2, D3) with dimension `dim` last, rows padded to Mp. */
 static clg_status pack_rows(clg_ctx *ctx, const clg_conv_algo *a, cl_mem dst, size_t dst_off,
                             const clg_tensor *src, int dim, size_t Mp) {
@@ -289,9 +339,18 @@ static clg_status igemm_mvec(clg_ctx *ctx, const clg_conv_algo *a, const igemm_p
                              const clg_tensor *bias, cl_uint flags, const clg_conv_desc *d) {
     const size_t numel = clg_tensor_numel(out), Mp = mvec_rows(a, pl->M);
     const size_t part = pl->nsplit > 1 ? (size_t)pl->nsplit * numel : 0;
+    const size_t packed = mvec_packed(a, pl, d);
     cl_mem sc;
-    CLG_TRY(clg_scratch(ctx, (part + mvec_packed(a, pl, d)) * sizeof(float), &sc));
+    CLG_TRY(clg_scratch(ctx, mvec_scratch(a, pl, d, numel) * sizeof(float), &sc));
     CLG_TRY(pack_rows(ctx, a, sc, part, wt, pl->mode == 0 ? 0 : 1, Mp));
+    mvec_src ps;
+    clg_tensor b = *src;
+    cl_uint spad_lo = 0, spad_hi = 0xffffffffu;
+    if (mvec_padding(pl, d, &ps)) {
+        CLG_TRY(pad_planes(ctx, a, sc, part + packed, src, &ps));
+        b = clg_tensor_view(sc, (part + packed) * sizeof(float), 1, 1, 1, (int)mvec_padded(&ps));
+        spad_lo = (cl_uint)ps.lo, spad_hi = (cl_uint)ps.hi;
+    }
     cl_kernel k;
     CLG_TRY(algo_kernel(ctx, a, "conv2d_igemm_mvec", &k));
     clg_tensor dst = *out;
@@ -302,13 +361,14 @@ static clg_status igemm_mvec(clg_ctx *ctx, const clg_conv_algo *a, const igemm_p
                      (cl_uint)d->pad, (cl_uint)d->P, (cl_uint)d->Q};
     cl_uint umode = (cl_uint)pl->mode, slen = (cl_uint)pl->split_len, unumel = (cl_uint)numel,
             uMp = (cl_uint)Mp;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(&dst), CLG_TENSOR_ARGS(src), CLG_ARG(sc),
-                         CLG_ARG_OFF(part, mvec_packed(a, pl, d)), CLG_TENSOR_ARGS(bias ? bias : wt),
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(&dst), CLG_TENSOR_ARGS(&b), CLG_ARG(sc),
+                         CLG_ARG_OFF(part, packed), CLG_TENSOR_ARGS(bias ? bias : wt),
                          CLG_ARG(v[0]),
                          CLG_ARG(v[1]), CLG_ARG(v[2]), CLG_ARG(v[3]), CLG_ARG(v[4]),
                          CLG_ARG(v[5]), CLG_ARG(v[6]), CLG_ARG(v[7]), CLG_ARG(v[8]),
                          CLG_ARG(v[9]), CLG_ARG(v[10]), CLG_ARG(umode), CLG_ARG(uf),
-                         CLG_ARG(slen), CLG_ARG(unumel), CLG_ARG(uMp)));
+                         CLG_ARG(slen), CLG_ARG(unumel), CLG_ARG(uMp), CLG_ARG(spad_lo),
+                         CLG_ARG(spad_hi)));
     size_t gx = (size_t)cdiv(pl->ncols, a->nb), gy = Mp / (size_t)(a->wm * a->vw);
     gx = (gx + (size_t)a->lx - 1) / (size_t)a->lx * (size_t)a->lx;
     gy = (gy + (size_t)a->ly - 1) / (size_t)a->ly * (size_t)a->ly;
@@ -589,9 +649,9 @@ clg_status clg_conv_reserve(clg_ctx *ctx, const clg_conv_desc *d) {
     p[2] = plan_bwdw(ctx, &a[2], d, n_w);
     size_t need = 0;
     for (int i = 0; i < 3; i++) {
-        /* Split partials, then mvec's packed A (see igemm_mvec). */
+        /* Split partials, then mvec's packed A and padded B (igemm_mvec). */
         size_t n = p[i].nsplit > 1 ? (size_t)p[i].nsplit * numel[i] : 0;
-        if (a[i].kind == CLG_CONV_MVEC) n += mvec_packed(&a[i], &p[i], d);
+        if (a[i].kind == CLG_CONV_MVEC) n = mvec_scratch(&a[i], &p[i], d, numel[i]);
         if (n > need) need = n;
     }
     if (need == 0) return CLG_OK;

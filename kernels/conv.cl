@@ -528,27 +528,70 @@ static void conv_mvec_store(__global float *out, int out_off, const floatv *acc,
     }
 }
 
-/* Where each column's source row starts for reduction step (ch, r, .), or
- * -1 where that row lies outside the source (padding). */
+/* The source with `lo` zeros before and `hi` after each row and column of
+ * every plane: taps that fall in the padding read zeros, so the padded
+ * kernel needs no bounds checks. */
+static void conv_geom_pad(conv_geom *g, int lo, int hi) {
+    const int plane = g->Hs * g->Ws, Hp = g->Hs + lo + hi, Wp = g->Ws + lo + hi;
+    g->src_n = g->src_n / plane * (Hp * Wp);
+    g->src_plane = g->src_plane / plane * (Hp * Wp);
+    g->Hs = Hp;
+    g->Ws = Wp;
+    g->cy0 += lo;
+    g->cx0 += lo;
+}
+
+/* Where each column's source taps of reduction step (ch, r, .) start (its
+ * column origin included; tap s adds dy s), or -1 where that source row
+ * lies outside an unpadded source. */
 static void conv_mvec_rows(const conv_geom *g, int src_off, int ch, int r, const int *cbase,
-                           const int *cy, int *row) {
+                           const int *cy, const int *cx, int *row) {
     const int boff = src_off + ch * g->src_plane, ry = g->dy * r;
     for (int j = 0; j < MV_NB; j++) {
         const int y = cy[j] + ry;
-        row[j] = (uint)y < (uint)g->Hs ? boff + cbase[j] + y * g->Ws : -1;
+        row[j] = (uint)y < (uint)g->Hs ? boff + cbase[j] + y * g->Ws + cx[j] : -1;
     }
 }
 
+/* One reduction step of the MV_NB x MV_MB block: B value j is LOAD_B(j). */
+#define CONV_MVEC_STEP(LOAD_B)                                                           \
+    do {                                                                                 \
+        __global const float *a = pk + pk_off + g.a_base * (int)Mp + ch * p_ch +         \
+                                  r * p_r + s * p_s + m0;                                \
+        floatv av[MV_MB];                                                                \
+        _Pragma("unroll") for (int mb = 0; mb < MV_MB; mb++) av[mb] = VLOAD(0, a + mb * VW); \
+        const int sx = g.dy * s;                                                         \
+        _Pragma("unroll") for (int j = 0; j < MV_NB; j++) {                              \
+            const float b = LOAD_B(j);                                                   \
+            _Pragma("unroll") for (int mb = 0; mb < MV_MB; mb++)                         \
+                acc[j * MV_MB + mb] = CONV_FMA((floatv)(b), av[mb], acc[j * MV_MB + mb]); \
+        }                                                                                \
+        if (++s == g.D2) {                                                               \
+            s = 0;                                                                       \
+            if (++r == g.D1) {                                                           \
+                r = 0;                                                                   \
+                ch++;                                                                    \
+            }                                                                            \
+            conv_mvec_rows(&g, (int)src_off, ch, r, cbase, cy, cx, row);                 \
+        }                                                                                \
+    } while (0)
+#define CONV_B_PADDED(j) src[row[j] + sx]
+#define CONV_B_CHECKED(j) \
+    ((row[j] >= 0 && (uint)(cx[j] + sx) < (uint)g.Ws) ? src[row[j] + sx] : 0.0f)
+
 /* Any local size; global (pad(ceil(ncols_max / MV_NB)), pad(Mp / (MV_MB VW))
  * * phases * splits), pad() rounding up to the local size. `pk` is A packed
- * by conv_pack_rows with Mp rows (a multiple of MV_MB VW). Modes 0 to 3. */
+ * by conv_pack_rows with Mp rows (a multiple of MV_MB VW). Modes 0 to 3.
+ * spad_lo, spad_hi: the zeros around each plane of src (conv_pad_planes),
+ * or spad_hi = 0xffffffff for an unpadded src, read with bounds checks. */
 __kernel void conv2d_igemm_mvec(__global float *out, uint out_off,
                                 __global const float *src, uint src_off,
                                 __global const float *pk, uint pk_off,
                                 __global const float *bias, uint bias_off,
                                 uint N, uint C, uint H, uint W, uint K, uint R, uint S,
                                 uint stride, uint pad, uint P, uint Q,
-                                uint mode, uint flags, uint split_len, uint out_numel, uint Mp) {
+                                uint mode, uint flags, uint split_len, uint out_numel, uint Mp,
+                                uint spad_lo, uint spad_hi) {
     const int st = (int)stride;
     const int nphase = mode == 2 ? (int)(H * W) : mode == 1 ? st * st : 1;
     const int M = (mode == 1 || mode == 2) ? (int)C : (int)K;
@@ -558,9 +601,11 @@ __kernel void conv2d_igemm_mvec(__global float *out, uint out_off,
     const int z = gy / row_blocks;
     const int phase = z % nphase, split = z / nphase;
     const int m0 = (gy - z * row_blocks) * (MV_MB * VW);
-    if (m0 >= M) return; /* no barriers in this kernel */
-    const conv_geom g = conv_geom_make((int)mode, phase, (int)N, (int)C, (int)H, (int)W,
-                                       (int)K, (int)R, (int)S, st, (int)pad, (int)P, (int)Q);
+    conv_geom g = conv_geom_make((int)mode, phase, (int)N, (int)C, (int)H, (int)W, (int)K,
+                                 (int)R, (int)S, st, (int)pad, (int)P, (int)Q);
+    if (m0 >= M || g.ncols == 0) return; /* no barriers in this kernel */
+    const int padded = spad_hi != 0xffffffffu;
+    if (padded) conv_geom_pad(&g, (int)spad_lo, (int)spad_hi);
     const int kbeg = split * (int)split_len;
     const int kend = min(g.kd, kbeg + (int)split_len);
     /* Packed A: row m of reduction step (ch, r, s) at p_ch ch + p_r r + p_s s. */
@@ -568,39 +613,45 @@ __kernel void conv2d_igemm_mvec(__global float *out, uint out_off,
     const int p_r = g.a_r * (int)Mp, p_s = g.a_s * (int)Mp;
     const int n0 = (int)get_global_id(0) * MV_NB;
     int cbase[MV_NB], cy[MV_NB], cx[MV_NB], obase[MV_NB], row[MV_NB];
-    for (int j = 0; j < MV_NB; j++) conv_col(&g, n0 + j, &cbase[j], &cy[j], &cx[j], &obase[j]);
+    for (int j = 0; j < MV_NB; j++) {
+        conv_col(&g, n0 + j, &cbase[j], &cy[j], &cx[j], &obase[j]);
+        /* Padded: a column past the end reads column 0's taps (never stored). */
+        int unused;
+        if (padded && obase[j] < 0) conv_col(&g, 0, &cbase[j], &cy[j], &cx[j], &unused);
+    }
     floatv acc[MV_NB * MV_MB];
 #pragma unroll
     for (int i = 0; i < MV_NB * MV_MB; i++) acc[i] = (floatv)(0.0f);
     int ch = 0, r = 0, s = 0;
     if (kend > kbeg) conv_decode3(kbeg, g.D1, g.D2, &ch, &r, &s);
-    conv_mvec_rows(&g, (int)src_off, ch, r, cbase, cy, row);
-    for (int kd = kbeg; kd < kend; kd++) {
-        __global const float *a = pk + pk_off + g.a_base * (int)Mp + ch * p_ch + r * p_r +
-                                  s * p_s + m0;
-        floatv av[MV_MB];
-#pragma unroll
-        for (int mb = 0; mb < MV_MB; mb++) av[mb] = VLOAD(0, a + mb * VW);
-        const int sx = g.dy * s;
-#pragma unroll
-        for (int j = 0; j < MV_NB; j++) {
-            const int x = cx[j] + sx;
-            const float b = (row[j] >= 0 && (uint)x < (uint)g.Ws) ? src[row[j] + x] : 0.0f;
-#pragma unroll
-            for (int mb = 0; mb < MV_MB; mb++)
-                acc[j * MV_MB + mb] = CONV_FMA((floatv)(b), av[mb], acc[j * MV_MB + mb]);
-        }
-        if (++s == g.D2) {
-            s = 0;
-            if (++r == g.D1) {
-                r = 0;
-                ch++;
-            }
-            conv_mvec_rows(&g, (int)src_off, ch, r, cbase, cy, row);
-        }
-    }
+    conv_mvec_rows(&g, (int)src_off, ch, r, cbase, cy, cx, row);
+    if (padded)
+        for (int kd = kbeg; kd < kend; kd++) CONV_MVEC_STEP(CONV_B_PADDED);
+    else
+        for (int kd = kbeg; kd < kend; kd++) CONV_MVEC_STEP(CONV_B_CHECKED);
     conv_mvec_store(out, (int)out_off + split * (int)out_numel, acc, m0, M, obase, g.o_plane,
                     flags, bias, (int)bias_off);
+}
+
+/* dst (planes, H + lo + hi, W + lo + hi) = src (planes, H, W) with zeros
+ * around; one work-item per destination row. */
+__kernel void conv_pad_planes(__global float *dst, uint dst_off,
+                              __global const float *src, uint src_off,
+                              uint planes, uint H, uint W, uint lo, uint hi) {
+    const uint Hp = H + lo + hi, Wp = W + lo + hi;
+    CLG_FOR_EACH(rowi, planes * Hp) {
+        const uint pl = rowi / Hp, yp = rowi - pl * Hp;
+        const uint o = dst_off + rowi * Wp;
+        const int y = (int)yp - (int)lo;
+        if (y < 0 || y >= (int)H) {
+            for (uint x = 0; x < Wp; x++) dst[o + x] = 0.0f;
+        } else {
+            const uint in = src_off + (pl * H + (uint)y) * W;
+            for (uint x = 0; x < lo; x++) dst[o + x] = 0.0f;
+            for (uint x = 0; x < W; x++) dst[o + lo + x] = src[in + x];
+            for (uint x = lo + W; x < Wp; x++) dst[o + x] = 0.0f;
+        }
+    }
 }
 
 /* ---- backward-weight ---------------------------------------------------------- */
