@@ -65,6 +65,11 @@ void clg_conv_algo_default(const clg_ctx *ctx, clg_conv_dir dir, const clg_conv_
         *out = algos[NALGOS - 1];
         out->vw = vw;
         if (rows < 3) out->wm = rows; /* a lone image channel: no idle rows */
+    } else if (dir == CLG_CONV_BWD_WEIGHT && (long)d->N * d->P * d->Q < 256) {
+        /* A short reduction (G's 1x1 input): mvec's scattered stores of
+         * dweight would outweigh its few steps; the 8x8 tile stores rows. */
+        *out = algos[0];
+        if (out->vw > vw) out->vw = vw;
     }
 }
 
@@ -315,7 +320,7 @@ static size_t mvec_scratch(const clg_conv_algo *a, const igemm_plan *p, const cl
                            size_t numel) {
     mvec_src s;
     size_t n = (p->nsplit > 1 ? (size_t)p->nsplit * numel : 0) + mvec_packed(a, p, d);
-    return mvec_padding(p, d, &s) ? n + mvec_padded(&s) : n;
+    return mvec_padding(p, d, &s) && (s.lo || s.hi) ? n + mvec_padded(&s) : n;
 }
 
 /* conv_pack_rows: A (D0, D1, D2, D3) with dimension `dim` last, rows padded to Mp. */
@@ -347,9 +352,12 @@ static clg_status igemm_mvec(clg_ctx *ctx, const clg_conv_algo *a, const igemm_p
     clg_tensor b = *src;
     cl_uint spad_lo = 0, spad_hi = 0xffffffffu;
     if (mvec_padding(pl, d, &ps)) {
-        CLG_TRY(pad_planes(ctx, a, sc, part + packed, src, &ps));
-        b = clg_tensor_view(sc, (part + packed) * sizeof(float), 1, 1, 1, (int)mvec_padded(&ps));
         spad_lo = (cl_uint)ps.lo, spad_hi = (cl_uint)ps.hi;
+        if (ps.lo || ps.hi) { /* else every tap lands inside: src as it is */
+            CLG_TRY(pad_planes(ctx, a, sc, part + packed, src, &ps));
+            b = clg_tensor_view(sc, (part + packed) * sizeof(float), 1, 1, 1,
+                                (int)mvec_padded(&ps));
+        }
     }
     cl_kernel k;
     CLG_TRY(algo_kernel(ctx, a, "conv2d_igemm_mvec", &k));
