@@ -178,19 +178,22 @@ static int write_json(const char *path, const bench_state *st) {
 
 int cli_bench(int argc, char **argv) {
     const char *filter = NULL, *json = NULL, *device = NULL;
-    int reps = 10;
+    int reps = 10, no_refs = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int d = cli_parse_device(argc, argv, &i, &device);
         if (d < 0) return 2;
         if (d) continue;
         if (cli_is_help(a)) {
-            printf("usage: clgan bench [--filter NAME] [--json FILE] [--reps N] [--device D]\n\n"
+            printf("usage: clgan bench [--filter NAME] [--json FILE] [--reps N] [--no-reference]\n"
+                   "                   [--device D]\n\n"
                    "Times kernels on one device: best of N runs (default 10) after a\n"
                    "warm-up, from OpenCL profiling markers. Rooflines measured in the\n"
                    "same run: 'copy' (bandwidth, read + write) and 'sgemm' (CLBlast,\n"
                    "n = 1024). --filter keeps the benchmarks whose name contains NAME.\n"
-                   "--json writes an array of {name, shape, impl, device, ms, gflops, gbps}.\n");
+                   "--json writes an array of {name, shape, impl, device, ms, gflops, gbps}.\n"
+                   "--no-reference times clgan's conv kernels alone, without CLBlast's\n"
+                   "paths (scripts/compare-pytorch.py compares them with PyTorch).\n");
             return 0;
         }
         if ((!strcmp(a, "--filter") || !strcmp(a, "--json") || !strcmp(a, "--reps")) &&
@@ -198,7 +201,8 @@ int cli_bench(int argc, char **argv) {
             fprintf(stderr, "clgan bench: %s needs a value\n", a);
             return 2;
         }
-        if (!strcmp(a, "--filter")) filter = argv[++i];
+        if (!strcmp(a, "--no-reference")) no_refs = 1;
+        else if (!strcmp(a, "--filter")) filter = argv[++i];
         else if (!strcmp(a, "--json")) json = argv[++i];
         else if (!strcmp(a, "--reps")) {
             char *end;
@@ -217,7 +221,7 @@ int cli_bench(int argc, char **argv) {
     clg_ctx *ctx;
     clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
-    bench_state st = {ctx, reps, NULL, 0, 0};
+    bench_state st = {ctx, reps, NULL, 0, 0, no_refs};
     printf("device: %s (%s, driver %s)\n", ctx->dev.name, ctx->dev.platform_name,
            ctx->dev.driver);
     printf("%-28s %-34s %-20s %10s %10s %10s\n", "name", "shape", "impl", "ms", "GFLOP/s",

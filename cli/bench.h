@@ -16,6 +16,7 @@ typedef struct {
     int reps;
     bench_record *recs;
     int n, cap;
+    int no_refs; /* 1: time clgan's kernels alone, no CLBlast reference paths */
 } bench_state;
 
 /* Enqueues one run of the operation being timed. */

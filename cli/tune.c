@@ -210,7 +210,7 @@ int cli_tune(int argc, char **argv) {
         s = clg_device_file(ctx, "gemm-tune", gpath, sizeof gpath);
         printf("device: %s (%s, driver %s)\nconv choices: %s\nGEMM choice: %s\n",
                ctx->dev.name, ctx->dev.platform_name, ctx->dev.driver, path, gpath);
-        bench_state st = {ctx, reps, NULL, 0, 0};
+        bench_state st = {ctx, reps, NULL, 0, 0, 0};
         if (!gemm_only) s = tune_all(&st, filter, batch);
         if (s == CLG_OK && !filter) s = tune_gemm(&st);
         free(st.recs);

@@ -20,15 +20,22 @@
 /* ---- variants ---------------------------------------------------------- */
 
 /* Direct variants carry the tile sizes of a tiled one so that both share a
- * program (one build per tile set). */
+ * program (one build per tile set); mvec variants build in the 64x64x16
+ * tile set's program (algo_defines). Defaults index this table. */
 static const clg_conv_algo algos[] = {
-    {CLG_CONV_TILED, 64, 64, 16, 8, 8, 0, 0, 0},  /* CPU default: 8x8 block, float8 */
-    {CLG_CONV_TILED, 32, 64, 16, 4, 8, 0, 0, 0},  /* fewer rows: few channels */
-    {CLG_CONV_TILED, 64, 64, 16, 4, 4, 0, 0, 0},  /* 256 work-items */
-    {CLG_CONV_TILED, 32, 32, 8, 4, 4, 0, 0, 0},   /* GPU default (won most H200 shapes) */
-    {CLG_CONV_DIRECT, 64, 64, 16, 8, 8, 8, 8, 0}, /* no local memory */
-    {CLG_CONV_DIRECT, 64, 64, 16, 4, 4, 16, 4, 0},
-    {CLG_CONV_DIRECT, 64, 64, 16, 4, 16, 16, 1, 0}, /* few rows, wide columns (CPU) */
+    {CLG_CONV_TILED, 64, 64, 16, 8, 8, 0, 0, 0, 0},  /* 8x8 block, float8 */
+    {CLG_CONV_TILED, 32, 64, 16, 4, 8, 0, 0, 0, 0},  /* fewer rows: few channels */
+    {CLG_CONV_TILED, 64, 64, 16, 4, 4, 0, 0, 0, 0},  /* 256 work-items */
+    {CLG_CONV_TILED, 32, 32, 8, 4, 4, 0, 0, 0, 0},   /* GPU default (won most H200 shapes) */
+    {CLG_CONV_DIRECT, 64, 64, 16, 8, 8, 8, 8, 0, 0}, /* no local memory */
+    {CLG_CONV_DIRECT, 64, 64, 16, 4, 4, 16, 4, 0, 0},
+    {CLG_CONV_MVEC, 0, 0, 0, 2, 8, 8, 1, 0, 6},      /* CPU default, AVX2: 12 float8 sums */
+    {CLG_CONV_MVEC, 0, 0, 0, 2, 16, 8, 1, 0, 8},     /* CPU default, AVX-512: 16 float16 */
+    {CLG_CONV_MVEC, 0, 0, 0, 1, 16, 8, 1, 0, 12},
+    {CLG_CONV_MVEC, 0, 0, 0, 4, 16, 8, 1, 0, 6},
+    {CLG_CONV_MVEC, 0, 0, 0, 4, 8, 8, 1, 0, 3},
+    {CLG_CONV_MVEC, 0, 0, 0, 2, 4, 8, 1, 0, 6},      /* CPU default, 4-wide SIMD */
+    {CLG_CONV_DIRECT, 64, 64, 16, 4, 16, 16, 1, 0, 0}, /* few rows, wide columns (CPU) */
 };
 #define NALGOS (int)(sizeof algos / sizeof algos[0])
 
@@ -37,14 +44,33 @@ const clg_conv_algo *clg_conv_algo_at(int i) { return i >= 0 && i < NALGOS ? &al
 
 void clg_conv_algo_default(const clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
                            clg_conv_algo *out) {
-    /* From `clgan tune` on PoCL (2-core AVX-512) and an H200. Few GEMM rows
-     * (D's last layer, the RGB side of D's first and G's last) waste most of
-     * a 32- or 64-row tile: the CPU, and backward-data on GPUs, go direct
-     * with 4-row blocks there. */
+    /* GPUs: from `clgan tune` on an H200. Few GEMM rows (D's last layer,
+     * the image side of D's first and G's last) waste most of a 32- or
+     * 64-row tile: backward-data there goes direct with 4-row blocks. CPUs:
+     * from `clgan tune` on PoCL on a 2-core EPYC (Zen 4, AVX-512), where
+     * mvec ran 2 to 7 times as fast as the tiled kernel; the 4 x 16-row
+     * block won on 64 rows and more, 2 x 16 below. */
     int rows = dir == CLG_CONV_BWD_DATA ? d->C : d->K;
     int gpu = (ctx->dev.type & CL_DEVICE_TYPE_GPU) != 0;
-    if (rows < 16) *out = gpu && dir != CLG_CONV_BWD_DATA ? algos[3] : algos[6];
-    else *out = gpu ? algos[3] : algos[0];
+    if (gpu) {
+        *out = rows < 16 && dir == CLG_CONV_BWD_DATA ? algos[NALGOS - 1] : algos[3];
+        return;
+    }
+    /* CPUs: vectors along the rows (output channels, say) at the device's
+     * SIMD width (8 on AVX2, 16 on AVX-512) once a vector fills; fewer rows
+     * vectorise along the columns instead, at that width too. */
+    int vw = ctx->dev.float_vw ? (int)ctx->dev.float_vw : 8;
+    *out = vw >= 16 ? algos[rows >= 64 ? 9 : 7] : vw >= 8 ? algos[6] : algos[11];
+    if (rows < vw) {
+        *out = algos[NALGOS - 1];
+        out->vw = vw;
+        if (rows < 3) out->wm = rows; /* a lone image channel: no idle rows */
+    } else if (dir == CLG_CONV_BWD_WEIGHT && (long)d->N * d->P * d->Q < 256) {
+        /* A short reduction (G's 1x1 input): mvec's scattered stores of
+         * dweight would outweigh its few steps; the 8x8 tile stores rows. */
+        *out = algos[0];
+        if (out->vw > vw) out->vw = vw;
+    }
 }
 
 clg_status clg_conv_algo_select(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
@@ -64,7 +90,10 @@ clg_status clg_conv_algo_select(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_d
 }
 
 static void algo_defines(const clg_conv_algo *a, char *buf, size_t cap) {
-    snprintf(buf, cap, "TM=%d TN=%d TK=%d WM=%d VW=%d", a->tm, a->tn, a->tk, a->wm, a->vw);
+    if (a->kind == CLG_CONV_MVEC) /* in a program of the 64x64x16:4xVW tile set */
+        snprintf(buf, cap, "TM=64 TN=64 TK=16 WM=4 VW=%d MV_MB=%d MV_NB=%d", a->vw, a->wm, a->nb);
+    else
+        snprintf(buf, cap, "TM=%d TN=%d TK=%d WM=%d VW=%d", a->tm, a->tn, a->tk, a->wm, a->vw);
 }
 
 static clg_status algo_kernel(clg_ctx *ctx, const clg_conv_algo *a, const char *name,
@@ -90,6 +119,8 @@ clg_status clg_conv_algo_check(clg_ctx *ctx, const clg_conv_algo *a) {
     if (a->kind == CLG_CONV_DIRECT) {
         kn[0] = "conv2d_igemm_direct";
         kn[1] = "conv2d_bwdw_direct";
+    } else if (a->kind == CLG_CONV_MVEC) {
+        kn[0] = kn[1] = "conv2d_igemm_mvec";
     }
     size_t wg = a->kind == CLG_CONV_TILED ? (size_t)(a->tm / a->wm) * (size_t)(a->tn / a->vw)
                                           : (size_t)a->lx * (size_t)a->ly;
@@ -193,6 +224,15 @@ static int by_position(const clg_conv_desc *d) {
            (long)d->H * d->W <= 4096;
 }
 
+/* Work-groups of one phase and split of an M x ncols GEMM. */
+static long plan_groups(const clg_conv_algo *a, int M, long ncols) {
+    long items;
+    if (a->kind == CLG_CONV_TILED) return (long)cdiv(ncols, a->tn) * cdiv(M, a->tm);
+    if (a->kind == CLG_CONV_MVEC) items = (long)cdiv(ncols, a->nb) * cdiv(M, a->wm * a->vw);
+    else items = (long)cdiv(ncols, a->vw) * cdiv(M, a->wm);
+    return (items + (long)a->lx * a->ly - 1) / ((long)a->lx * a->ly);
+}
+
 /* The shape of one implicit GEMM launch: rows, columns, phases, the
  * reduction length and how it is split. */
 typedef struct {
@@ -212,13 +252,7 @@ static igemm_plan plan_igemm(const clg_ctx *ctx, const clg_conv_algo *a, int mod
             : mode ? (long)d->N * cdiv(d->H, st) * cdiv(d->W, st)
                    : (long)d->N * d->P * d->Q;
     p.kd = mode ? (long)d->K * cdiv(d->R, st) * cdiv(d->S, st) : (long)d->C * d->R * d->S;
-    long groups;
-    if (a->kind == CLG_CONV_TILED)
-        groups = (long)cdiv(p.ncols, a->tn) * cdiv(p.M, a->tm) * p.nphase;
-    else
-        groups = ((long)cdiv(p.ncols, a->vw) * cdiv(p.M, a->wm) + (long)a->lx * a->ly - 1) /
-                 ((long)a->lx * a->ly) * p.nphase;
-    int nsplit = choose_split(ctx, a, groups, p.kd, numel);
+    int nsplit = choose_split(ctx, a, plan_groups(a, p.M, p.ncols) * p.nphase, p.kd, numel);
     int step = a->kind == CLG_CONV_TILED ? a->tk : 1;
     p.split_len = cdiv(cdiv(p.kd, nsplit), step) * step;
     if (p.split_len < 1) p.split_len = 1;
@@ -227,12 +261,142 @@ static igemm_plan plan_igemm(const clg_ctx *ctx, const clg_conv_algo *a, int mod
     return p;
 }
 
+/* Rows of the packed A of conv2d_igemm_mvec: whole blocks of wm vectors. */
+static size_t mvec_rows(const clg_conv_algo *a, int M) {
+    return (size_t)cdiv(M, a->wm * a->vw) * (size_t)(a->wm * a->vw);
+}
+
+/* Elements of mvec's packed A for plan p (A: the weights, or dout in mode 3). */
+static size_t mvec_packed(const clg_conv_algo *a, const igemm_plan *p, const clg_conv_desc *d) {
+    size_t rest = p->mode == 3 ? (size_t)d->N * d->P * d->Q
+                : (size_t)(p->mode ? d->K : d->C) * d->R * d->S;
+    return rest * mvec_rows(a, p->M);
+}
+
+/* The zero-padded copy of mvec's source (B): its planes and sides, and the
+ * zeros before (lo) and after (hi) each row and column that keep every tap
+ * in range. Mode 2 (a 1x1 dout) reads its source unpadded: returns 0. */
+typedef struct {
+    size_t planes;
+    int H, W, lo, hi;
+} mvec_src;
+
+static int mvec_padding(const igemm_plan *p, const clg_conv_desc *d, mvec_src *s) {
+    const int st = d->stride;
+    if (p->mode == 2) return 0;
+    if (p->mode == 1) { /* B = dout: taps r = r0 + st j read dout rows down to -(ceil(R/st) - 1) */
+        s->planes = (size_t)d->N * d->K, s->H = d->P, s->W = d->Q;
+        s->lo = (d->R > d->S ? cdiv(d->R, st) : cdiv(d->S, st)) - 1;
+        int top = (st - 1 + d->pad) / st, hy = top + cdiv(d->H, st) - d->P;
+        int hx = top + cdiv(d->W, st) - d->Q;
+        s->hi = hy > hx ? hy : hx;
+        if (s->hi < 0) s->hi = 0;
+    } else { /* modes 0 and 3: B = the input, the convolution's own padding */
+        s->planes = (size_t)d->N * d->C, s->H = d->H, s->W = d->W;
+        s->lo = s->hi = d->pad;
+    }
+    return 1;
+}
+
+static size_t mvec_padded(const mvec_src *s) {
+    return s->planes * (size_t)(s->H + s->lo + s->hi) * (size_t)(s->W + s->lo + s->hi);
+}
+
+/* conv_pad_planes: src with s's zeros around each plane, into dst at dst_off. */
+static clg_status pad_planes(clg_ctx *ctx, const clg_conv_algo *a, cl_mem dst, size_t dst_off,
+                             const clg_tensor *src, const mvec_src *s) {
+    cl_kernel k;
+    CLG_TRY(algo_kernel(ctx, a, "conv_pad_planes", &k));
+    cl_uint planes = (cl_uint)s->planes, H = (cl_uint)s->H, W = (cl_uint)s->W,
+            lo = (cl_uint)s->lo, hi = (cl_uint)s->hi;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dst), CLG_ARG_OFF(dst_off, mvec_padded(s)),
+                         CLG_TENSOR_ARGS(src), CLG_ARG(planes), CLG_ARG(H), CLG_ARG(W),
+                         CLG_ARG(lo), CLG_ARG(hi)));
+    return clg_launch_flat(ctx, k, s->planes * (size_t)(s->H + s->lo + s->hi), NULL);
+}
+
+/* Scratch elements of one mvec launch: split partials, packed A, padded B. */
+static size_t mvec_scratch(const clg_conv_algo *a, const igemm_plan *p, const clg_conv_desc *d,
+                           size_t numel) {
+    mvec_src s;
+    size_t n = (p->nsplit > 1 ? (size_t)p->nsplit * numel : 0) + mvec_packed(a, p, d);
+    return mvec_padding(p, d, &s) && (s.lo || s.hi) ? n + mvec_padded(&s) : n;
+}
+
+/* conv_pack_rows: A (D0, D1, D2, D3) with dimension `dim` last, rows padded to Mp. */
+static clg_status pack_rows(clg_ctx *ctx, const clg_conv_algo *a, cl_mem dst, size_t dst_off,
+                            const clg_tensor *src, int dim, size_t Mp) {
+    cl_kernel k;
+    CLG_TRY(algo_kernel(ctx, a, "conv_pack_rows", &k));
+    cl_uint D0 = (cl_uint)src->n, D1 = (cl_uint)src->c, D2 = (cl_uint)src->h,
+            D3 = (cl_uint)src->w, udim = (cl_uint)dim, uMp = (cl_uint)Mp;
+    size_t rows = (size_t)(dim ? D0 : D1) * D2 * D3;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(dst), CLG_ARG_OFF(dst_off, rows * Mp), CLG_TENSOR_ARGS(src),
+                         CLG_ARG(D0), CLG_ARG(D1), CLG_ARG(D2), CLG_ARG(D3), CLG_ARG(udim),
+                         CLG_ARG(uMp)));
+    return clg_launch_flat(ctx, k, rows, NULL);
+}
+
+/* out = A x B by conv2d_igemm_mvec: A (wt, or dout in mode 3) packed with
+ * its rows last into the scratch after the split partials, then one launch. */
+static clg_status igemm_mvec(clg_ctx *ctx, const clg_conv_algo *a, const igemm_plan *pl,
+                             const clg_tensor *out, const clg_tensor *src, const clg_tensor *wt,
+                             const clg_tensor *bias, cl_uint flags, const clg_conv_desc *d) {
+    const size_t numel = clg_tensor_numel(out), Mp = mvec_rows(a, pl->M);
+    const size_t part = pl->nsplit > 1 ? (size_t)pl->nsplit * numel : 0;
+    const size_t packed = mvec_packed(a, pl, d);
+    cl_mem sc;
+    CLG_TRY(clg_scratch(ctx, mvec_scratch(a, pl, d, numel) * sizeof(float), &sc));
+    CLG_TRY(pack_rows(ctx, a, sc, part, wt, pl->mode == 0 ? 0 : 1, Mp));
+    mvec_src ps;
+    clg_tensor b = *src;
+    cl_uint spad_lo = 0, spad_hi = 0xffffffffu;
+    if (mvec_padding(pl, d, &ps)) {
+        spad_lo = (cl_uint)ps.lo, spad_hi = (cl_uint)ps.hi;
+        if (ps.lo || ps.hi) { /* else every tap lands inside: src as it is */
+            CLG_TRY(pad_planes(ctx, a, sc, part + packed, src, &ps));
+            b = clg_tensor_view(sc, (part + packed) * sizeof(float), 1, 1, 1,
+                                (int)mvec_padded(&ps));
+        }
+    }
+    cl_kernel k;
+    CLG_TRY(algo_kernel(ctx, a, "conv2d_igemm_mvec", &k));
+    clg_tensor dst = *out;
+    if (pl->nsplit > 1) dst = clg_tensor_view(sc, 0, pl->nsplit, 1, 1, (int)numel);
+    cl_uint uf = pl->nsplit > 1 ? 0 : flags;
+    cl_uint v[11] = {(cl_uint)d->N, (cl_uint)d->C, (cl_uint)d->H, (cl_uint)d->W,
+                     (cl_uint)d->K, (cl_uint)d->R, (cl_uint)d->S, (cl_uint)d->stride,
+                     (cl_uint)d->pad, (cl_uint)d->P, (cl_uint)d->Q};
+    cl_uint umode = (cl_uint)pl->mode, slen = (cl_uint)pl->split_len, unumel = (cl_uint)numel,
+            uMp = (cl_uint)Mp;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(&dst), CLG_TENSOR_ARGS(&b), CLG_ARG(sc),
+                         CLG_ARG_OFF(part, packed), CLG_TENSOR_ARGS(bias ? bias : wt),
+                         CLG_ARG(v[0]),
+                         CLG_ARG(v[1]), CLG_ARG(v[2]), CLG_ARG(v[3]), CLG_ARG(v[4]),
+                         CLG_ARG(v[5]), CLG_ARG(v[6]), CLG_ARG(v[7]), CLG_ARG(v[8]),
+                         CLG_ARG(v[9]), CLG_ARG(v[10]), CLG_ARG(umode), CLG_ARG(uf),
+                         CLG_ARG(slen), CLG_ARG(unumel), CLG_ARG(uMp), CLG_ARG(spad_lo),
+                         CLG_ARG(spad_hi)));
+    size_t gx = (size_t)cdiv(pl->ncols, a->nb), gy = Mp / (size_t)(a->wm * a->vw);
+    gx = (gx + (size_t)a->lx - 1) / (size_t)a->lx * (size_t)a->lx;
+    gy = (gy + (size_t)a->ly - 1) / (size_t)a->ly * (size_t)a->ly;
+    CLG_TRY(clg_launch_2d(ctx, k, gx, gy * (size_t)(pl->nphase * pl->nsplit), (size_t)a->lx,
+                          (size_t)a->ly, NULL));
+    if (pl->nsplit < 2) return CLG_OK;
+    const int m1 = pl->mode == 1 || pl->mode == 2;
+    return split_reduce(ctx, a, out, sc, (cl_uint)numel, (cl_uint)pl->nsplit, bias,
+                        pl->mode == 3 ? 1 : (cl_uint)(m1 ? d->H * d->W : d->P * d->Q),
+                        pl->mode == 3 ? 1 : (cl_uint)pl->M, flags);
+}
+
 /* out = A x B as conv2d_igemm (mode 0 forward, 1 or 2 backward-data). */
 static clg_status igemm(clg_ctx *ctx, const clg_conv_algo *a, int mode, const clg_tensor *out,
                         const clg_tensor *src, const clg_tensor *wt, const clg_tensor *bias,
                         const clg_conv_desc *d) {
     const size_t numel = clg_tensor_numel(out);
     const igemm_plan pl = plan_igemm(ctx, a, mode, d, numel);
+    if (a->kind == CLG_CONV_MVEC)
+        return igemm_mvec(ctx, a, &pl, out, src, wt, bias, bias ? CONV_FLAG_BIAS : 0, d);
     mode = pl.mode;
     const int M = pl.M, nphase = pl.nphase, nsplit = pl.nsplit, split_len = pl.split_len;
     const long ncols = pl.ncols;
@@ -287,14 +451,9 @@ done:
 /* dweight += dout x im2col(inp)^T (conv2d_bwdw). */
 static igemm_plan plan_bwdw(const clg_ctx *ctx, const clg_conv_algo *a, const clg_conv_desc *d,
                             size_t numel) {
-    igemm_plan p = {0, d->K, 1, 1, 1, (long)d->C * d->R * d->S, (long)d->N * d->P * d->Q};
-    long groups;
-    if (a->kind == CLG_CONV_TILED)
-        groups = (long)cdiv(p.ncols, a->tn) * cdiv(p.M, a->tm);
-    else
-        groups = ((long)cdiv(p.ncols, a->vw) * cdiv(p.M, a->wm) + (long)a->lx * a->ly - 1) /
-                 ((long)a->lx * a->ly);
-    int nsplit = choose_split(ctx, a, groups, p.kd, numel);
+    igemm_plan p = {a->kind == CLG_CONV_MVEC ? 3 : 0, d->K, 1, 1, 1, (long)d->C * d->R * d->S,
+                    (long)d->N * d->P * d->Q};
+    int nsplit = choose_split(ctx, a, plan_groups(a, p.M, p.ncols), p.kd, numel);
     int step = a->kind == CLG_CONV_TILED ? a->tk : 1;
     p.split_len = cdiv(cdiv(p.kd, nsplit), step) * step;
     p.nsplit = cdiv(p.kd, p.split_len);
@@ -305,6 +464,8 @@ static clg_status bwdw(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *d
                        const clg_tensor *dout, const clg_tensor *inp, const clg_conv_desc *d) {
     const size_t numel = clg_tensor_numel(dw);
     const igemm_plan pl = plan_bwdw(ctx, a, d, numel);
+    if (a->kind == CLG_CONV_MVEC)
+        return igemm_mvec(ctx, a, &pl, dw, inp, dout, NULL, CONV_FLAG_ACCUMULATE, d);
     const int M = pl.M, nsplit = pl.nsplit, split_len = pl.split_len;
     const long ncols = pl.ncols;
 
@@ -485,17 +646,22 @@ clg_status clg_conv_reserve(clg_ctx *ctx, const clg_conv_desc *d) {
     const size_t n_out = (size_t)d->N * d->K * d->P * d->Q;
     const size_t n_in = (size_t)d->N * d->C * d->H * d->W;
     const size_t n_w = (size_t)d->K * d->C * d->R * d->S;
-    clg_conv_algo a;
+    clg_conv_algo a[3];
+    igemm_plan p[3];
+    const size_t numel[3] = {n_out, n_in, n_w};
+    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_FWD, d, &a[0]));
+    p[0] = plan_igemm(ctx, &a[0], 0, d, n_out);
+    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_BWD_DATA, d, &a[1]));
+    p[1] = plan_igemm(ctx, &a[1], 1, d, n_in);
+    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_BWD_WEIGHT, d, &a[2]));
+    p[2] = plan_bwdw(ctx, &a[2], d, n_w);
     size_t need = 0;
-    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_FWD, d, &a));
-    igemm_plan p = plan_igemm(ctx, &a, 0, d, n_out);
-    if (p.nsplit > 1) need = (size_t)p.nsplit * n_out;
-    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_BWD_DATA, d, &a));
-    p = plan_igemm(ctx, &a, 1, d, n_in);
-    if (p.nsplit > 1 && (size_t)p.nsplit * n_in > need) need = (size_t)p.nsplit * n_in;
-    CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_BWD_WEIGHT, d, &a));
-    p = plan_bwdw(ctx, &a, d, n_w);
-    if (p.nsplit > 1 && (size_t)p.nsplit * n_w > need) need = (size_t)p.nsplit * n_w;
+    for (int i = 0; i < 3; i++) {
+        /* Split partials, then mvec's packed A and padded B (igemm_mvec). */
+        size_t n = p[i].nsplit > 1 ? (size_t)p[i].nsplit * numel[i] : 0;
+        if (a[i].kind == CLG_CONV_MVEC) n = mvec_scratch(&a[i], &p[i], d, numel[i]);
+        if (n > need) need = n;
+    }
     if (need == 0) return CLG_OK;
     cl_mem unused;
     return clg_scratch(ctx, need * sizeof(float), &unused);

@@ -66,6 +66,8 @@ void clg_conv_algo_format(const clg_conv_algo *a, char *buf, size_t cap) {
     int n;
     if (a->kind == CLG_CONV_TILED)
         n = snprintf(buf, cap, "tiled:%dx%dx%d:%dx%d", a->tm, a->tn, a->tk, a->wm, a->vw);
+    else if (a->kind == CLG_CONV_MVEC)
+        n = snprintf(buf, cap, "mvec:%dx%d:%d:%dx%d", a->wm, a->vw, a->nb, a->lx, a->ly);
     else
         n = snprintf(buf, cap, "direct:%dx%d:%dx%d:%dx%dx%d", a->wm, a->vw, a->lx, a->ly, a->tm,
                      a->tn, a->tk);
@@ -76,7 +78,15 @@ void clg_conv_algo_format(const clg_conv_algo *a, char *buf, size_t cap) {
 static int pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
 /* The kernel's compile-time constraints (see the #error in conv.cl). */
+/* mvec: the register block's bounds (its program's tile set is fixed). */
+static int mvec_valid(const clg_conv_algo *a) {
+    return pow2(a->vw) && a->vw <= 16 && a->wm >= 1 && a->wm <= 8 && a->nb >= 1 && a->nb <= 32 &&
+           a->lx >= 1 && a->ly >= 1 && a->lx <= 1024 && a->ly <= 1024 && a->split >= 0 &&
+           a->split <= 4096;
+}
+
 int clg_conv_algo_valid(const clg_conv_algo *a) {
+    if (a->kind == CLG_CONV_MVEC) return mvec_valid(a);
     /* Bounds first (values come from files others may write: no product
      * below can overflow, no divisor be 0). */
     if (a->tm < 1 || a->tn < 1 || a->tk < 1 || a->tm > 1024 || a->tn > 1024 || a->tk > 1024 ||
@@ -98,6 +108,9 @@ clg_status clg_conv_algo_parse(const char *s, clg_conv_algo *out) {
     } else if (sscanf(s, "direct:%dx%d:%dx%d:%dx%dx%d%n", &a.wm, &a.vw, &a.lx, &a.ly, &a.tm,
                       &a.tn, &a.tk, &used) == 7) {
         a.kind = CLG_CONV_DIRECT;
+    } else if (sscanf(s, "mvec:%dx%d:%d:%dx%d%n", &a.wm, &a.vw, &a.nb, &a.lx, &a.ly, &used) ==
+               5) {
+        a.kind = CLG_CONV_MVEC;
     } else {
         return clg_fail(CLG_ERR_FORMAT, "conv: cannot parse variant '%s'", s);
     }

@@ -43,21 +43,25 @@ typedef enum {
 } clg_conv_dir;
 const char *clg_conv_dir_name(clg_conv_dir dir); /* "fwd", "bwd_data", "bwd_weight" */
 
-typedef enum { CLG_CONV_TILED, CLG_CONV_DIRECT } clg_conv_kind;
+typedef enum { CLG_CONV_TILED, CLG_CONV_DIRECT, CLG_CONV_MVEC } clg_conv_kind;
 
 typedef struct {
     clg_conv_kind kind;
     int tm, tn, tk; /* tiled: work-group tile (rows x columns) and reduction step */
-    int wm, vw;     /* per work-item register block: wm rows x vw columns */
-    int lx, ly;     /* direct: local size */
+    int wm, vw;     /* per work-item register block: wm rows x vw columns;
+                     * mvec: wm vectors of vw rows */
+    int lx, ly;     /* direct, mvec: local size */
     int split;      /* split-K factor; 0: chosen from the shape and the device */
+    int nb;         /* mvec: columns per work-item */
 } clg_conv_algo;
 
 /* 1 when `a` meets the kernels' compile-time constraints (the #error lines
  * of conv.cl); says nothing of what a device can launch. */
 int clg_conv_algo_valid(const clg_conv_algo *a);
 /* "tiled:TMxTNxTK:WMxVW" / "direct:WMxVW:LXxLY:TMxTNxTK" (a direct variant
- * names the tile set whose program it shares), plus ":sN" for a fixed split. */
+ * names the tile set whose program it shares) / "mvec:WMxVW:NB:LXxLY" (rows
+ * in WM vectors of VW, NB columns; its program's tile set is 64x64x16:4xVW),
+ * plus ":sN" for a fixed split. */
 void clg_conv_algo_format(const clg_conv_algo *a, char *buf, size_t cap);
 clg_status clg_conv_algo_parse(const char *s, clg_conv_algo *out);
 

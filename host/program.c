@@ -138,6 +138,7 @@ static clg_status add_prelude(strbuf *b, const clg_ctx *ctx, const char *defines
     sb_fmt(b, "#define CLG_LOCAL_MEM_BYTES %lu\n", (unsigned long)ctx->dev.local_mem);
     sb_fmt(b, "#define CLG_MAX_WORK_GROUP %lu\n", (unsigned long)ctx->dev.max_wg);
     sb_fmt(b, "#define CLG_COMPUTE_UNITS %u\n", ctx->dev.compute_units);
+    sb_fmt(b, "#define CLG_FLOAT_VW %u\n", ctx->dev.float_vw);
     const char *p = defines ? defines : "";
     while (*p) {
         while (*p == ' ') p++;

@@ -27,6 +27,32 @@ const char *clg_device_type_name(cl_device_type t) {
     return "OTHER";
 }
 
+/* Floats per vector for the explicitly vectorised kernels: the device's
+ * preferred width (AVX2: 8, AVX-512: 16), else its native one, rounded down
+ * to 4, 8 or 16; GPUs that prefer scalars (1) get 4, which still gives each
+ * work-item independent loads. CLGAN_VECTOR_WIDTH overrides it, for drivers
+ * that report the build machine's width rather than this CPU's. */
+static clg_status vector_width(cl_device_id id, cl_uint *out) {
+    const char *env = getenv("CLGAN_VECTOR_WIDTH");
+    if (env && *env) {
+        if (strcmp(env, "4") && strcmp(env, "8") && strcmp(env, "16"))
+            return clg_fail(CLG_ERR_INVALID_ARG, "CLGAN_VECTOR_WIDTH must be 4, 8 or 16, not '%s'",
+                            env);
+        *out = (cl_uint)atoi(env);
+        return CLG_OK;
+    }
+    cl_uint w = 0, native = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL) !=
+        CL_SUCCESS)
+        w = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL) !=
+        CL_SUCCESS)
+        native = 0;
+    if (w <= 1) w = native;
+    *out = w >= 16 ? 16 : w >= 8 ? 8 : 4;
+    return CLG_OK;
+}
+
 static clg_status device_info_fill(clg_device_info *d) {
     cl_device_id id = d->device;
     CL_CHECK(clGetPlatformInfo(d->platform, CL_PLATFORM_NAME, sizeof d->platform_name,
@@ -55,7 +81,7 @@ static clg_status device_info_fill(clg_device_info *d) {
     if (clGetDeviceInfo(id, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL) != CL_SUCCESS)
         fp64 = 0;
     d->has_fp64 = fp64 != 0;
-    return CLG_OK;
+    return vector_width(id, &d->float_vw);
 }
 
 clg_status clg_devices_list(clg_device_info **out, int *count) {
@@ -121,12 +147,12 @@ void clg_devices_format(const clg_device_info *devs, int count, char *buf, size_
                          "     vendor: %s, type: %s\n"
                          "     OpenCL: %s, C: %s, driver: %s\n"
                          "     compute units: %u, global memory: %.1f MiB, "
-                         "local memory: %.1f KiB, max work-group: %zu\n",
+                         "local memory: %.1f KiB, max work-group: %zu, float vectors: %u\n",
                          d->platform_index, d->device_index, d->name, d->platform_name,
                          d->platform_version, d->vendor, clg_device_type_name(d->type),
                          d->version, d->c_version, d->driver, d->compute_units,
                          (double)d->global_mem / (1024.0 * 1024.0),
-                         (double)d->local_mem / 1024.0, d->max_wg);
+                         (double)d->local_mem / 1024.0, d->max_wg, d->float_vw);
         if (w < 0) break;
         len += (size_t)w;
     }

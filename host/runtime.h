@@ -24,6 +24,10 @@ typedef struct {
     cl_ulong global_mem, local_mem, max_alloc;
     size_t max_wg;
     int has_fp64;
+    /* Floats per vector in explicitly vectorised kernels (4, 8 or 16): the
+     * device's preferred float width, else its native one, at least 4 (see
+     * clg_device_vector_width). The prelude passes it as CLG_FLOAT_VW. */
+    cl_uint float_vw;
 } clg_device_info;
 
 /* Every device of every platform, in platform:device order.

@@ -20,8 +20,8 @@
  * Not here: virtual batch norm's per-example pass (vbn.cl); its reference
  * batch uses bn_fwd_train (BN_SAVE_VAR) and bn_bwd (BN_DSTATS). */
 
-#ifndef BN_VW /* floats per vector item: 4, 8 or 16 */
-#define BN_VW 16
+#ifndef BN_VW /* floats per vector item: 4, 8 or 16; the device's width (prelude) */
+#define BN_VW CLG_FLOAT_VW
 #endif
 
 #define floatV CLG_VEC(float, BN_VW)

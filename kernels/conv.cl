@@ -25,14 +25,22 @@
  * independent FMAs). *_direct has no local memory and no barriers: each
  * work-item reads its WM rows of A and VW columns of B straight from global
  * memory (caches serve the reuse); it suits small problems and CPUs.
- * Both take a split-K factor: group row index = tile + tiles * (phase +
+ * *_mvec (CPUs) vectorises along the GEMM rows instead, as oneDNN does
+ * along output channels: A comes packed with its rows contiguous
+ * (conv_pack_rows, m fastest, padded to whole blocks), each work-item keeps
+ * MV_MB vectors of VW rows for MV_NB columns in registers, and per reduction
+ * step loads MV_MB vectors of A and broadcasts one B value per column. It
+ * also runs backward-weight as mode 3: m = k, col = (c, r, s), kd = (n, p,
+ * q), A = dout packed as (N, P, Q, K), B = inp.
+ * All take a split-K factor: group row index = tile + tiles * (phase +
  * phases * split); with more than one split each split writes its partial
  * sums to a scratch slice and conv_split_reduce adds them up.
  *
  * Index decoding of kd is incremental (no divisions in the inner loops).
  * Multiply-adds are written a * b + c under FP_CONTRACT so that compilers
  * emit FMAs where the hardware has them.
- * Tunables: TM, TN, TK, WM, VW (tiled); WM, VW (direct). Signed int
+ * Tunables: TM, TN, TK, WM, VW (tiled); WM, VW (direct); VW, MV_MB, MV_NB
+ * (mvec). Signed int
  * indexing: the host keeps every tensor below 2^31 elements. */
 
 #ifndef TM
@@ -49,6 +57,13 @@
 #endif
 #ifndef VW
 #define VW 8
+#endif
+
+#ifndef MV_MB
+#define MV_MB 2
+#endif
+#ifndef MV_NB
+#define MV_NB 6
 #endif
 
 #define WG_X (TN / VW)
@@ -173,6 +188,16 @@ static conv_geom conv_geom_make(int mode, int phase, int N, int C, int H, int W,
         g.oys = st;
         g.ox0 = pw;
         g.oxs = st;
+    } else if (mode == 3) {
+        /* mode 3, backward-weight (mvec only): m = k, col = (c, r, s),
+         * kd = (n, p, q); B = inp at y = st*p - pad + r. a_* give the
+         * packed dout (N, P, Q, Mp) in units of Mp. */
+        g = (conv_geom){.M = K, .ncols = C * R * S, .kd = N * P * Q, .D1 = P, .D2 = Q,
+                        .cw = S, .chw = R * S, .src_n = H * W, .src_plane = C * H * W,
+                        .Hs = H, .Ws = W, .dy = st, .cy0 = -pad, .cys = 1, .cx0 = -pad,
+                        .cxs = 1, .a_m = 1, .a_ch = P * Q, .a_r = Q, .a_s = 1, .a_base = 0,
+                        .o_n = R * S, .o_plane = C * R * S, .o_W = S, .oy0 = 0, .oys = 1,
+                        .ox0 = 0, .oxs = 1};
     } else {
         /* mode 2, backward-data for a small output: one phase per output
          * position (h, w), so only the taps that land inside dout are
@@ -455,6 +480,177 @@ __kernel void conv2d_igemm_direct(__global float *out, uint out_off,
         }
         conv_store_block(out, (int)out_off + split * (int)out_numel, acc, m0, M, obase,
                          g.o_plane, flags, bias, (int)bias_off);
+    }
+}
+
+/* ---- all directions: rows vectorised (CPUs) ---------------------------------- */
+
+/* dst[((x * D2 + c) * D3 + d) * Mp + m] = src (D0, D1, D2, D3) at m along
+ * dimension `dim` (0 or 1) and x along the other, 0 for m >= that size: the
+ * GEMM's A with its rows contiguous. Weights (K, C, R, S) give (C, R, S, Kp)
+ * for forward (dim 0) and (K, R, S, Cp) for backward-data (dim 1); dout
+ * (N, K, P, Q) gives (N, P, Q, Kp) for backward-weight (dim 1). */
+/* One work-item per destination row (x, c, d): Mp contiguous writes. */
+__kernel void conv_pack_rows(__global float *dst, uint dst_off,
+                             __global const float *src, uint src_off,
+                             uint D0, uint D1, uint D2, uint D3, uint dim, uint Mp) {
+    const uint M = dim ? D1 : D0, X = dim ? D0 : D1, plane = D2 * D3;
+    /* Source step between consecutive m, and the row's origin. */
+    const uint m_step = dim ? plane : D1 * plane;
+    CLG_FOR_EACH(row, X * plane) {
+        const uint x = row / plane, cd = row - x * plane;
+        const uint base = src_off + (dim ? x * D1 * plane : x * plane) + cd;
+        const uint o = dst_off + row * Mp;
+        for (uint m = 0; m < Mp; m++) dst[o + m] = m < M ? src[base + m * m_step] : 0.0f;
+    }
+}
+
+/* Write an MV_NB x (MV_MB VW-vectors) block: out[obase[j] + m * o_plane] =
+ * acc (+ bias[m]) (+ out), for rows m < M and columns that exist. */
+static void conv_mvec_store(__global float *out, int out_off, const floatv *acc, int m0, int M,
+                            const int *obase, int o_plane, uint flags,
+                            __global const float *bias, int bias_off) {
+    for (int j = 0; j < MV_NB; j++) {
+        if (obase[j] < 0) continue;
+        for (int mb = 0; mb < MV_MB; mb++) {
+            float v[VW];
+            VSTORE(acc[j * MV_MB + mb], v);
+            for (int i = 0; i < VW; i++) {
+                const int m = m0 + mb * VW + i;
+                if (m >= M) break;
+                const int idx = out_off + obase[j] + m * o_plane;
+                float r = v[i];
+                if (flags & CONV_FLAG_BIAS) r += bias[bias_off + m];
+                if (flags & CONV_FLAG_ACCUMULATE) r += out[idx];
+                out[idx] = r;
+            }
+        }
+    }
+}
+
+/* The source with `lo` zeros before and `hi` after each row and column of
+ * every plane: taps that fall in the padding read zeros, so the padded
+ * kernel needs no bounds checks. */
+static void conv_geom_pad(conv_geom *g, int lo, int hi) {
+    const int plane = g->Hs * g->Ws, Hp = g->Hs + lo + hi, Wp = g->Ws + lo + hi;
+    g->src_n = g->src_n / plane * (Hp * Wp);
+    g->src_plane = g->src_plane / plane * (Hp * Wp);
+    g->Hs = Hp;
+    g->Ws = Wp;
+    g->cy0 += lo;
+    g->cx0 += lo;
+}
+
+/* Where each column's source taps of reduction step (ch, r, .) start (its
+ * column origin included; tap s adds dy s), or -1 where that source row
+ * lies outside an unpadded source. */
+static void conv_mvec_rows(const conv_geom *g, int src_off, int ch, int r, const int *cbase,
+                           const int *cy, const int *cx, int *row) {
+    const int boff = src_off + ch * g->src_plane, ry = g->dy * r;
+    for (int j = 0; j < MV_NB; j++) {
+        const int y = cy[j] + ry;
+        row[j] = (uint)y < (uint)g->Hs ? boff + cbase[j] + y * g->Ws + cx[j] : -1;
+    }
+}
+
+/* One reduction step of the MV_NB x MV_MB block: B value j is LOAD_B(j). */
+#define CONV_MVEC_STEP(LOAD_B)                                                           \
+    do {                                                                                 \
+        __global const float *a = pk + pk_off + g.a_base * (int)Mp + ch * p_ch +         \
+                                  r * p_r + s * p_s + m0;                                \
+        floatv av[MV_MB];                                                                \
+        _Pragma("unroll") for (int mb = 0; mb < MV_MB; mb++) av[mb] = VLOAD(0, a + mb * VW); \
+        const int sx = g.dy * s;                                                         \
+        _Pragma("unroll") for (int j = 0; j < MV_NB; j++) {                              \
+            const float b = LOAD_B(j);                                                   \
+            _Pragma("unroll") for (int mb = 0; mb < MV_MB; mb++)                         \
+                acc[j * MV_MB + mb] = CONV_FMA((floatv)(b), av[mb], acc[j * MV_MB + mb]); \
+        }                                                                                \
+        if (++s == g.D2) {                                                               \
+            s = 0;                                                                       \
+            if (++r == g.D1) {                                                           \
+                r = 0;                                                                   \
+                ch++;                                                                    \
+            }                                                                            \
+            conv_mvec_rows(&g, (int)src_off, ch, r, cbase, cy, cx, row);                 \
+        }                                                                                \
+    } while (0)
+#define CONV_B_PADDED(j) src[row[j] + sx]
+#define CONV_B_CHECKED(j) \
+    ((row[j] >= 0 && (uint)(cx[j] + sx) < (uint)g.Ws) ? src[row[j] + sx] : 0.0f)
+
+/* Any local size; global (pad(ceil(ncols_max / MV_NB)), pad(Mp / (MV_MB VW))
+ * * phases * splits), pad() rounding up to the local size. `pk` is A packed
+ * by conv_pack_rows with Mp rows (a multiple of MV_MB VW). Modes 0 to 3.
+ * spad_lo, spad_hi: the zeros around each plane of src (conv_pad_planes),
+ * or spad_hi = 0xffffffff for an unpadded src, read with bounds checks. */
+__kernel void conv2d_igemm_mvec(__global float *out, uint out_off,
+                                __global const float *src, uint src_off,
+                                __global const float *pk, uint pk_off,
+                                __global const float *bias, uint bias_off,
+                                uint N, uint C, uint H, uint W, uint K, uint R, uint S,
+                                uint stride, uint pad, uint P, uint Q,
+                                uint mode, uint flags, uint split_len, uint out_numel, uint Mp,
+                                uint spad_lo, uint spad_hi) {
+    const int st = (int)stride;
+    const int nphase = mode == 2 ? (int)(H * W) : mode == 1 ? st * st : 1;
+    const int M = (mode == 1 || mode == 2) ? (int)C : (int)K;
+    const int ls1 = (int)get_local_size(1);
+    const int row_blocks = ((int)Mp / (MV_MB * VW) + ls1 - 1) / ls1 * ls1;
+    const int gy = (int)get_global_id(1);
+    const int z = gy / row_blocks;
+    const int phase = z % nphase, split = z / nphase;
+    const int m0 = (gy - z * row_blocks) * (MV_MB * VW);
+    conv_geom g = conv_geom_make((int)mode, phase, (int)N, (int)C, (int)H, (int)W, (int)K,
+                                 (int)R, (int)S, st, (int)pad, (int)P, (int)Q);
+    if (m0 >= M || g.ncols == 0) return; /* no barriers in this kernel */
+    const int padded = spad_hi != 0xffffffffu;
+    if (padded) conv_geom_pad(&g, (int)spad_lo, (int)spad_hi);
+    const int kbeg = split * (int)split_len;
+    const int kend = min(g.kd, kbeg + (int)split_len);
+    /* Packed A: row m of reduction step (ch, r, s) at p_ch ch + p_r r + p_s s. */
+    const int p_ch = (mode == 3 ? g.a_ch : (int)(R * S)) * (int)Mp;
+    const int p_r = g.a_r * (int)Mp, p_s = g.a_s * (int)Mp;
+    const int n0 = (int)get_global_id(0) * MV_NB;
+    int cbase[MV_NB], cy[MV_NB], cx[MV_NB], obase[MV_NB], row[MV_NB];
+    for (int j = 0; j < MV_NB; j++) {
+        conv_col(&g, n0 + j, &cbase[j], &cy[j], &cx[j], &obase[j]);
+        /* Padded: a column past the end reads column 0's taps (never stored). */
+        int unused;
+        if (padded && obase[j] < 0) conv_col(&g, 0, &cbase[j], &cy[j], &cx[j], &unused);
+    }
+    floatv acc[MV_NB * MV_MB];
+#pragma unroll
+    for (int i = 0; i < MV_NB * MV_MB; i++) acc[i] = (floatv)(0.0f);
+    int ch = 0, r = 0, s = 0;
+    if (kend > kbeg) conv_decode3(kbeg, g.D1, g.D2, &ch, &r, &s);
+    conv_mvec_rows(&g, (int)src_off, ch, r, cbase, cy, cx, row);
+    if (padded)
+        for (int kd = kbeg; kd < kend; kd++) CONV_MVEC_STEP(CONV_B_PADDED);
+    else
+        for (int kd = kbeg; kd < kend; kd++) CONV_MVEC_STEP(CONV_B_CHECKED);
+    conv_mvec_store(out, (int)out_off + split * (int)out_numel, acc, m0, M, obase, g.o_plane,
+                    flags, bias, (int)bias_off);
+}
+
+/* dst (planes, H + lo + hi, W + lo + hi) = src (planes, H, W) with zeros
+ * around; one work-item per destination row. */
+__kernel void conv_pad_planes(__global float *dst, uint dst_off,
+                              __global const float *src, uint src_off,
+                              uint planes, uint H, uint W, uint lo, uint hi) {
+    const uint Hp = H + lo + hi, Wp = W + lo + hi;
+    CLG_FOR_EACH(rowi, planes * Hp) {
+        const uint pl = rowi / Hp, yp = rowi - pl * Hp;
+        const uint o = dst_off + rowi * Wp;
+        const int y = (int)yp - (int)lo;
+        if (y < 0 || y >= (int)H) {
+            for (uint x = 0; x < Wp; x++) dst[o + x] = 0.0f;
+        } else {
+            const uint in = src_off + (pl * H + (uint)y) * W;
+            for (uint x = 0; x < lo; x++) dst[o + x] = 0.0f;
+            for (uint x = 0; x < W; x++) dst[o + lo + x] = src[in + x];
+            for (uint x = lo + W; x < Wp; x++) dst[o + x] = 0.0f;
+        }
     }
 }
 

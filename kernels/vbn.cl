@@ -29,8 +29,8 @@
  *
  * Not here: the reference batch's own pass and its backward (batchnorm.cl). */
 
-#ifndef VBN_VW /* floats per vector item: 4, 8 or 16 */
-#define VBN_VW 16
+#ifndef VBN_VW /* floats per vector item: 4, 8 or 16; the device's width (prelude) */
+#define VBN_VW CLG_FLOAT_VW
 #endif
 
 #define floatV CLG_VEC(float, VBN_VW)

@@ -301,8 +301,9 @@ static void make_desc(const shape *s, clg_conv_desc *d) {
     CLG_ASSERT_OK(clg_conv_desc_init(d, s->N, s->C, s->H, s->W, s->K, s->R, s->S, s->st, s->pad));
 }
 
-/* Every variant (all = 0: the first only), a forced split-K on two of them,
- * and the default selection. */
+/* Every variant (all = 0: the first only), a forced split-K on the first,
+ * the last and the 4-vector mvec ones (its split partials share the
+ * scratch with the packed A), and the default selection. */
 static void check_all_algos(clg_ctx *ctx, const clg_conv_desc *d, int all) {
     char label[256], an[64];
     conv_case c;
@@ -316,7 +317,8 @@ static void check_all_algos(clg_ctx *ctx, const clg_conv_desc *d, int all) {
             continue;
         }
         for (int split = 0; split <= 3; split += 3) {
-            if (split && i != 0 && i != n - 1) continue;
+            int mvec4 = a.kind == CLG_CONV_MVEC && a.wm == 4;
+            if (split && i != 0 && i != n - 1 && !mvec4) continue;
             a.split = split;
             clg_conv_algo_format(&a, an, sizeof an);
             snprintf(label, sizeof label, "N%d C%d %dx%d K%d %dx%d s%d p%d [%s]", d->N, d->C,
