@@ -9,7 +9,6 @@
 #include <string.h>
 
 #define FAMILY "vbn"
-#define VBN_VW 16    /* as the kernel's default */
 #define VBN_ITEMS 32 /* items (vectors or floats) per work-item and row */
 
 enum { VBN_AFFINE = 1, VBN_NO_PGRAD = 2 }; /* as kernels/vbn.cl */
@@ -98,10 +97,11 @@ clg_status clg_vbn_ref_forward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_r
     return clg_tensor_zero(ctx, &v->dref_var);
 }
 
-/* Items in one example's row of a channel: vectors of VBN_VW floats, or floats. */
-static size_t row_items(const clg_tensor *inp) {
-    size_t p = (size_t)inp->h * (size_t)inp->w;
-    return p % VBN_VW == 0 ? p / VBN_VW : p;
+/* Items in one example's row of a channel: vectors of the kernel's VBN_VW
+ * floats (the device's width, kernels/vbn.cl), or floats. */
+static size_t row_items(const clg_ctx *ctx, const clg_tensor *inp) {
+    size_t p = (size_t)inp->h * (size_t)inp->w, vw = ctx->dev.float_vw;
+    return p % vw == 0 ? p / vw : p;
 }
 
 /* The kernel `name` built for inp's rows: VBN_T work-items per row (a power
@@ -110,7 +110,7 @@ static size_t row_items(const clg_tensor *inp) {
 static clg_status vbn_kernel(clg_ctx *ctx, const clg_tensor *inp, const char *name,
                              cl_kernel *k, size_t *local) {
     char defs[32];
-    const size_t q = row_items(inp);
+    const size_t q = row_items(ctx, inp);
     /* The local size depends on the kernel only through its limits, equal
      * across T variants: ask the T = 1 build first. */
     CLG_TRY(clg_kernel_get(ctx, FAMILY, "VBN_T=1", name, k));
