@@ -567,7 +567,8 @@ const clg_model_ops clg_ssl_ops = {
     "--unlabeled-weight 0 trains the same D on the labelled examples alone.\n"
     "--arch conv: the reference's CIFAR-10 networks (weight-normalised convolutions,\n"
     "dropout, global average pooling; widths divided by 8) on 32x32 images\n"
-    "(Fashion-MNIST padded, CIFAR-10, PNG folders); its reference --lr is 0.0003.",
+    "(Fashion-MNIST padded, or a CIFAR-10 binary folder: ssl needs labelled data);\n"
+    "its reference --lr is 0.0003.",
     sizeof(clg_ssl_config), fields, (int)(sizeof fields / sizeof fields[0]), 1, 1,
     ops_default, ops_check, ops_common, ops_set_data, ops_create, ops_destroy, ops_parts,
     ops_step_enqueue, ops_step_finish, ops_generate, ops_evaluate, NULL, NULL, ops_prepare};
