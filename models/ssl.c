@@ -245,6 +245,7 @@ static clg_status ssl_build(clg_ctx *ctx, ssl_model *m, int gen_batch) {
     CLG_TRY(clg_tensor_create(ctx, &m->x_lab, b, c->nc, s, s, "labelled batch"));
     CLG_TRY(clg_itensor_create(ctx, &m->y_lab, b, "labelled batch's labels"));
     CLG_TRY(clg_tensor_create(ctx, &m->stats, 1, 6, 1, 1, "ssl loss statistics"));
+    CLG_TRY(clg_tensor_zero(ctx, &m->stats)); /* the baseline never writes the K+1 terms' */
     CLG_TRY(params_like(ctx, &m->p.d, &m->d_avg, "D's average"));
     CLG_TRY(params_like(ctx, &m->p.d, &m->d_swap, "D's weights during evaluation"));
     CLG_TRY(clg_tensor_zero(ctx, &m->d_avg));

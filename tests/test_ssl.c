@@ -313,6 +313,9 @@ static void test_baseline(void **state) {
     CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m));
     float *g1 = block_host(ctx, &g->params);
     assert_memory_equal(g0, g1, g->params.numel * sizeof *g0);
+    clg_metrics mt; /* no K+1 terms: their metrics are 0, not stale device memory */
+    CLG_ASSERT_OK(clg_ssl_ops.step_finish(ctx, m, &mt));
+    for (int k = 2; k < 6; k++) assert_true(mt.v[k] == 0.0f);
     check_d_gradient(ctx, m, 0.0f);
     free(g0), free(g1);
     clg_ssl_ops.destroy(ctx, m);
