@@ -1,6 +1,12 @@
 /* layer_conv.c: convolution and transposed convolution layers over
- * host/conv (implicit GEMM). Weights N(0, init_std), bias 0. */
+ * host/conv (implicit GEMM), weights N(0, init_std), bias 0; and the
+ * weight-normalised convolution (Salimans & Kingma 2016, as
+ * openai/improved-gan's nn.weight_norm over a conv layer: w = g v / ||v||
+ * per output filter, stored as PyTorch's weight_norm stores it: weight_g
+ * (K, 1, 1, 1), weight_v (K, C, R, S), bias (K)). */
 #include "layers.h"
+#include "elementwise.h"
+#include "weightnorm.h"
 
 enum { W, B };
 
@@ -87,4 +93,70 @@ clg_status clg_net_convt(clg_net *net, const char *name, int c_out, int r, int s
                          int bias) {
     clg_layer_args a = {.conv = {c_out, r, stride, pad, bias, {0}}};
     return clg_net_add(net, CLG_LAYER_CONVT, name, &a);
+}
+
+/* ---- weight-normalised convolution ---- */
+enum { WG, WV, WB, WW, WNORM, WDW };
+
+static int wn_conv_slots(const clg_layer *l, clg_slot *s) {
+    const clg_conv_desc *d = &l->a.conv.d;
+    s[WG] = clg_slot_make(CLG_SLOT_PARAM, "weight_g", d->K, 1, 1, 1, 4);
+    s[WV] = clg_slot_make(CLG_SLOT_PARAM, "weight_v", d->K, d->C, d->R, d->S, 4);
+    s[WB] = clg_slot_make(CLG_SLOT_PARAM, "bias", 1, d->K, 1, 1, 1);
+    s[WW] = clg_slot_make(CLG_SLOT_SAVED, NULL, d->K, d->C, d->R, d->S, 4);
+    s[WNORM] = clg_slot_make(CLG_SLOT_SAVED, NULL, 1, d->K, 1, 1, 1);
+    s[WDW] = clg_slot_make(CLG_SLOT_SAVED, NULL, d->K, d->C, d->R, d->S, 4);
+    return 6;
+}
+
+/* As nn.py's conv layers: v ~ N(0, 0.05), g = 1, b = 0. */
+static clg_status wn_conv_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t seed) {
+    (void)net;
+    CLG_TRY(clg_layer_init_normal(ctx, &l->t[WV], seed, 0.0f, 0.05f));
+    return clg_fill(ctx, &l->t[WG], 1.0f);
+}
+
+static clg_status wn_conv_run(clg_ctx *ctx, clg_layer *l, const clg_tensor *x, int with_bias) {
+    CLG_TRY(clg_weightnorm_forward(ctx, &l->t[WW], &l->t[WNORM], &l->t[WV], &l->t[WG]));
+    return clg_conv2d_forward(ctx, &l->output, x, &l->t[WW], with_bias ? &l->t[WB] : NULL,
+                              &l->a.conv.d);
+}
+
+/* Data-dependent init (net->data_init): g and b set so each output channel
+ * has mean 0 and standard deviation 1 over N, H and W (nn.py's axes (0, 2,
+ * 3)), from a forward with g = 1, b = 0; then the layer runs with them. */
+static clg_status wn_conv_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
+                                  clg_net_mode mode) {
+    (void)mode;
+    if (net->data_init) {
+        CLG_TRY(clg_fill(ctx, &l->t[WG], 1.0f));
+        CLG_TRY(clg_fill(ctx, &l->t[WB], 0.0f));
+        CLG_TRY(wn_conv_run(ctx, l, x, 0));
+        CLG_TRY(clg_weightnorm_data_init(ctx, &l->t[WG], &l->t[WB], &l->output, 1.0f));
+    }
+    return wn_conv_run(ctx, l, x, 1);
+}
+
+/* dw into scratch, then through w = g v / ||v|| into dv and dg. */
+static clg_status wn_conv_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
+                                   const clg_layer_bwd *b) {
+    (void)net;
+    if (b->param_grads) {
+        CLG_TRY(clg_fill(ctx, &l->t[WDW], 0.0f));
+        CLG_TRY(clg_conv2d_backward_weight(ctx, &l->t[WDW], &l->dt[WB], b->dout, b->x,
+                                           &l->a.conv.d));
+        CLG_TRY(clg_weightnorm_backward(ctx, &l->dt[WV], &l->dt[WG], &l->t[WDW], &l->t[WV],
+                                        &l->t[WG], &l->t[WNORM], 1));
+    }
+    if (b->dx) CLG_TRY(clg_conv2d_backward_data(ctx, b->dx, b->dout, &l->t[WW], &l->a.conv.d));
+    return CLG_OK;
+}
+
+const clg_layer_ops clg_layer_wn_conv_ops = {"wn_conv", 0, conv_shape, wn_conv_slots,
+                                             wn_conv_init, wn_conv_forward, wn_conv_backward,
+                                             conv_reserve, NULL};
+
+clg_status clg_net_wn_conv(clg_net *net, const char *name, int k, int r, int stride, int pad) {
+    clg_layer_args a = {.conv = {k, r, stride, pad, 1, {0}}};
+    return clg_net_add(net, CLG_LAYER_WN_CONV, name, &a);
 }

@@ -1,10 +1,12 @@
 /* layer_shape.c: layers that move or resample values without parameters:
- * reshape (a view), adaptive max pooling, 2x average pooling, the Gaussian
+ * reshape (a view), adaptive max pooling, 2x average pooling, global
+ * average pooling (through GEMM with a vector of ones), the Gaussian
  * pyramid's blur-and-decimate, bilinear 2x upsampling (host/pool,
  * host/resample), and concatenation of a side input along channels
  * (one-hot labels as constant planes, or a conditioning image). */
 #include "layers.h"
 #include "elementwise.h"
+#include "gemm.h"
 #include "pool.h"
 #include "resample.h"
 
@@ -182,3 +184,43 @@ clg_status clg_net_concat(clg_net *net, int side, int channels) {
     clg_layer_args a = {.cat = {side, channels}};
     return clg_net_add(net, CLG_LAYER_CONCAT, NULL, &a);
 }
+
+/* ---- global average pool: (N, C, H, W) -> (N, C, 1, 1) ---- */
+enum { ONES };
+
+static clg_status gavgpool_shape(clg_layer *l) {
+    l->out[2] = 1, l->out[3] = 1;
+    return CLG_OK;
+}
+
+/* ones (H*W): written by forward, read by both passes. */
+static int gavgpool_slots(const clg_layer *l, clg_slot *s) {
+    s[ONES] = clg_slot_make(CLG_SLOT_SAVED, NULL, 1, l->in[2] * l->in[3], 1, 1, 1);
+    return 1;
+}
+
+/* out (N*C, 1) = x (N*C, H*W) ones / (H*W). */
+static clg_status gavgpool_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
+                                   clg_net_mode mode) {
+    (void)net, (void)mode;
+    const size_t rows = (size_t)l->in[0] * l->in[1], hw = (size_t)l->in[2] * l->in[3];
+    CLG_TRY(clg_fill(ctx, &l->t[ONES], 1.0f));
+    return clg_gemm(ctx, 0, 0, rows, 1, hw, 1.0f / (float)hw, x, hw, &l->t[ONES], 1, 0.0f,
+                    &l->output, 1, NULL);
+}
+
+/* dx (N*C, H*W) = dout (N*C, 1) ones^T / (H*W). */
+static clg_status gavgpool_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
+                                    const clg_layer_bwd *b) {
+    (void)net;
+    const size_t rows = (size_t)l->in[0] * l->in[1], hw = (size_t)l->in[2] * l->in[3];
+    if (!b->dx) return CLG_OK;
+    return clg_gemm(ctx, 0, 0, rows, hw, 1, 1.0f / (float)hw, b->dout, 1, &l->t[ONES], hw, 0.0f,
+                    b->dx, hw, NULL);
+}
+
+const clg_layer_ops clg_layer_gavgpool_ops = {"gavgpool", 0, gavgpool_shape, gavgpool_slots,
+                                              NULL, gavgpool_forward, gavgpool_backward, NULL,
+                                              NULL};
+
+clg_status clg_net_gavgpool(clg_net *net) { return clg_net_add(net, CLG_LAYER_GAVGPOOL, NULL, NULL); }

@@ -20,6 +20,8 @@ static const clg_layer_ops *const table[CLG_LAYER_KIND_COUNT] = {
     [CLG_LAYER_BLURDOWN] = &clg_layer_blurdown_ops,
     [CLG_LAYER_UPSAMPLE2] = &clg_layer_upsample2_ops,
     [CLG_LAYER_CONCAT] = &clg_layer_concat_ops,
+    [CLG_LAYER_WN_CONV] = &clg_layer_wn_conv_ops,
+    [CLG_LAYER_GAVGPOOL] = &clg_layer_gavgpool_ops,
 };
 
 const clg_layer_ops *clg_layer_ops_of(clg_layer_kind kind) {

@@ -14,6 +14,7 @@ extern const clg_layer_ops clg_layer_reshape_ops, clg_layer_maxpool_ops;
 extern const clg_layer_ops clg_layer_avgpool2_ops, clg_layer_blurdown_ops;
 extern const clg_layer_ops clg_layer_upsample2_ops, clg_layer_concat_ops;
 extern const clg_layer_ops clg_layer_mbd_ops;
+extern const clg_layer_ops clg_layer_wn_conv_ops, clg_layer_gavgpool_ops;
 
 /* Each tensor draws from Philox(seed) at its own offset in the parameter
  * block, so values do not depend on the order of initialisation. */

@@ -44,6 +44,8 @@ typedef enum {
     CLG_LAYER_BLURDOWN, /* Gaussian pyramid REDUCE: 5-tap blur, keep every second */
     CLG_LAYER_UPSAMPLE2, /* bilinear 2x (align_corners = False) */
     CLG_LAYER_CONCAT,  /* [x, side input] along channels (labels, an image) */
+    CLG_LAYER_WN_CONV, /* weight_g (K, 1, 1, 1), weight_v (K, C, R, S), bias (K) */
+    CLG_LAYER_GAVGPOOL, /* global average pool: (N, C, H, W) -> (N, C, 1, 1) */
     CLG_LAYER_KIND_COUNT
 } clg_layer_kind;
 
@@ -180,6 +182,9 @@ clg_status clg_net_wn_linear(clg_net *net, const char *name, int out, float init
 /* The same with v ~ N(0, v_std) (the size of v sets how fast Adam turns w). */
 clg_status clg_net_wn_linear_v(clg_net *net, const char *name, int out, float init_scale,
                                float v_std);
+/* Weight-normalised conv (bias on), w = g v / ||v|| per output filter
+ * (v ~ N(0, 0.05), g = 1, b = 0 until clg_net_data_init: unit scale). */
+clg_status clg_net_wn_conv(clg_net *net, const char *name, int k, int r, int stride, int pad);
 clg_status clg_net_bn(clg_net *net, const char *name, int affine);
 clg_status clg_net_vbn(clg_net *net, const char *name, int affine);
 clg_status clg_net_act(clg_net *net, clg_act act, float slope);
@@ -189,6 +194,7 @@ clg_status clg_net_noise(clg_net *net, float std);
 clg_status clg_net_maxpool(clg_net *net, int out_h, int out_w);
 clg_status clg_net_mbd(clg_net *net, const char *name, int B, int C);
 clg_status clg_net_avgpool2(clg_net *net);
+clg_status clg_net_gavgpool(clg_net *net);
 clg_status clg_net_blurdown(clg_net *net);
 clg_status clg_net_upsample2(clg_net *net);
 /* Concatenate side input `side` (set with clg_net_set_side before each

@@ -27,7 +27,36 @@
  * reference trains only the last one's); G's BN also has a trained gamma;
  * D's unlabelled batch is also G's feature-matching batch (the reference
  * draws a second permutation); the average's bias correction, and its rate
- * (0.01 by default: runs here are thousands of steps, not 180,000). */
+ * (0.01 by default: runs here are thousands of steps, not 180,000).
+ *
+ * --arch conv: the reference's CIFAR-10 networks
+ * (train_cifar_feature_matching.py) on 32x32 images, every width divided
+ * by 8 (CONV_DIV). Why: a step runs D forward and backward on three
+ * batches and G's feature matching through D, about 13 passes of D and 4
+ * of G; at full width (D 96/192 channels, G 512/256/128, 5x5) that is
+ * about 0.8 TFLOP at batch 100, a minute or more a step on this project's
+ * 2-core CPU. At an eighth it is about 15 GFLOP (D 8.7 MFLOP and G 9 MFLOP
+ * an image forward), measured at 2.4 s a step on the shared machine where
+ * the MLP's took 1.3 s (RESULTS.md); a quarter measured 5.8 s, since the
+ * convolutions of few channels run far below the kernels' peak.
+ *
+ *   D: dropout(0.2) -> [WN conv 3x3 (12, 12, 12 stride 2) lrelu(0.2)]
+ *      -> dropout(0.5) -> [WN conv 3x3 (24, 24, 24 stride 2) lrelu]
+ *      -> dropout(0.5) -> WN conv 3x3 valid (24) lrelu -> [WN conv 1x1
+ *      (NIN, 24) lrelu] x 2 -> global average pool ("features") -> WN
+ *      linear(K), its data-dependent init to scale 0.1 (init_stdv 0.1)
+ *   G: z -> linear(4x4x64) BN relu -> convT 4x4 s2 (32, 8x8) BN relu ->
+ *      convT (16, 16x16) BN relu -> convT (nc, 32x32) tanh
+ *
+ * Beyond the MLP's differences: G's transposed convolutions are 4x4
+ * (DCGAN's, stride 2 pad 1) for its 5x5 (which need an output padding our
+ * convT lacks), and its last one is plain, not weight-normalised (our
+ * weight norm normalises the first axis, convT's input channels); G has no
+ * data-dependent init (its BN layers set the scale); feature matching is
+ * the squared L2 distance of the pooled features' means (the reference's
+ * CIFAR code takes the mean absolute difference); the learning rate
+ * default is the MNIST code's 0.003 (its CIFAR code: --lr 0.0003, decayed
+ * linearly over the last two thirds of 1200 epochs). */
 #include "ssl.h"
 #include "data.h"
 #include "elementwise.h"
@@ -42,6 +71,18 @@
 
 static const int d_widths[] = {1000, 500, 250, 250, 250};
 #define D_HIDDEN ((int)(sizeof d_widths / sizeof d_widths[0]))
+
+/* --arch conv: the reference CIFAR-10 D's convolutions (output channels,
+ * kernel, stride, padding) and G's widths, all divided by CONV_DIV (8:
+ * see the top of the file). */
+#define CONV_DIV 8
+static const struct { int k, r, stride, pad; } d_convs[] = {
+    {96, 3, 1, 1}, {96, 3, 1, 1}, {96, 3, 2, 1},    /* then dropout 0.5 */
+    {192, 3, 1, 1}, {192, 3, 1, 1}, {192, 3, 2, 1}, /* then dropout 0.5 */
+    {192, 3, 1, 0}, {192, 1, 1, 0}, {192, 1, 1, 0},
+};
+#define D_CONVS ((int)(sizeof d_convs / sizeof d_convs[0]))
+static const int g_widths[] = {512, 256, 128}; /* 4x4, 8x8, 16x16 */
 
 typedef struct {
     clg_model base;
@@ -59,13 +100,24 @@ typedef struct {
 } ssl_model;
 
 clg_ssl_config clg_ssl_config_default(void) {
-    clg_ssl_config c = {28, 1, 100, 100, 10, 10, 500, 3e-3f, 0.5f, 0.999f, 1.0f, 1e-2f, 1};
+    clg_ssl_config c = {0, 1, 100, 100, 10, 10, 500, 3e-3f, 0.5f, 0.999f, 1.0f, 1e-2f, 1,
+                        CLG_SSL_ARCH_MLP};
     return c;
 }
 
+static int arch_size(int arch) { return arch == CLG_SSL_ARCH_CONV ? 32 : 28; }
+
+int clg_ssl_image_size(const clg_ssl_config *c) {
+    return c->image_size ? c->image_size : arch_size(c->arch);
+}
+
 clg_status clg_ssl_config_check(const clg_ssl_config *c) {
-    if (c->image_size != 28)
-        return clg_fail(CLG_ERR_INVALID_ARG, "ssl trains on 28x28 images (--image-size 28)");
+    if (c->arch != CLG_SSL_ARCH_MLP && c->arch != CLG_SSL_ARCH_CONV)
+        return clg_fail(CLG_ERR_INVALID_ARG, "--arch must be mlp or conv");
+    if (clg_ssl_image_size(c) != arch_size(c->arch))
+        return clg_fail(CLG_ERR_INVALID_ARG, "ssl --arch %s trains on %dx%d images, not %d",
+                        c->arch ? "conv" : "mlp", arch_size(c->arch), arch_size(c->arch),
+                        c->image_size);
     if (c->nc < 1 || c->nc > 4) return clg_fail(CLG_ERR_INVALID_ARG, "channels must be 1..4");
     if (c->nz < 1 || c->nz > 4096) return clg_fail(CLG_ERR_INVALID_ARG, "--nz must be 1..4096");
     CLG_TRY(clg_pair_check(c->batch, c->lr, c->beta1, c->beta2, 1.0f, 0.0f));
@@ -85,12 +137,10 @@ clg_status clg_ssl_config_check(const clg_ssl_config *c) {
 
 static void name_of(char *buf, int idx) { snprintf(buf, CLG_NAME_MAX, "main.%d", idx); }
 
-clg_status clg_ssl_build_d(clg_net *d, const clg_ssl_config *c, int batch) {
+static clg_status build_d_mlp(clg_net *d, const clg_ssl_config *c) {
     char nm[CLG_NAME_MAX];
     const int s = c->image_size;
     int idx = 0;
-    clg_net_init(d, batch, c->nc, s, s);
-    d->rng_seed = c->seed ^ 0x510e527fade682d1ULL;
     CLG_TRY(clg_net_reshape(d, c->nc * s * s, 1, 1));
     CLG_TRY(clg_net_noise(d, 0.6f));
     for (int k = 0; k < D_HIDDEN; k++, idx += 3) {
@@ -104,11 +154,57 @@ clg_status clg_ssl_build_d(clg_net *d, const clg_ssl_config *c, int batch) {
     return clg_net_wn_linear_v(d, nm, c->classes, 1.0f, 0.1f);
 }
 
+/* Layers are named by their index, as in an nn.Sequential. */
+static clg_status build_d_conv(clg_net *d, const clg_ssl_config *c) {
+    char nm[CLG_NAME_MAX];
+    CLG_TRY(clg_net_dropout(d, 0.2f));
+    for (int i = 0; i < D_CONVS; i++) {
+        name_of(nm, d->count);
+        CLG_TRY(clg_net_wn_conv(d, nm, d_convs[i].k / CONV_DIV, d_convs[i].r, d_convs[i].stride,
+                                d_convs[i].pad));
+        CLG_TRY(clg_net_act(d, CLG_ACT_LEAKY_RELU, 0.2f));
+        if (d_convs[i].stride == 2) CLG_TRY(clg_net_dropout(d, 0.5f));
+    }
+    CLG_TRY(clg_net_gavgpool(d));
+    CLG_TRY(clg_net_name_tap(d, "features"));
+    name_of(nm, d->count);
+    return clg_net_wn_linear_v(d, nm, c->classes, 0.1f, 0.05f);
+}
+
+clg_status clg_ssl_build_d(clg_net *d, const clg_ssl_config *c, int batch) {
+    const int s = c->image_size;
+    clg_net_init(d, batch, c->nc, s, s);
+    d->rng_seed = c->seed ^ 0x510e527fade682d1ULL;
+    return c->arch == CLG_SSL_ARCH_CONV ? build_d_conv(d, c) : build_d_mlp(d, c);
+}
+
+static clg_status build_g_conv(clg_net *g, const clg_ssl_config *c) {
+    char nm[CLG_NAME_MAX];
+    const int w0 = g_widths[0] / CONV_DIV;
+    name_of(nm, g->count);
+    CLG_TRY(clg_net_linear(g, nm, w0 * 4 * 4, 0));
+    name_of(nm, g->count);
+    CLG_TRY(clg_net_bn(g, nm, 1));
+    CLG_TRY(clg_net_act(g, CLG_ACT_RELU, 0.0f));
+    CLG_TRY(clg_net_reshape(g, w0, 4, 4));
+    for (int k = 1; k < 3; k++) {
+        name_of(nm, g->count);
+        CLG_TRY(clg_net_convt(g, nm, g_widths[k] / CONV_DIV, 4, 2, 1, 0));
+        name_of(nm, g->count);
+        CLG_TRY(clg_net_bn(g, nm, 1));
+        CLG_TRY(clg_net_act(g, CLG_ACT_RELU, 0.0f));
+    }
+    name_of(nm, g->count);
+    CLG_TRY(clg_net_convt(g, nm, c->nc, 4, 2, 1, 1));
+    return clg_net_act(g, CLG_ACT_TANH, 0.0f);
+}
+
 static clg_status build_g(clg_net *g, const clg_ssl_config *c, int batch) {
     char nm[CLG_NAME_MAX];
     const int s = c->image_size;
     clg_net_init(g, batch, c->nz, 1, 1);
-    g->init_std = 0.05f; /* about Glorot's for these widths */
+    g->init_std = 0.05f; /* about Glorot's for these widths; the CIFAR code's N(0, 0.05) */
+    if (c->arch == CLG_SSL_ARCH_CONV) return build_g_conv(g, c);
     for (int k = 0; k < 2; k++) {
         name_of(nm, 3 * k);
         CLG_TRY(clg_net_linear(g, nm, 500, 0));
@@ -149,6 +245,7 @@ static clg_status ssl_build(clg_ctx *ctx, ssl_model *m, int gen_batch) {
     CLG_TRY(clg_tensor_create(ctx, &m->x_lab, b, c->nc, s, s, "labelled batch"));
     CLG_TRY(clg_itensor_create(ctx, &m->y_lab, b, "labelled batch's labels"));
     CLG_TRY(clg_tensor_create(ctx, &m->stats, 1, 6, 1, 1, "ssl loss statistics"));
+    CLG_TRY(clg_tensor_zero(ctx, &m->stats)); /* the baseline never writes the K+1 terms' */
     CLG_TRY(params_like(ctx, &m->p.d, &m->d_avg, "D's average"));
     CLG_TRY(params_like(ctx, &m->p.d, &m->d_swap, "D's weights during evaluation"));
     CLG_TRY(clg_tensor_zero(ctx, &m->d_avg));
@@ -164,6 +261,7 @@ static clg_status ssl_setup(clg_ctx *ctx, void *model, const void *cfg, int gen_
     ssl_model *m = model;
     CLG_TRY(clg_ssl_config_check(cfg));
     m->cfg = *(const clg_ssl_config *)cfg;
+    m->cfg.image_size = clg_ssl_image_size(&m->cfg);
     const clg_ssl_config *c = &m->cfg;
     m->base = (clg_model){&clg_ssl_ops, &m->cfg, 0, c->batch, c->image_size, c->nc, c->nz,
                           c->classes, c->seed, {0}, {0}, 0, 0};
@@ -357,8 +455,9 @@ clg_status clg_ssl_test(clg_ctx *ctx, clg_model *mm, const clg_dataset *test, lo
                         long *right_raw) {
     ssl_model *m = (ssl_model *)mm;
     if (!m->p.d.count) return clg_fail(CLG_ERR_INVALID_ARG, "ssl: D was not built");
-    if (!test->labels || test->c != m->cfg.nc || test->h != m->cfg.image_size ||
-        test->w != m->cfg.image_size || test->n < 1)
+    const int s = m->cfg.image_size, padded = test->h == 28 && test->w == 28 && s == 32;
+    if (!test->labels || test->c != m->cfg.nc || !(padded || (test->h == s && test->w == s)) ||
+        test->n < 1)
         return clg_fail(CLG_ERR_INVALID_ARG, "ssl: the test data must be labelled %dx%dx%d "
                         "images (got %d of %dx%dx%d)", m->cfg.nc, m->cfg.image_size,
                         m->cfg.image_size, test->n, test->c, test->h, test->w);
@@ -416,7 +515,10 @@ static clg_status ops_generate(clg_ctx *ctx, clg_model *mm, const clg_tensor *z,
 #define F(key, type, member, lo, hi, flag, help)                                             \
     {key, type, offsetof(clg_ssl_config, member), lo, hi, flag, NULL, help, 0, 0, NULL, 0}
 static const clg_config_field fields[] = {
-    F("image_size", CLG_FIELD_INT, image_size, 28, 28, NULL, "28"),
+    {"arch", CLG_FIELD_CHOICE, offsetof(clg_ssl_config, arch), 0, 1, "--arch", NULL,
+     "mlp (improved-gan's MNIST networks, 28x28) or conv (its CIFAR-10 networks, widths / 8, "
+     "32x32: 28x28 data padded)", 0, 1, "mlp|conv", 1},
+    F("image_size", CLG_FIELD_INT, image_size, 0, 32, NULL, "28 (mlp) or 32 (conv)"),
     F("nc", CLG_FIELD_INT, nc, 1, 4, NULL, "channels (from the data)"),
     F("nz", CLG_FIELD_INT, nz, 1, 4096, "--nz", "latent size"),
     F("batch_size", CLG_FIELD_INT, batch, 2, 4096, "--batch-size",
@@ -444,11 +546,12 @@ static clg_status ops_check(const void *cfg) { return clg_ssl_config_check(cfg);
 
 static void ops_common(const void *cfg, clg_model_common *out) {
     const clg_ssl_config *c = cfg;
-    *out = (clg_model_common){c->image_size, c->nc, c->batch, c->classes, c->nz, c->seed};
+    *out = (clg_model_common){clg_ssl_image_size(c), c->nc, c->batch, c->classes, c->nz, c->seed};
 }
 
 static void ops_set_data(void *cfg, int nc, int classes) {
     clg_ssl_config *c = cfg;
+    c->image_size = clg_ssl_image_size(c);
     c->nc = nc;
     c->classes = classes;
 }
@@ -462,7 +565,11 @@ const clg_model_ops clg_ssl_ops = {
     "labelled examples per class (--labels-per-class, picked by the seed) plus\n"
     "the GAN loss on the rest of the training set, unlabelled; G learns by\n"
     "feature matching. Test accuracy (D's weight average) after each epoch.\n"
-    "--unlabeled-weight 0 trains the same D on the labelled examples alone.",
+    "--unlabeled-weight 0 trains the same D on the labelled examples alone.\n"
+    "--arch conv: the reference's CIFAR-10 networks (weight-normalised convolutions,\n"
+    "dropout, global average pooling; widths divided by 8) on 32x32 images\n"
+    "(Fashion-MNIST padded, or a CIFAR-10 binary folder: ssl needs labelled data);\n"
+    "its reference --lr is 0.0003.",
     sizeof(clg_ssl_config), fields, (int)(sizeof fields / sizeof fields[0]), 1, 1,
     ops_default, ops_check, ops_common, ops_set_data, ops_create, ops_destroy, ops_parts,
     ops_step_enqueue, ops_step_finish, ops_generate, ops_evaluate, NULL, NULL, ops_prepare};

@@ -6,19 +6,26 @@
 
 #include "model.h"
 
+typedef enum { CLG_SSL_ARCH_MLP, CLG_SSL_ARCH_CONV } clg_ssl_arch;
+
 typedef struct {
-    int image_size, nc, nz, batch, classes;
+    int image_size; /* 0: the architecture's (28 mlp, 32 conv) */
+    int nc, nz, batch, classes;
     int labels_per_class, init_examples;
     float lr, beta1, beta2;
     float unlabeled_weight; /* 0: the supervised baseline */
     float avg;              /* rate of D's weight average */
     uint64_t seed;
+    int arch;               /* clg_ssl_arch */
 } clg_ssl_config;
 
 clg_ssl_config clg_ssl_config_default(void);
+/* The image side the config trains on: image_size, or 0's architecture's. */
+int clg_ssl_image_size(const clg_ssl_config *c);
 clg_status clg_ssl_config_check(const clg_ssl_config *c);
 
-/* D for `batch` images: the K-class classifier with its "features" tap. */
+/* D for `batch` images: the K-class classifier with its "features" tap
+ * (c->image_size set: clg_ssl_image_size). */
 clg_status clg_ssl_build_d(clg_net *d, const clg_ssl_config *c, int batch);
 
 /* The labelled subset: the first `per_class` examples of each class in the

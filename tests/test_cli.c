@@ -75,6 +75,8 @@ static void test_bad_flags(void **state) {
     expect_fail(command, 0, "unknown command 'frobnicate'");
     const char *model[] = {"train", "nosuchmodel", NULL};
     expect_fail(model, 2, "unknown model 'nosuchmodel'");
+    const char *arch[] = {"train", "ssl", "--arch", "dcgan", NULL};
+    expect_fail(arch, 2, "--arch 'dcgan': one of mlp|conv");
 }
 
 /* A checkpoint with one flipped data byte (its CRC32 no longer matches),

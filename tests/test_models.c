@@ -5,7 +5,8 @@
  * - conditional generators answer to their labels; LAPGAN's pyramid
  *   reconstructs each level (I_k = l_k + h_k to float rounding) and its
  *   levels of a sample are coarse to fine.
- * ssl trains from labelled toy IDX files and reports its test accuracy.
+ * ssl (--arch mlp and conv) trains from labelled toy IDX files, resumes
+ * bit-identically and reports its test accuracy.
  * Conditional models train on Fashion-MNIST (labelled); the others on a
  * toy IDX file of line patterns. Learning rate 2e-3 (ten times the
  * default): tiny networks, few steps. */
@@ -19,10 +20,12 @@
 #include "ssl.h"
 #include "train.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char dir[256], toy[300]; /* toy: the IDX file of patterns (setup makes it) */
 
@@ -304,13 +307,76 @@ static void test_lapgan_pyramid_and_levels(void **state) {
     m->ops->destroy(ctx, m);
 }
 
-/* ssl from labelled IDX files (the loader finds the labels by MNIST's
- * names; a lone IDX file stays unlabelled): D's labelled loss falls, the
- * run resumes bit-identically, the settings are in the checkpoint, and
- * clgan eval reports the model's own test accuracy. */
+/* Two classes, i % 2, dark and bright over a pattern that varies with i,
+ * under MNIST's file names in dir/levels: what a convolutional D with
+ * global pooling tells apart (not the toy's places). */
+static void write_levels_idx(char *images, size_t cap, int n) {
+    char sub[300], lab[400];
+    snprintf(sub, sizeof sub, "%s/levels", dir);
+    assert_true(mkdir(sub, 0700) == 0 || errno == EEXIST);
+    clg_test_write_labelled_idx(sub, images, cap, n);
+    snprintf(lab, sizeof lab, "%s/toy-labels-idx1-ubyte", sub);
+    FILE *f = fopen(images, "r+b"), *g = fopen(lab, "r+b");
+    assert_non_null(f);
+    assert_non_null(g);
+    assert_int_equal(fseek(f, 16, SEEK_SET), 0);
+    assert_int_equal(fseek(g, 8, SEEK_SET), 0);
+    for (int i = 0; i < n; i++) {
+        for (int p = 0; p < 784; p++) fputc(120 * (i % 2) + ((p / 28 + p % 28 + i) % 7 == 0) * 60, f);
+        fputc(i % 2, g);
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(fclose(g), 0);
+}
+
+/* ssl of one architecture from labelled IDX files (28x28; --arch conv
+ * pads them to 32x32): D's labelled loss falls, the run resumes
+ * bit-identically, the settings are in the checkpoint, G's samples have
+ * the architecture's size, and clgan eval reports the model's own test
+ * accuracy. */
+static void check_ssl(clg_ctx *ctx, const char *images, int arch, int classes, const char *name) {
+    char out[400], ckpt[450], resumed[64];
+    clg_ssl_config c = clg_ssl_config_default();
+    c.batch = 10, c.labels_per_class = 2, c.init_examples = 20, c.seed = 4, c.arch = arch;
+    const int size = arch == CLG_SSL_ARCH_CONV ? 32 : 28;
+    snprintf(out, sizeof out, "%s/%s", dir, name);
+    mlog l = {0};
+    train(ctx, &clg_ssl_ops, &c, images, out, 16, 0, &l);
+    assert_int_equal(l.n, 16);
+    double best = l.m[0].v[0];
+    for (int i = 1; i < l.n; i++) best = fmin(best, l.m[i].v[0]);
+    if (!(best < 0.5 * l.m[0].v[0]))
+        fail_msg("%s: labelled loss %g, at best %g", name, l.m[0].v[0], best);
+    snprintf(resumed, sizeof resumed, "%s_r", name);
+    check_resume(ctx, &clg_ssl_ops, &c, images, resumed);
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", out);
+    const clg_model_ops *ops;
+    void *cfg;
+    CLG_ASSERT_OK(clg_ckpt_read_config(ckpt, &ops, &cfg));
+    assert_ptr_equal(ops, &clg_ssl_ops);
+    assert_int_equal(((clg_ssl_config *)cfg)->labels_per_class, 2);
+    assert_int_equal(((clg_ssl_config *)cfg)->classes, classes);
+    assert_int_equal(((clg_ssl_config *)cfg)->arch, arch);
+    assert_int_equal(((clg_ssl_config *)cfg)->image_size, size);
+    free(cfg);
+    clg_model *g = NULL;
+    CLG_ASSERT_OK(clg_ckpt_open_generator(ctx, ckpt, 4, 0, &g, NULL));
+    assert_int_equal(g->image_size, size);
+    g->ops->destroy(ctx, g);
+    clg_eval_result r;
+    CLG_ASSERT_OK(clg_evaluate(ctx, ckpt, "models/fashion-mnist-classifier.safetensors", 100, 1,
+                               0, images, &r));
+    assert_int_equal(r.model_n, 40);
+    assert_true(r.model_acc >= 0 && r.model_acc <= 1);
+    assert_int_equal(r.model_errors, 40 - lround(r.model_acc * 40));
+    assert_true(isfinite(r.is_mean) && r.n == 100);
+}
+
+/* The loader finds an IDX file's labels by MNIST's names; a lone IDX file
+ * stays unlabelled. */
 static void test_ssl(void **state) {
     clg_ctx *ctx = *state;
-    char images[400], out[400], ckpt[450];
+    char images[400];
     clg_test_write_labelled_idx(dir, images, sizeof images, 40);
     clg_dataset ds;
     int ch;
@@ -321,31 +387,13 @@ static void test_ssl(void **state) {
     CLG_ASSERT_OK(clg_data_open(toy, 28, &ch, &ds));
     assert_null(ds.labels);
     clg_dataset_free(&ds);
-    clg_ssl_config c = clg_ssl_config_default();
-    c.batch = 10, c.labels_per_class = 2, c.init_examples = 20, c.seed = 4;
-    snprintf(out, sizeof out, "%s/ssl", dir);
-    mlog l = {0};
-    train(ctx, &clg_ssl_ops, &c, images, out, 16, 0, &l);
-    assert_int_equal(l.n, 16);
-    double best = l.m[0].v[0];
-    for (int i = 1; i < l.n; i++) best = fmin(best, l.m[i].v[0]);
-    if (!(best < 0.5 * l.m[0].v[0])) fail_msg("ssl: labelled loss %g, at best %g", l.m[0].v[0], best);
-    check_resume(ctx, &clg_ssl_ops, &c, images, "ssl_r");
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", out);
-    const clg_model_ops *ops;
-    void *cfg;
-    CLG_ASSERT_OK(clg_ckpt_read_config(ckpt, &ops, &cfg));
-    assert_ptr_equal(ops, &clg_ssl_ops);
-    assert_int_equal(((clg_ssl_config *)cfg)->labels_per_class, 2);
-    assert_int_equal(((clg_ssl_config *)cfg)->classes, 10);
-    free(cfg);
-    clg_eval_result r;
-    CLG_ASSERT_OK(clg_evaluate(ctx, ckpt, "models/fashion-mnist-classifier.safetensors", 100, 1,
-                               0, images, &r));
-    assert_int_equal(r.model_n, 40);
-    assert_true(r.model_acc >= 0 && r.model_acc <= 1);
-    assert_int_equal(r.model_errors, 40 - lround(r.model_acc * 40));
-    assert_true(isfinite(r.is_mean) && r.n == 100);
+    check_ssl(ctx, images, CLG_SSL_ARCH_MLP, 10, "ssl");
+}
+
+static void test_ssl_conv(void **state) {
+    char images[400];
+    write_levels_idx(images, sizeof images, 40);
+    check_ssl(*state, images, CLG_SSL_ARCH_CONV, 2, "ssl_conv");
 }
 
 int main(void) {
@@ -360,6 +408,7 @@ int main(void) {
         cmocka_unit_test(test_lapgan_classes),
         cmocka_unit_test(test_lapgan_pyramid_and_levels),
         cmocka_unit_test(test_ssl),
+        cmocka_unit_test(test_ssl_conv),
     };
     return clg_test_run_in_tmpdir("models", dir, sizeof dir, tests,
                                   sizeof tests / sizeof tests[0]);

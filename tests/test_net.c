@@ -9,8 +9,9 @@
  *   one of them untouched (BN, VBN, MBD, weight norm, conv, linear);
  * - named taps: read after the forward (not overwritten by a later layer),
  *   gradients injected there, unknown names refused;
- * - weight norm's data-dependent init; VBN's outputs independent of the
- *   rest of their batch.
+ * - weight norm's data-dependent init (dense and conv); global average
+ *   pooling against C; VBN's outputs independent of the rest of their
+ *   batch.
  *
  * Tolerance of the gradient checks: central differences of float32
  * forwards with h = 1e-2 and 5e-3; an element counts only where both agree
@@ -249,6 +250,60 @@ static void test_wn_linear_softplus_gradients(void **state) {
     CLG_ASSERT_OK(clg_net_act(&net, CLG_ACT_SOFTPLUS, 0.0f));
     CLG_ASSERT_OK(clg_net_wn_linear(&net, "main.2", 3, 1.0f));
     run_check(*state, &net, 0.7f, 21, CLG_NET_TRAIN, 1, "wn_linear/softplus");
+}
+
+/* The improved-gan CIFAR D's kinds: weight-normalised convolutions (3x3
+ * padded, stride 2, a 1x1 "NIN") and the global average pool. */
+static void test_wn_conv_gavgpool_gradients(void **state) {
+    clg_net net;
+    clg_net_init(&net, 3, 2, 6, 6);
+    CLG_ASSERT_OK(clg_net_wn_conv(&net, "main.0", 4, 3, 1, 1));
+    CLG_ASSERT_OK(clg_net_act(&net, CLG_ACT_LEAKY_RELU, 0.2f));
+    CLG_ASSERT_OK(clg_net_wn_conv(&net, "main.2", 3, 3, 2, 1)); /* 6 -> 3 */
+    CLG_ASSERT_OK(clg_net_act(&net, CLG_ACT_TANH, 0.0f));
+    CLG_ASSERT_OK(clg_net_wn_conv(&net, "main.4", 3, 1, 1, 0));
+    CLG_ASSERT_OK(clg_net_gavgpool(&net));
+    CLG_ASSERT_OK(clg_net_wn_linear(&net, "main.6", 2, 1.0f));
+    run_check(*state, &net, 0.7f, 23, CLG_NET_TRAIN, 1, "wn_conv/gavgpool");
+}
+
+/* Global average pool against C; a WN conv's data-dependent init gives each
+ * output channel mean 0 and std 1 over N, H and W. */
+static void test_gavgpool_wn_conv_values(void **state) {
+    clg_ctx *ctx = *state;
+    clg_net net;
+    clg_net_init(&net, 5, 2, 4, 3);
+    CLG_ASSERT_OK(clg_net_wn_conv(&net, "main.0", 3, 3, 1, 1));
+    CLG_ASSERT_OK(clg_net_name_tap(&net, "conv"));
+    CLG_ASSERT_OK(clg_net_gavgpool(&net));
+    CLG_ASSERT_OK(clg_net_alloc(ctx, &net));
+    CLG_ASSERT_OK(clg_net_init_params(ctx, &net, 5));
+    float x[120], conv[180], out[15];
+    clg_test_fill_uniform(x, 120, 6, -2.0f, 3.0f);
+    clg_tensor tx = clg_test_tensor(ctx, 5, 2, 4, 3, x);
+    CLG_ASSERT_OK(clg_net_data_init(ctx, &net, &tx));
+    CLG_ASSERT_OK(clg_net_forward(ctx, &net, &tx, CLG_NET_EVAL));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_tap(&net, "conv"), conv));
+    CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_output(&net), out));
+    for (int k = 0; k < 3; k++) {
+        double m = 0, v = 0;
+        for (int n = 0; n < 5; n++)
+            for (int i = 0; i < 12; i++) m += conv[(n * 3 + k) * 12 + i] / 60.0;
+        for (int n = 0; n < 5; n++)
+            for (int i = 0; i < 12; i++) {
+                const double d = conv[(n * 3 + k) * 12 + i] - m;
+                v += d * d / 60.0;
+            }
+        if (fabs(m) > 1e-4 || fabs(sqrt(v) - 1.0) > 1e-4)
+            fail_msg("channel %d: mean %g, std %g after the init (want 0, 1)", k, m, sqrt(v));
+    }
+    for (int r = 0; r < 15; r++) {
+        double want = 0;
+        for (int i = 0; i < 12; i++) want += conv[r * 12 + i] / 12.0;
+        assert_float_equal(out[r], want, 1e-6 + 1e-6 * fabs(want));
+    }
+    clg_tensor_free(ctx, &tx);
+    clg_net_free(ctx, &net);
 }
 
 /* VBN as G trains it: the reference batch's pass before every forward, so
@@ -510,6 +565,8 @@ int main(void) {
         cmocka_unit_test(test_view_first_gradients),
         cmocka_unit_test(test_activation_dropout_noise_pairs),
         cmocka_unit_test(test_wn_linear_softplus_gradients),
+        cmocka_unit_test(test_wn_conv_gavgpool_gradients),
+        cmocka_unit_test(test_gavgpool_wn_conv_values),
         cmocka_unit_test(test_vbn_gradients),
         cmocka_unit_test(test_mbd_gradients),
         cmocka_unit_test(test_resample_concat_gradients),

@@ -1,18 +1,28 @@
 /* test_ssl.c: semi-supervised learning with the K+1 discriminator (models/ssl.c):
  * - the labelled subset: N per class in the seed's order, the same for the
  *   same seed, another for another; a class with too few examples refused;
- * - D's gradient (cross-entropy on the labelled batch + the K+1 terms on
- *   the unlabelled and generated batches) against central differences of
- *   that loss, D's Gaussian noise held fixed by its counter;
+ * - each term of D's loss where its gradient is large: D's last layer set
+ *   to logits = b for every input (scale g = 0), so the loss is a function
+ *   of b alone, and the gradient D's step computes for b (the sum of the
+ *   loss kernels' output gradients over the batch) against central
+ *   differences of a double-precision C reference of each term, in one
+ *   state where D(x) = 0.1 (the unlabelled-real term large) and one where
+ *   D(x) = 0.9 (the generated term large); the test asserts that a 20%
+ *   error in any term's weight is 10x its tolerance;
+ * - end to end: D's gradient (cross-entropy on the labelled batch + the
+ *   K+1 terms on the unlabelled and generated batches) against central
+ *   differences of that loss, D's Gaussian noise held fixed by its counter;
  * - the baseline (--unlabeled-weight 0): the same for the cross-entropy
  *   alone, and G untouched by a step;
  * - D's weight average: avg_0 = 0, avg_1 = r theta_1, avg_2 = (1 - r) avg_1 + r theta_2;
  * - test accuracy of D and of its average (divided by 1 - (1 - r)^t)
  *   equals the test's own argmax of D's logits (noise off), with a short
  *   last batch; D's weights restored.
- * Central differences: h = 1e-2 on the last layer's parameters (smooth in them),
- * tolerance 1e-3 + 1% (float32 losses of about 2; the gradients checked are
- * 1e-2 to 1e-1). */
+ * Central differences: end to end, h = 1e-2 on the last layer's parameters
+ * (smooth in them), tolerance 1e-3 + 1% (float32 losses of about 2; the
+ * gradients checked are 1e-2 to 1e-1); per term, h = 1e-4 on the double
+ * reference, tolerance 2e-5 + 1e-4 relative (float32 gradients of 1e-2 to
+ * 1). */
 #include "testutil.h"
 #include "elementwise.h"
 #include "data.h"
@@ -41,11 +51,13 @@ static void make_data(clg_dataset *d, int n) {
     }
 }
 
-/* The model on d: batch 10, 2 labels per class, data init on 30 images,
+/* The model on d: batch 10, per_class labels per class (make_model: 2),
+ * data init on 30 images,
  * unlabelled weight w, average rate avg; its unlabelled batch images 20..29. */
-static clg_model *make_model(clg_ctx *ctx, const clg_dataset *ds, float w, float avg) {
+static clg_model *make_model_n(clg_ctx *ctx, const clg_dataset *ds, float w, float avg,
+                               int per_class) {
     clg_ssl_config c = clg_ssl_config_default();
-    c.batch = 10, c.labels_per_class = 2, c.init_examples = 30, c.seed = 3;
+    c.batch = 10, c.labels_per_class = per_class, c.init_examples = 30, c.seed = 3;
     c.unlabeled_weight = w, c.avg = avg;
     clg_model *m;
     CLG_ASSERT_OK(clg_ssl_ops.create(ctx, &c, 0, &m));
@@ -55,6 +67,10 @@ static clg_model *make_model(clg_ctx *ctx, const clg_dataset *ds, float w, float
     CLG_ASSERT_OK(clg_tensor_upload(ctx, &m->real, x));
     free(x);
     return m;
+}
+
+static clg_model *make_model(clg_ctx *ctx, const clg_dataset *ds, float w, float avg) {
+    return make_model_n(ctx, ds, w, avg, 2);
 }
 
 static clg_net *net_of(clg_model *m, int part) {
@@ -152,10 +168,137 @@ static void test_d_gradient(void **state) {
      * one's at w = 1, weigh more. */
     clg_model *m = make_model(ctx, &d, 10.0f, 1e-3f);
     CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m)); /* uploads step 0's labelled batch */
-    /* Known gap: here D(x) is near 1 for the unlabelled batch, so that
-     * term's gradient is small; a wrong weight on it alone (0.4 for 0.5)
-     * still passes this check. */
+    /* Here D(x_unl) is near 1, so that term's gradient is small: its weight
+     * is checked by test_loss_terms, not here. */
     check_d_gradient(ctx, m, 10.0f);
+    clg_ssl_ops.destroy(ctx, m);
+    clg_dataset_free(&d);
+}
+
+/* ---- each term of the K+1 loss, with D's logits set ---- */
+
+#define K 10
+
+static double lse_of(const double *b) {
+    double mx = b[0], z = 0;
+    for (int k = 1; k < K; k++) mx = b[k] > mx ? b[k] : mx;
+    for (int k = 0; k < K; k++) z += exp(b[k] - mx);
+    return mx + log(z);
+}
+
+/* The terms of D's loss when every logit row is b, the labelled batch one
+ * example of each class: cross-entropy lse(b) - mean(b); unlabelled real
+ * -log D = softplus(-lse); generated -log(1 - D) = softplus(lse). */
+static double term_loss(int term, const double *b) {
+    const double l = lse_of(b);
+    double mean = 0;
+    for (int k = 0; k < K; k++) mean += b[k] / K;
+    if (term == 0) return l - mean;
+    const double a = term == 1 ? -l : l;
+    return (a > 0 ? a : 0) + log1p(exp(-fabs(a)));
+}
+
+/* d term / d b by central differences, in double. */
+static void term_grad(int term, const double *b, double *out) {
+    const double h = 1e-4;
+    double x[K];
+    memcpy(x, b, sizeof x);
+    for (int k = 0; k < K; k++) {
+        x[k] = b[k] + h;
+        const double lp = term_loss(term, x);
+        x[k] = b[k] - h;
+        out[k] = (lp - term_loss(term, x)) / (2 * h);
+        x[k] = b[k];
+    }
+}
+
+/* Set D's last layer to logits = b for every input: scale g = 0, bias b.
+ * Returns the bias's offset (floats) in the parameter block. */
+static size_t set_logits(clg_ctx *ctx, clg_net *d, const double *b) {
+    char gname[48], bname[48];
+    snprintf(gname, sizeof gname, "%s.weight_g", d->layers[d->count - 1].name);
+    snprintf(bname, sizeof bname, "%s.bias", d->layers[d->count - 1].name);
+    clg_named_tensor nt[64];
+    const int nn = clg_net_tensors(d, nt, 64);
+    float *p = block_host(ctx, &d->params);
+    size_t boff = 0, found = 0;
+    for (int t = 0; t < nn; t++) {
+        const size_t off = nt[t].t.off / sizeof(float);
+        if (!strcmp(nt[t].name, gname)) {
+            assert_int_equal(nt[t].t.n * nt[t].t.c * nt[t].t.h * nt[t].t.w, K);
+            for (int k = 0; k < K; k++) p[off + k] = 0.0f;
+            found |= 1;
+        } else if (!strcmp(nt[t].name, bname)) {
+            for (int k = 0; k < K; k++) p[off + k] = (float)b[k];
+            boff = off, found |= 2;
+        }
+    }
+    assert_int_equal(found, 3);
+    clg_tensor all = clg_block_tensor(&d->params);
+    CLG_ASSERT_OK(clg_tensor_upload(ctx, &all, p));
+    free(p);
+    return boff;
+}
+
+/* Logits with distinct classes and D(x) = sigmoid(lse) = dx. */
+static void logits_for(double dx, double *b) {
+    for (int k = 0; k < K; k++) b[k] = 0.4 * (k - 4.5) + 0.1 * (k % 3);
+    const double shift = log(dx / (1 - dx)) - lse_of(b);
+    for (int k = 0; k < K; k++) b[k] += shift;
+}
+
+/* D's step at logits b with unlabelled weight w: the bias gradient against
+ * sum_t weight_t x d term_t / d b; the losses and D(x) it reports against
+ * the reference; each term's weight checked to 20% (10x the tolerance). */
+static void check_terms(clg_ctx *ctx, clg_model *m, double dx, float w) {
+    clg_net *d = net_of(m, 1);
+    double b[K], g[3][K];
+    logits_for(dx, b);
+    const size_t boff = set_logits(ctx, d, b);
+    CLG_ASSERT_OK(clg_ssl_d_grads(ctx, m, &m->real, 0));
+    float *grad = block_host(ctx, &d->grads);
+    const double weight[3] = {1.0, 0.5 * w, 0.5 * w};
+    const int terms = w > 0 ? 3 : 1;
+    double big[3] = {0};
+    for (int t = 0; t < terms; t++) term_grad(t, b, g[t]);
+    for (int k = 0; k < K; k++) {
+        double want = 0;
+        for (int t = 0; t < terms; t++) want += weight[t] * g[t][k];
+        const double tol = 2e-5 + 1e-4 * fabs(want);
+        if (fabs(grad[boff + k] - want) > tol)
+            fail_msg("D(x) %.1f, w %g, logit %d: gradient %.7g, reference %.7g", dx, w, k,
+                     grad[boff + k], want);
+        for (int t = 0; t < terms; t++)
+            if (0.2 * weight[t] * fabs(g[t][k]) > 10 * tol) big[t] = 1;
+    }
+    for (int t = 0; t < terms; t++)
+        if (!big[t]) fail_msg("D(x) %.1f: term %d's gradient too small to check its weight", dx, t);
+    clg_metrics mt;
+    CLG_ASSERT_OK(clg_ssl_ops.step_finish(ctx, m, &mt));
+    assert_float_equal(mt.v[0], term_loss(0, b), 1e-5 + 1e-5 * term_loss(0, b));
+    if (w > 0) {
+        const double unl = 0.5 * (term_loss(1, b) + term_loss(2, b));
+        assert_float_equal(mt.v[2], unl, 1e-5 + 1e-5 * unl);
+        assert_float_equal(mt.v[3], dx, 1e-5); /* D(x_unl) */
+        assert_float_equal(mt.v[4], dx, 1e-5); /* D(G(z)) */
+    }
+    free(grad);
+}
+
+static void test_loss_terms(void **state) {
+    clg_ctx *ctx = *state;
+    clg_dataset d;
+    make_data(&d, 60);
+    /* One labelled example per class: the labelled batch holds each once. */
+    clg_model *m = make_model_n(ctx, &d, 1.0f, 1e-3f, 1);
+    CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m)); /* uploads step 0's labelled batch */
+    check_terms(ctx, m, 0.1, 1.0f); /* -log D(x_unl) steep: the unlabelled-real term */
+    check_terms(ctx, m, 0.9, 1.0f); /* -log(1 - D(G(z))) steep: the generated term */
+    check_terms(ctx, m, 0.5, 3.0f);
+    clg_ssl_ops.destroy(ctx, m);
+    m = make_model_n(ctx, &d, 0.0f, 1e-3f, 1); /* the baseline: cross-entropy alone */
+    CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m));
+    check_terms(ctx, m, 0.5, 0.0f);
     clg_ssl_ops.destroy(ctx, m);
     clg_dataset_free(&d);
 }
@@ -170,6 +313,9 @@ static void test_baseline(void **state) {
     CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m));
     float *g1 = block_host(ctx, &g->params);
     assert_memory_equal(g0, g1, g->params.numel * sizeof *g0);
+    clg_metrics mt; /* no K+1 terms: their metrics are 0, not stale device memory */
+    CLG_ASSERT_OK(clg_ssl_ops.step_finish(ctx, m, &mt));
+    for (int k = 2; k < 6; k++) assert_true(mt.v[k] == 0.0f);
     check_d_gradient(ctx, m, 0.0f);
     free(g0), free(g1);
     clg_ssl_ops.destroy(ctx, m);
@@ -266,6 +412,7 @@ static void test_accuracy(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pick),
+        cmocka_unit_test(test_loss_terms),
         cmocka_unit_test(test_d_gradient),
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_average),
