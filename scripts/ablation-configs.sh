@@ -10,4 +10,5 @@ ablation_configs() {
     cfg hist --hist-avg 1e-3
     cfg all --mbd 100,5 --real-label 0.9 --vbn --feature-matching --hist-avg 1e-3
     cfg labels --mbd 100,5 --real-label 0.9 --vbn --feature-matching --hist-avg 1e-3 --k-plus-one
+    cfg nofm --mbd 100,5 --real-label 0.9 --vbn --hist-avg 1e-3
 }
