@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,31 @@ static void test_gan(void **state) {
     check_resume(ctx, &clg_gan_ops, &c, toy, "gan_r");
 }
 
+/* The checkpoint `ck` of a run with --feature-matching --mbd 4,2
+ * --hist-avg 0.1: its config (of `ops`, those members at the offsets
+ * given) says so, and the tensors named are there. */
+#define IMPROVED_AT(type) \
+    offsetof(type, feature_matching), offsetof(type, mbd), offsetof(type, hist_avg)
+static void check_improved_saved(const char *ck, const clg_model_ops *ops, size_t fm, size_t mbd,
+                                 size_t hist, const char *const *tensors, int n) {
+    const clg_model_ops *back_ops;
+    void *back;
+    CLG_ASSERT_OK(clg_ckpt_read_config(ck, &back_ops, &back));
+    assert_ptr_equal(back_ops, ops);
+    const char *b = back;
+    int f, m[2];
+    float h;
+    memcpy(&f, b + fm, sizeof f), memcpy(m, b + mbd, sizeof m), memcpy(&h, b + hist, sizeof h);
+    assert_int_equal(f, 1), assert_int_equal(m[0], 4), assert_int_equal(m[1], 2);
+    assert_true(h == 0.1f);
+    free(back);
+    clg_safetensors st;
+    CLG_ASSERT_OK(clg_safetensors_read(ck, &st));
+    for (int i = 0; i < n; i++)
+        if (!clg_safetensors_find(&st, tensors[i])) fail_msg("%s: no tensor %s", ck, tensors[i]);
+    clg_safetensors_free(&st);
+}
+
 /* gan and cgan (MLP, and --arch dcgan) with --feature-matching, --mbd and
  * --hist-avg: they train, resume bit-identically, come back from the
  * checkpoint, and D has the MBD layer and both running means are saved.
@@ -120,21 +146,8 @@ static void test_gan_improved(void **state) {
         check_resume(ctx, ops, &c, k ? "fashion-mnist" : toy, names[k]);
         char ck[450];
         snprintf(ck, sizeof ck, "%s/%s_a/checkpoint.safetensors", dir, names[k]);
-        const clg_model_ops *back_ops;
-        void *back;
-        CLG_ASSERT_OK(clg_ckpt_read_config(ck, &back_ops, &back));
-        const clg_gan_config *b = back;
-        assert_ptr_equal(back_ops, ops);
-        assert_int_equal(b->feature_matching, 1);
-        assert_int_equal(b->mbd[0], 4), assert_int_equal(b->mbd[1], 2);
-        assert_true(b->hist_avg == 0.1f);
-        free(back);
-        clg_safetensors st;
-        CLG_ASSERT_OK(clg_safetensors_read(ck, &st));
-        assert_non_null(clg_safetensors_find(&st, mbd_t[k]));
-        assert_non_null(clg_safetensors_find(&st, "hist.netD.main.0.weight"));
-        assert_non_null(clg_safetensors_find(&st, "hist.main.0.weight"));
-        clg_safetensors_free(&st);
+        const char *want[3] = {mbd_t[k], "hist.netD.main.0.weight", "hist.main.0.weight"};
+        check_improved_saved(ck, ops, IMPROVED_AT(clg_gan_config), want, 3);
     }
     /* Feature matching is G's loss: the first step's D loss is the same
      * with it or without, G's is not. */
@@ -237,22 +250,9 @@ static void test_lapgan_improved(void **state) {
     check_resume(ctx, &clg_lapgan_ops, &c, toy, "lapgan_i");
     char ck[450];
     snprintf(ck, sizeof ck, "%s/lapgan_i_a/checkpoint.safetensors", dir);
-    const clg_model_ops *ops;
-    void *back;
-    CLG_ASSERT_OK(clg_ckpt_read_config(ck, &ops, &back));
-    const clg_lapgan_config *b = back;
-    assert_ptr_equal(ops, &clg_lapgan_ops);
-    assert_int_equal(b->feature_matching, 1);
-    assert_int_equal(b->mbd[0], 4), assert_int_equal(b->mbd[1], 2);
-    assert_true(b->hist_avg == 0.1f);
-    free(back);
-    clg_safetensors st;
-    CLG_ASSERT_OK(clg_safetensors_read(ck, &st));
     const char *want[] = {"l0.D.main.5.T", "l1.D.main.5.T", "l2.D.main.6.T",
                           "hist.l0.D.main.0.weight", "hist.l2.G.main.0.weight"};
-    for (int i = 0; i < 5; i++)
-        if (!clg_safetensors_find(&st, want[i])) fail_msg("no tensor %s", want[i]);
-    clg_safetensors_free(&st);
+    check_improved_saved(ck, &clg_lapgan_ops, IMPROVED_AT(clg_lapgan_config), want, 5);
 }
 
 static void test_lapgan_classes(void **state) {
