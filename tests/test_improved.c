@@ -200,7 +200,7 @@ static void test_one_sided_label_smoothing(void **state) {
     clg_ctx *ctx = *state;
     clg_pair p;
     build_pair(ctx, &p, 8, 0.0f, NULL, 0.9f);
-    float xv[32], lr[8], lf[8], st[6];
+    float xv[32], lr[8], lf[8], st[8];
     clg_test_fill_uniform(xv, 32, 6, -1.0f, 1.0f);
     clg_tensor real = clg_test_tensor(ctx, 8, 4, 1, 1, xv);
     CLG_ASSERT_OK(clg_pair_d_grads(ctx, &p, &real, 0, 1));
