@@ -189,10 +189,7 @@ static clg_status ops_step_enqueue(clg_ctx *ctx, clg_model *mm) {
 }
 
 static clg_status ops_step_finish(clg_ctx *ctx, clg_model *m, clg_metrics *out) {
-    float v[5];
-    CLG_TRY(clg_pair_read(ctx, &((gan_model *)m)->p, v));
-    clg_gan_metrics(v, out);
-    return CLG_OK;
+    return clg_pair_metrics(ctx, &((gan_model *)m)->p, out);
 }
 
 /* Conditional models draw label i % classes for row i when given none. */

@@ -265,11 +265,22 @@ static clg_status fm_loss(clg_ctx *ctx, const clg_pair *p, float *loss) {
     return rc;
 }
 
-clg_status clg_pair_read(clg_ctx *ctx, const clg_pair *p, float *out) {
+/* One read of the statistics: clg_pair_read's five values, then the K+1
+ * D's cross-entropy and accuracy (loss_D includes the cross-entropy). */
+static clg_status pair_values(clg_ctx *ctx, const clg_pair *p, float v[7]) {
     float st[8];
     CLG_TRY(clg_tensor_download(ctx, &p->stats, st));
-    out[0] = st[0] + st[2], out[1] = st[4], out[2] = st[1], out[3] = st[3], out[4] = st[5];
-    return p->s.fm_tap ? fm_loss(ctx, p, &out[1]) : CLG_OK;
+    const float ce = p->s.classes ? st[6] : 0.0f;
+    v[0] = st[0] + st[2] + ce, v[1] = st[4], v[2] = st[1], v[3] = st[3], v[4] = st[5];
+    v[5] = st[6], v[6] = st[7];
+    return p->s.fm_tap ? fm_loss(ctx, p, &v[1]) : CLG_OK;
+}
+
+clg_status clg_pair_read(clg_ctx *ctx, const clg_pair *p, float *out) {
+    float v[7];
+    CLG_TRY(pair_values(ctx, p, v));
+    memcpy(out, v, 5 * sizeof *v);
+    return CLG_OK;
 }
 
 /* The metrics of a GAN step (clg_pair_read's order). */
@@ -281,14 +292,12 @@ void clg_gan_metrics(const float *v, clg_metrics *out) {
 }
 
 clg_status clg_pair_metrics(clg_ctx *ctx, const clg_pair *p, clg_metrics *out) {
-    float v[5], st[8];
-    CLG_TRY(clg_pair_read(ctx, p, v));
+    float v[7];
+    CLG_TRY(pair_values(ctx, p, v));
     clg_gan_metrics(v, out);
     if (!p->s.classes) return CLG_OK;
-    CLG_TRY(clg_tensor_download(ctx, &p->stats, st));
-    out->v[0] += st[6];
-    out->name[5] = "loss_cls", out->label[5] = "loss_cls", out->v[5] = st[6];
-    out->name[6] = "acc", out->label[6] = "acc", out->v[6] = st[7];
+    out->name[5] = "loss_cls", out->label[5] = "loss_cls", out->v[5] = v[5];
+    out->name[6] = "acc", out->label[6] = "acc", out->v[6] = v[6];
     out->count = 7;
     return CLG_OK;
 }

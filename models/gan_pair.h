@@ -96,7 +96,8 @@ clg_status clg_pair_g_step(clg_ctx *ctx, clg_pair *p, const clg_tensor *real);
 /* Historical averaging's gradient: net's gradients += 2 W (theta - hist). */
 clg_status clg_pair_hist_grad(clg_ctx *ctx, const clg_pair *p, clg_net *net,
                               const clg_tensor *hist);
-/* The step's loss_d, loss_g (the feature-matching distance with fm_tap),
+/* The step's loss_d (with the K+1 D's cross-entropy), loss_g (the
+ * feature-matching distance with fm_tap),
  * d_x, d_g_z1 (before D's update), d_g_z2 (after) into out[0..5) (small
  * blocking reads). */
 clg_status clg_pair_read(clg_ctx *ctx, const clg_pair *p, float *out);
