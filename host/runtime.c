@@ -490,29 +490,38 @@ clg_status clg_profile_record(clg_ctx *ctx, cl_event ev, const char *family) {
     return CLG_OK;
 }
 
-clg_status clg_profile_collect(clg_ctx *ctx) {
+static void profile_add(clg_ctx *ctx, const char *family, double ms) {
+    int j = 0;
+    while (j < ctx->prof_count && strcmp(ctx->prof[j].family, family) != 0) j++;
+    if (j == ctx->prof_count) {
+        if (j == (int)(sizeof ctx->prof / sizeof ctx->prof[0])) return;
+        snprintf(ctx->prof[j].family, sizeof ctx->prof[j].family, "%s", family);
+        ctx->prof[j].ms = 0;
+        ctx->prof[j].launches = 0;
+        ctx->prof_count++;
+    }
+    ctx->prof[j].ms += ms;
+    ctx->prof[j].launches++;
+}
+
+clg_status clg_profile_collect_first(clg_ctx *ctx, int n) {
     clg_status rc = CLG_OK;
-    for (int i = 0; i < ctx->prof_n; i++) {
+    if (n > ctx->prof_n) n = ctx->prof_n;
+    for (int i = 0; i < n; i++) {
         double ms = 0;
         if (rc == CLG_OK) rc = clg_event_ms(ctx->prof_events[i], &ms);
         clReleaseEvent(ctx->prof_events[i]);
-        if (rc != CLG_OK) continue;
-        int j = 0;
-        while (j < ctx->prof_count && strcmp(ctx->prof[j].family, ctx->prof_families[i]) != 0) j++;
-        if (j == ctx->prof_count) {
-            if (j == (int)(sizeof ctx->prof / sizeof ctx->prof[0])) continue;
-            snprintf(ctx->prof[j].family, sizeof ctx->prof[j].family, "%s",
-                     ctx->prof_families[i]);
-            ctx->prof[j].ms = 0;
-            ctx->prof[j].launches = 0;
-            ctx->prof_count++;
-        }
-        ctx->prof[j].ms += ms;
-        ctx->prof[j].launches++;
+        if (rc == CLG_OK) profile_add(ctx, ctx->prof_families[i], ms);
     }
-    ctx->prof_n = 0;
+    ctx->prof_n -= n;
+    if (n == 0 || ctx->prof_n == 0) return rc;
+    memmove(ctx->prof_events, ctx->prof_events + n, (size_t)ctx->prof_n * sizeof *ctx->prof_events);
+    memmove(ctx->prof_families, ctx->prof_families + n,
+            (size_t)ctx->prof_n * sizeof *ctx->prof_families);
     return rc;
 }
+
+clg_status clg_profile_collect(clg_ctx *ctx) { return clg_profile_collect_first(ctx, ctx->prof_n); }
 
 clg_status clg_event_ms(cl_event ev, double *ms) {
     cl_ulong t0 = 0, t1 = 0;

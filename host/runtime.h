@@ -161,6 +161,9 @@ clg_status clg_set_args(cl_kernel k, const clg_arg *args, int n);
  * their device time to ctx->prof. */
 clg_status clg_profile_record(clg_ctx *ctx, cl_event ev, const char *family);
 clg_status clg_profile_collect(clg_ctx *ctx);
+/* The same for the first n recorded events alone (those of finished work);
+ * the later ones stay recorded. */
+clg_status clg_profile_collect_first(clg_ctx *ctx, int n);
 
 /* Milliseconds between an event's start and end (profiling queue). */
 clg_status clg_event_ms(cl_event ev, double *ms);

@@ -59,6 +59,13 @@ clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host) {
     return read_bytes(ctx, t->buf, t->off, clg_tensor_bytes(t), host);
 }
 
+clg_status clg_tensor_download_async(clg_ctx *ctx, const clg_tensor *t, float *host,
+                                     cl_event *done) {
+    CL_CHECK(clEnqueueReadBuffer(ctx->queue, t->buf, CL_FALSE, t->off, clg_tensor_bytes(t), host,
+                                 0, NULL, done));
+    return CLG_OK;
+}
+
 clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v) {
     if (t->off % sizeof(float))
         return clg_fail(CLG_ERR_INVALID_ARG, "tensor_fill: byte offset %zu is not a multiple of 4",

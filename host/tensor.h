@@ -46,6 +46,10 @@ clg_status clg_tensor_upload(clg_ctx *ctx, const clg_tensor *t, const float *hos
  * passed the copy (any later blocking call, or clg_ctx_finish). */
 clg_status clg_tensor_upload_async(clg_ctx *ctx, const clg_tensor *t, const float *host);
 clg_status clg_tensor_download(clg_ctx *ctx, const clg_tensor *t, float *host);
+/* The same without waiting: `host` is written once *done completes
+ * (clWaitForEvents; the caller releases the event). */
+clg_status clg_tensor_download_async(clg_ctx *ctx, const clg_tensor *t, float *host,
+                                     cl_event *done);
 /* Every element := v, by clEnqueueFillBuffer; enqueued, not waited for.
  * Fails unless t->off is a multiple of 4. */
 clg_status clg_tensor_fill(clg_ctx *ctx, const clg_tensor *t, float v);

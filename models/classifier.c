@@ -330,4 +330,4 @@ const clg_model_ops clg_classifier_ops = {
     "when it ends (use it with `clgan eval --classifier`).",
     sizeof(clg_classifier_config), fields, (int)(sizeof fields / sizeof fields[0]), 1, 0,
     cls_default, cls_check, cls_common, cls_set_data, cls_create, cls_destroy, cls_parts,
-    cls_step_enqueue, cls_step_finish, NULL, cls_evaluate, cls_finish, NULL, NULL};
+    cls_step_enqueue, cls_step_finish, NULL, cls_evaluate, cls_finish, NULL, NULL, NULL};

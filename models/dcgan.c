@@ -240,6 +240,8 @@ static clg_status ops_step_finish(clg_ctx *ctx, clg_model *m, clg_metrics *out) 
     return clg_dcgan_step_finish(ctx, (clg_dcgan *)m, out);
 }
 
+static const clg_tensor *ops_step_stats(clg_model *m) { return &((clg_dcgan *)m)->p.stats; }
+
 /* BN from the batch's own statistics by default, as pytorch/examples
  * samples, without touching the running statistics. */
 /* With VBN: chunks of the training batch through G, each after the
@@ -287,4 +289,4 @@ const clg_model_ops clg_dcgan_ops = {
     "non-saturating G loss.",
     sizeof(clg_dcgan_config), fields, (int)(sizeof fields / sizeof fields[0]), 0, 1,
     ops_default, ops_check, ops_common, ops_set_data, ops_create, ops_destroy, ops_parts,
-    ops_step_enqueue, ops_step_finish, ops_generate, NULL, NULL, NULL, NULL};
+    ops_step_enqueue, ops_step_finish, ops_generate, NULL, NULL, NULL, NULL, ops_step_stats};

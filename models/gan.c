@@ -192,6 +192,8 @@ static clg_status ops_step_finish(clg_ctx *ctx, clg_model *m, clg_metrics *out) 
     return clg_pair_metrics(ctx, &((gan_model *)m)->p, out);
 }
 
+static const clg_tensor *ops_step_stats(clg_model *m) { return &((gan_model *)m)->p.stats; }
+
 /* Conditional models draw label i % classes for row i when given none. */
 static clg_status ops_generate(clg_ctx *ctx, clg_model *mm, const clg_tensor *z,
                                const clg_itensor *labels, int running, const clg_tensor **images) {
@@ -261,7 +263,7 @@ static void ops_set_data(void *cfg, int nc, int classes) {
     {kind, format, summary, help, sizeof(clg_gan_config), fields, nfields, labelled, 1, dflt, \
      ops_check, ops_common,                                                                  \
      ops_set_data, ops_create, ops_destroy, ops_parts, ops_step_enqueue, ops_step_finish,    \
-     ops_generate, NULL, NULL, NULL, NULL}
+     ops_generate, NULL, NULL, NULL, NULL, ops_step_stats}
 
 const clg_model_ops clg_gan_ops = GAN_OPS(
     "gan", "clgan-gan-1", "the MLP GAN of Goodfellow et al. (28x28 images)",

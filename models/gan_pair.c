@@ -78,6 +78,7 @@ static clg_status pair_setup(clg_ctx *ctx, clg_pair *p, int gen_only) {
     const int *in = p->g.in;
     CLG_TRY(clg_tensor_create(ctx, &p->z, in[0], in[1], in[2], in[3], "noise z"));
     CLG_TRY(clg_tensor_create(ctx, &p->stats, 1, 8, 1, 1, "loss statistics"));
+    CLG_TRY(clg_tensor_zero(ctx, &p->stats)); /* the slots a step leaves: finite */
     if (p->s.classes > 0) {
         const clg_tensor *o = clg_net_output(&p->d);
         if ((int)(clg_tensor_numel(o) / (size_t)o->n) != p->s.classes)

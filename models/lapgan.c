@@ -343,4 +343,4 @@ const clg_model_ops clg_lapgan_ops = {
     "--levels` shows every level of a few samples.",
     sizeof(clg_lapgan_config), fields, (int)(sizeof fields / sizeof fields[0]), 0, 1,
     ops_default, ops_check, ops_common, ops_set_data, ops_create, ops_destroy, ops_parts,
-    ops_step_enqueue, ops_step_finish, ops_generate, NULL, NULL, ops_levels, NULL};
+    ops_step_enqueue, ops_step_finish, ops_generate, NULL, NULL, ops_levels, NULL, NULL};

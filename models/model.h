@@ -135,6 +135,10 @@ struct clg_model_ops {
      * what the model takes from the training set itself (a labelled subset,
      * a data-dependent initialisation). */
     clg_status (*prepare)(clg_ctx *ctx, clg_model *m, const clg_dataset *train);
+    /* The device tensor that holds a step's loss statistics once the step
+     * has run, every value finite in a healthy step (may be NULL): lets the
+     * trainer skip waiting for quiet steps (lagged.h). */
+    const clg_tensor *(*step_stats)(clg_model *m);
 };
 
 /* The table (models/models.c). */

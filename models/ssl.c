@@ -572,4 +572,4 @@ const clg_model_ops clg_ssl_ops = {
     "its reference --lr is 0.0003.",
     sizeof(clg_ssl_config), fields, (int)(sizeof fields / sizeof fields[0]), 1, 1,
     ops_default, ops_check, ops_common, ops_set_data, ops_create, ops_destroy, ops_parts,
-    ops_step_enqueue, ops_step_finish, ops_generate, ops_evaluate, NULL, NULL, ops_prepare};
+    ops_step_enqueue, ops_step_finish, ops_generate, ops_evaluate, NULL, NULL, ops_prepare, NULL};

@@ -4,6 +4,7 @@
 #include "data.h"
 #include "dist.h"
 #include "json.h"
+#include "lagged.h"
 #include "parallel.h"
 #include "program.h"
 
@@ -43,6 +44,7 @@ typedef struct {
     float *host;
     long total, bpe;
     int rank, ranks; /* data-parallel (parallel.h): rank 0 alone writes under --out */
+    clg_lagged lag;  /* quiet steps' statistics, read without waiting */
     char ckpt[4200];
 } run;
 
@@ -321,8 +323,10 @@ typedef struct {
     long steps;
 } prof_acc;
 
-static clg_status profile_step(clg_ctx *ctx, prof_acc *pa, long done, double dt) {
-    CLG_TRY(clg_profile_collect(ctx));
+/* `first`: the events of finished work (recorded before this step), or
+ * -1: every event (the step has finished). */
+static clg_status profile_step(clg_ctx *ctx, prof_acc *pa, long done, double dt, int first) {
+    CLG_TRY(first < 0 ? clg_profile_collect(ctx) : clg_profile_collect_first(ctx, first));
     if (done == 1) ctx->prof_count = 0;
     else pa->wall += dt, pa->steps++;
     return CLG_OK;
@@ -372,6 +376,24 @@ static void dp_report(const run *r, const clg_ctx *ctx, const dp_acc *dp) {
         g * 1e3, 100.0 * g / step, c * 1e3, 100.0 * c / step);
 }
 
+/* A step that logs, saves and scores nothing, and is not the last by count:
+ * its statistics can wait (after_step's conditions, negated). */
+static int quiet_step(const run *r, long step, long done) {
+    const clg_train_opts *o = r->o;
+    if (!r->lag.t || done == 1 || (r->total > 0 && step >= r->total)) return 0;
+    if (o->log_every > 0 && step % o->log_every == 0) return 0;
+    if (r->ops->generates && o->sample_every > 0 && step % o->sample_every == 0) return 0;
+    if (o->ckpt_every > 0 && step % o->ckpt_every == 0) return 0;
+    return !(r->have_test && step % r->bpe == 0);
+}
+
+/* The step's metrics, every rank's averaged, and the common stop decision. */
+static clg_status step_metrics(run *r, clg_ctx *ctx, clg_metrics *mt, int *stop) {
+    CLG_TRY(r->ops->step_finish(ctx, r->m, mt));
+    CLG_TRY(clg_dp_step_metrics(ctx, mt, stop)); /* every rank decides alike from here on */
+    return check_finite(r, mt);
+}
+
 static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
     long epoch, start = r->m->step;
     const float *staged = clg_loader_next(&r->ld, &epoch);
@@ -383,25 +405,30 @@ static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
     for (int stop = 0; !stop;) {
         double ts = now_s();
         long this_epoch = epoch;
+        int mark = ctx->prof_n; /* profile events of earlier steps */
         CLG_TRY(upload(r, ctx, staged, labels));
         CLG_TRY(r->ops->step_enqueue(ctx, r->m));
-        /* While the device works: the next batch. */
-        clg_ckpt_extra at = {r->ld.epoch, r->ld.pos};
-        staged = clg_loader_next(&r->ld, &epoch);
-        labels = clg_loader_last_labels(&r->ld);
-        clg_metrics mt;
-        CLG_TRY(r->ops->step_finish(ctx, r->m, &mt));
-        double el = now_s() - t0;
         long done = r->m->step - start;
+        int quiet = quiet_step(r, r->m->step, done);
+        if (quiet) CLG_TRY(clg_lagged_begin(ctx, &r->lag, r->m->step));
+        /* The step before has finished after this: its staging buffer is free. */
+        CLG_TRY(clg_lagged_check(&r->lag, quiet, r->ckpt));
+        clg_ckpt_extra at = {r->ld.epoch, r->ld.pos};
+        staged = clg_loader_next(&r->ld, &epoch); /* while the device works */
+        labels = clg_loader_last_labels(&r->ld);
+        double el = now_s() - t0;
         stop = (r->total > 0 && r->m->step >= r->total) ||
                (r->o->minutes > 0 && el >= r->o->minutes * 60.0);
-        /* Every rank takes the same decisions from here on. */
-        CLG_TRY(clg_dp_step_metrics(ctx, &mt, &stop));
+        clg_metrics mt = {0};
+        if (!quiet || stop) {
+            CLG_TRY(step_metrics(r, ctx, &mt, &stop));
+            el = now_s() - t0;
+        }
         double te = now_s();
-        CLG_TRY(check_finite(r, &mt));
-        if (r->o->profile) CLG_TRY(profile_step(ctx, &pa, done, te - ts));
+        if (r->o->profile)
+            CLG_TRY(profile_step(ctx, &pa, done, te - ts, quiet && !stop ? mark : -1));
         dp_time(ctx, &dp, done, te - ts);
-        CLG_TRY(after_step(r, ctx, this_epoch, &mt, done, el, stop, &at));
+        if (!quiet || stop) CLG_TRY(after_step(r, ctx, this_epoch, &mt, done, el, stop, &at));
     }
     if (r->o->profile && prof) profile_result(ctx, &pa, prof);
     dp_report(r, ctx, &dp);
@@ -452,6 +479,10 @@ static clg_status run_all(run *r, clg_ctx *ctx, clg_train_profile *prof) {
     CLG_TRY(open_data(r));
     CLG_TRY(create_model(r, ctx));
     report_memory(r, ctx);
+    /* CLGAN_SYNC_STEPS=1: wait for every step (to measure what the lag wins). */
+    const char *sync = getenv("CLGAN_SYNC_STEPS");
+    int lag = r->ranks == 1 && r->ops->step_stats && !(sync && !strcmp(sync, "1"));
+    CLG_TRY(clg_lagged_init(&r->lag, lag ? r->ops->step_stats(r->m) : NULL));
     if (r->rank == 0) {
         CLG_TRY(write_config(r, ctx));
         CLG_TRY(start_outputs(r));
@@ -475,6 +506,7 @@ clg_status clg_train(clg_ctx *ctx, const clg_train_opts *o, const clg_train_hook
     r.o = o, r.hooks = hooks, r.ops = o->ops, r.lock_fd = -1;
     r.rank = clg_dp_rank(ctx), r.ranks = clg_dp_ranks(ctx);
     clg_status rc = run_all(&r, ctx, prof);
+    clg_lagged_free(&r.lag);
     ctx->profile = 0;
     if (r.metrics) fclose(r.metrics);
     free(r.host);

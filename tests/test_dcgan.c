@@ -14,6 +14,7 @@
 #include "net.h"
 #include "safetensors.h"
 #include "json.h"
+#include "lagged.h"
 #include "train.h"
 
 #include <fcntl.h>
@@ -397,6 +398,75 @@ static void test_divergence_stops(void **state) {
     free(before), free(after);
 }
 
+/* Lagged statistics (lagged.h): reads complete in queue order, at most two
+ * are in flight, and a non-finite value stops with the step it belongs to,
+ * even when a later read is still in flight. */
+static void test_lagged_reads(void **state) {
+    clg_ctx *ctx = *state;
+    clg_tensor t;
+    CLG_ASSERT_OK(clg_tensor_create(ctx, &t, 1, 8, 1, 1, "statistics"));
+    float ok[8] = {1, 2, 3, 4, 5, 6, 7, 8}, bad[8] = {1, 2, 3, 4, 5, NAN, 7, 8};
+    clg_lagged l;
+    CLG_ASSERT_OK(clg_lagged_init(&l, &t));
+    CLG_ASSERT_OK(clg_tensor_upload(ctx, &t, ok));
+    CLG_ASSERT_OK(clg_lagged_begin(ctx, &l, 5));
+    CLG_ASSERT_OK(clg_lagged_begin(ctx, &l, 6));
+    assert_int_equal(clg_lagged_begin(ctx, &l, 7), CLG_ERR_INVALID_ARG);
+    CLG_ASSERT_OK(clg_lagged_check(&l, 1, "ck"));
+    assert_int_equal(l.n, 1);
+    assert_memory_equal(l.v[0], ok, sizeof ok); /* step 5's slot */
+    CLG_ASSERT_OK(clg_tensor_upload_async(ctx, &t, bad));
+    CLG_ASSERT_OK(clg_lagged_begin(ctx, &l, 7));
+    CLG_ASSERT_OK(clg_lagged_check(&l, 1, "ck")); /* step 6 read before the NaN came */
+    assert_int_equal(clg_lagged_check(&l, 0, "ck"), CLG_ERR_DIVERGED);
+    assert_non_null(strstr(clg_last_error(), "(nan) at step 7"));
+    assert_int_equal(l.n, 0);
+    clg_tensor big;
+    CLG_ASSERT_OK(clg_tensor_create(ctx, &big, 1, CLG_LAGGED_MAX + 1, 1, 1, "too many"));
+    assert_int_equal(clg_lagged_init(&l, &big), CLG_ERR_INVALID_ARG);
+    clg_lagged_free(&l);
+    clg_tensor_free(ctx, &big);
+    clg_tensor_free(ctx, &t);
+}
+
+static long launches(const clg_train_profile *p) {
+    long n = 0;
+    for (int i = 0; i < p->count; i++) n += p->families[i].launches;
+    return n;
+}
+
+/* Quiet steps (no log, sample or checkpoint) are not waited for: the run
+ * computes the same checkpoint and logs the same metrics as one that waits
+ * for every step (CLGAN_SYNC_STEPS=1), and --profile counts every launch. */
+static void test_lagged_training_same(void **state) {
+    clg_ctx *ctx = *state;
+    char data[300], out[2][300], ck[2][700];
+    snprintf(data, sizeof data, "%s/lag.idx", dir);
+    clg_test_write_idx(data, 24, 0);
+    static metrics_log ml[2];
+    clg_train_profile prof[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(out[k], sizeof out[k], "%s/lag%d", dir, k);
+        snprintf(ck[k], sizeof ck[k], "%s/checkpoint.safetensors", out[k]);
+        clg_train_opts o = tiny_opts(data, out[k], 7);
+        o.log_every = 3, o.profile = 1; /* steps 1, 3, 6, 7 log; 2, 4, 5 are quiet */
+        if (k == 1) setenv("CLGAN_SYNC_STEPS", "1", 1);
+        clg_train_hooks h = {NULL, on_progress, NULL, &ml[k]};
+        CLG_ASSERT_OK(clg_train(ctx, &o, &h, &prof[k]));
+        unsetenv("CLGAN_SYNC_STEPS");
+    }
+    assert_same_file(ck[0], ck[1]);
+    assert_int_equal(ml[0].n, 4);
+    assert_int_equal(ml[1].n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(ml[0].steps[i], ml[1].steps[i]);
+        assert_memory_equal(ml[0].m[i].v, ml[1].m[i].v, 5 * sizeof(float));
+    }
+    assert_int_equal(prof[0].steps, 6);
+    assert_true(launches(&prof[0]) > 6 * 20);
+    assert_int_equal(launches(&prof[0]), launches(&prof[1]));
+}
+
 /* Everything a step needs is allocated by clg_dcgan_init (conv scratch
  * included): steps leave the device memory accounting untouched. */
 static void test_no_allocation_in_steps(void **state) {
@@ -497,6 +567,8 @@ int main(void) {
         cmocka_unit_test(test_checkpoint_bad_metadata),
         cmocka_unit_test(test_weight_average),
         cmocka_unit_test(test_divergence_stops),
+        cmocka_unit_test(test_lagged_reads),
+        cmocka_unit_test(test_lagged_training_same),
         cmocka_unit_test(test_no_allocation_in_steps),
         cmocka_unit_test(test_release_checkpoint_still_samples),
         cmocka_unit_test(test_run_folder_hygiene),
