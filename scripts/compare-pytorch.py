@@ -64,14 +64,14 @@ def layer_flops(layer):
 
 # ---- PyTorch ---------------------------------------------------------------
 
-def torch_layer_ops(torch, layer):
+def torch_layer_ops(torch, layer, dev):
     """The three passes as closures, through aten.convolution_backward (what
     autograd calls) so each direction is timed alone."""
     _, tr, cin, cout, h, k, s, p = layer
     ho = out_side(h, k, s, p, tr)
-    x = torch.randn(BATCH, cin, h, h)
-    w = torch.randn(cin, cout, k, k) if tr else torch.randn(cout, cin, k, k)
-    dy = torch.randn(BATCH, cout, ho, ho)
+    x = torch.randn(BATCH, cin, h, h, device=dev)
+    w = torch.randn(*((cin, cout, k, k) if tr else (cout, cin, k, k)), device=dev)
+    dy = torch.randn(BATCH, cout, ho, ho, device=dev)
     conv = torch.nn.functional.conv_transpose2d if tr else torch.nn.functional.conv2d
     bwd = torch.ops.aten.convolution_backward
 
@@ -81,6 +81,17 @@ def torch_layer_ops(torch, layer):
     return {"fwd": lambda: conv(x, w, stride=s, padding=p),
             "bwd_data": back([True, False, False]),
             "bwd_weight": back([False, True, False])}
+
+
+def synced(torch, dev, fn):
+    """fn, then (on a GPU) a wait for the device: the time of the work itself."""
+    if dev == "cpu":
+        return fn
+
+    def run_and_wait():
+        fn()
+        torch.cuda.synchronize()
+    return run_and_wait
 
 
 def best_time(fn, reps, warmup=1):
@@ -94,46 +105,51 @@ def best_time(fn, reps, warmup=1):
     return best * 1e3
 
 
-def torch_dcgan(torch, nz, ngf, ndf, nc):
+def torch_dcgan(torch, nz, ngf, ndf, nc, size):
+    """pytorch/examples' DCGAN for size x size images (32: 4 layers each, 64: 5)."""
     nn = torch.nn
-    g = nn.Sequential(
-        nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
-    d = nn.Sequential(
-        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False))  # a logit: BCEWithLogits, as clgan
-    return g, d
+    n = {32: 4, 64: 5}[size]
+    g, mult = [], 2 ** (n - 2)
+    g += [nn.ConvTranspose2d(nz, ngf * mult, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * mult),
+          nn.ReLU(True)]
+    while mult > 1:
+        g += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 4, 2, 1, bias=False),
+              nn.BatchNorm2d(ngf * mult // 2), nn.ReLU(True)]
+        mult //= 2
+    g += [nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh()]
+    d = [nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+    mult = 1
+    while mult < 2 ** (n - 2):
+        d += [nn.Conv2d(ndf * mult, ndf * mult * 2, 4, 2, 1, bias=False),
+              nn.BatchNorm2d(ndf * mult * 2), nn.LeakyReLU(0.2, True)]
+        mult *= 2
+    d += [nn.Conv2d(ndf * mult, 1, 4, 1, 0, bias=False)]  # a logit: BCEWithLogits, as clgan
+    return nn.Sequential(*g), nn.Sequential(*d)
 
 
 def torch_step_fn(torch, args):
     """One pytorch/examples DCGAN step: D on real and on G(z).detach(), Adam;
     then G through D's second look at the same fake, Adam."""
-    nz = 100
-    g, d = torch_dcgan(torch, nz, args.ngf, args.ndf, 1)
+    nz, dev, size = 100, args.torch_device, args.image_size
+    g, d = torch_dcgan(torch, nz, args.ngf, args.ndf, 1, size)
+    g, d = g.to(dev), d.to(dev)
     og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     crit = torch.nn.BCEWithLogitsLoss()
-    real = torch.rand(BATCH, 1, 32, 32) * 2 - 1
-    ones, zeros = torch.ones(BATCH), torch.zeros(BATCH)
+    real = torch.rand(BATCH, 1, size, size, device=dev) * 2 - 1
+    ones, zeros = torch.ones(BATCH, device=dev), torch.zeros(BATCH, device=dev)
 
     def step():
         d.zero_grad()
         crit(d(real).view(-1), ones).backward()
-        fake = g(torch.randn(BATCH, nz, 1, 1))
+        fake = g(torch.randn(BATCH, nz, 1, 1, device=dev))
         crit(d(fake.detach()).view(-1), zeros).backward()
         od.step()
         g.zero_grad()
         crit(d(fake).view(-1), ones).backward()
         og.step()
 
-    return step
+    return synced(torch, dev, step)
 
 
 def median_time(fn, steps, warmup=2):
@@ -153,10 +169,11 @@ def torch_round(torch, args, nets, res):
     with torch.no_grad():
         for net in nets:
             for layer in NETS[net]:
-                ops = torch_layer_ops(torch, layer)
+                ops = torch_layer_ops(torch, layer, args.torch_device)
                 for dr in DIRS:
                     key = "conv_%s_%s_%s" % (net, layer[0], dr)
-                    res.setdefault(key, []).append(best_time(ops[dr], args.reps))
+                    fn = synced(torch, args.torch_device, ops[dr])
+                    res.setdefault(key, []).append(best_time(fn, args.reps))
     if args.steps > 0:
         step = torch_step_fn(torch, args)
         res.setdefault("step", []).append(median_time(step, args.steps))
@@ -188,7 +205,7 @@ def clgan_round(args, binary, nets, res, info):
         if args.steps > 0:
             out = os.path.join(tmp, "train")
             text = run([binary, "train", "dcgan", "--ngf", str(args.ngf), "--ndf",
-                        str(args.ndf), "--steps", str(args.steps + 1), "--profile",
+                        str(args.ndf), "--image-size", str(args.image_size), "--steps", str(args.steps + 1), "--profile",
                         "--sample-every", "0", "--ckpt-every", "0", "--log-every", "1000",
                         "--out", out] + args.data_args + args.device_args, args.env)
             m = re.search(r"^\s*step\s+([0-9.]+) ms per step", text, re.M)
@@ -243,8 +260,8 @@ def table(args, nets, ours, theirs, info, base):
         b = min(base["step"]) if base and "step" in base else 0.0
         bh = " baseline |" if base else ""
         bs = " ---: |" if base else ""
-        lines += ["", "| DCGAN-32 training step (ngf = %d, ndf = %d, batch %d) |%s clgan | "
-                  "PyTorch | clgan / PyTorch |" % (args.ngf, args.ndf, BATCH, bh),
+        lines += ["", "| DCGAN-%d training step (ngf = %d, ndf = %d, batch %d) |%s clgan | "
+                  "PyTorch | clgan / PyTorch |" % (args.image_size, args.ngf, args.ndf, BATCH, bh),
                   "| --- |%s ---: | ---: | ---: |" % bs,
                   "| ms per step |%s %.1f | %.1f | %.2f |" % (
                       " %.1f |" % b if base else "", o, t, o / t),
@@ -301,6 +318,14 @@ def main():
                     help="float FMAs per cycle and core for the peak (16: two 256-bit FMA "
                          "pipes, AVX2 cores and AMD Zen 4; 32: two 512-bit pipes)")
     ap.add_argument("--device", help="clgan --device")
+    ap.add_argument("--torch-device", default="cpu",
+                    help="PyTorch's device: cpu, or cuda to compare clgan on an NVIDIA GPU "
+                         "(NVIDIA's OpenCL) with PyTorch CUDA (cuDNN) on the same GPU")
+    ap.add_argument("--tf32", action="store_true",
+                    help="let PyTorch CUDA use TF32 tensor cores (its default for convolutions); "
+                         "off by default: float32 on both sides")
+    ap.add_argument("--image-size", type=int, default=32, choices=(32, 64),
+                    help="the training step's DCGAN (clgan train --image-size)")
     ap.add_argument("--data", help="clgan train --data (default: its own default)")
     ap.add_argument("--out", help="write the Markdown here")
     ap.add_argument("--json", help="write every round's raw times here")
@@ -329,6 +354,11 @@ def main():
     threads = args.threads or info.get("compute_units") or os.cpu_count()
     torch.set_num_threads(threads)
     torch.manual_seed(1)
+    if args.torch_device != "cpu":
+        torch.backends.cudnn.benchmark = True  # cuDNN's own per-shape tuning, as users run it
+        # float32 arithmetic as clgan's, unless asked: TF32 tensor cores round inputs to 10 bits
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
     ours, theirs, base = {}, {}, {}
     load0 = os.getloadavg()[0]
     for r in range(args.rounds):
@@ -340,10 +370,14 @@ def main():
         print("round %d/%d: PyTorch" % (r + 1, args.rounds), file=sys.stderr, flush=True)
         torch_round(torch, args, nets, theirs)
     peak = peak_gflops(args, info)
+    where = ("%d threads, oneDNN %s) on the same CPU" % (threads,
+             torch.backends.mkldnn.is_available()) if args.torch_device == "cpu" else
+             "CUDA %s, cuDNN %s) on the same GPU, %s" % (
+                 torch.version.cuda, torch.backends.cudnn.version(),
+                 torch.cuda.get_device_name(0)) + (", TF32 on" if args.tf32 else ", TF32 off"))
     head = [
-        "clgan against PyTorch %s (%d threads, oneDNN %s) on the same CPU, %s UTC." % (
-            torch.__version__, threads, torch.backends.mkldnn.is_available(),
-            time.strftime("%Y-%m-%d %H:%M", time.gmtime())),
+        "clgan against PyTorch %s (%s, %s UTC." % (
+            torch.__version__, where, time.strftime("%Y-%m-%d %H:%M", time.gmtime())),
         "CPU: %s; clgan device: %s; %s." % (cpu_model(), info.get("device", "?"),
                                            info.get("platform", "platform unknown")),
         "Best of %d interleaved rounds (baseline if any, clgan, PyTorch, ...), each the best "
