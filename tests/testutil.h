@@ -16,6 +16,12 @@
 int clg_test_group_setup(void **state);
 int clg_test_group_teardown(void **state);
 
+/* Group setups for the BN/VBN suites: the split (GPU) kernels on any device,
+ * with BN's slices per channel chosen as the device would (which is one for
+ * small channels), or 3 (so every shape is sliced, some slices empty). */
+int clg_test_group_setup_split(void **state);
+int clg_test_group_setup_split3(void **state);
+
 /* 1 when CLGAN_TEST_SMALL is set (Oclgrind runs): suites shrink shapes. */
 int clg_test_small(void);
 
