@@ -43,34 +43,97 @@
 #define BN_BLOCKED CLG_DEVICE_IS_CPU
 #endif
 
-/* This work-item's share of a channel's nq items, stored as rows of `per`
- * items, walked as (row, col): on CPUs a contiguous range [q0_, q1_) as
- * nested loops over rows and columns (PoCL runs the work-items of a group
- * one after another, so each streams through memory, and the inner loop is
- * plain); on GPUs every L-th item (coalesced), keeping (row, col) without a
- * division per item. */
-/* Every L-th item from q0_ (up to q1_, step st_), keeping (row, col)
- * without a division per item: the GPU walk, and the split kernels' walk
- * everywhere. */
-#define BN_WALK_STRIDED(row, col, per)                                          \
-    for (uint q_ = q0_, row = q0_ / (per), col = q0_ % (per), sn_ = st_ / (per), \
-              sr_ = st_ % (per);                                                \
-         q_ < q1_;                                                              \
-         q_ += st_, col += sr_, row += sn_ + (col >= (per) ? 1u : 0u),          \
-              col -= (col >= (per) ? (per) : 0u))
+/* This work-item's share of slice s of S (S = 1: the whole channel; the
+ * split kernels' slices are ceil(nq / S) items) of a channel's nq items,
+ * stored as rows of `per` items, walked as (row, col): on CPUs a contiguous
+ * range [q0_, q1_) as nested loops over rows and columns (PoCL runs the
+ * work-items of a group one after another, so each streams through memory,
+ * and the inner loop is plain); on GPUs every L-th item (coalesced), keeping
+ * (row, col) without a division per item. */
+#define BN_SLICE_(nq, s, S)                                                     \
+    const uint sl_ = ((nq) + (S) - 1u) / (S), qs_ = min((s) * sl_, (nq)),      \
+               qe_ = min(qs_ + sl_, (nq))
 #if BN_BLOCKED
-#define BN_RANGE(nq)                                                            \
-    const uint chunk_ = ((nq) + L - 1u) / L, q0_ = min(lid * chunk_, (nq)),     \
-               q1_ = min(q0_ + chunk_, (nq))
+#define BN_RANGE(nq, s, S)                                                      \
+    BN_SLICE_(nq, s, S);                                                        \
+    const uint chunk_ = (qe_ - qs_ + L - 1u) / L, q0_ = min(qs_ + lid * chunk_, qe_), \
+               q1_ = min(q0_ + chunk_, qe_)
 #define BN_WALK(row, col, per)                                                  \
     for (uint row = q0_ / (per), r1_ = (q1_ + (per) - 1u) / (per); row < r1_; row++) \
         for (uint col = max(q0_, row * (per)) - row * (per),                    \
                   ce_ = min(q1_ - row * (per), (per));                          \
              col < ce_; col++)
 #else
-#define BN_RANGE(nq) const uint q0_ = lid, q1_ = (nq), st_ = L
-#define BN_WALK(row, col, per) BN_WALK_STRIDED(row, col, per)
+#define BN_RANGE(nq, s, S)                                                      \
+    BN_SLICE_(nq, s, S);                                                        \
+    const uint q0_ = qs_ + lid, q1_ = qe_, st_ = L
+#define BN_WALK(row, col, per)                                                  \
+    for (uint q_ = q0_, row = q0_ / (per), col = q0_ % (per), sn_ = st_ / (per), \
+              sr_ = st_ % (per);                                                \
+         q_ < q1_;                                                              \
+         q_ += st_, col += sr_, row += sn_ + (col >= (per) ? 1u : 0u),          \
+              col -= (col >= (per) ? (per) : 0u))
 #endif
+
+/* This work-item's sum(x - K) and sum((x - K)^2) over its share of slice s
+ * of S of the channel at x (N rows of P, rs floats apart). */
+float2 bn_fwd_sums(__global const float *x, uint rs, uint N, uint P, float K, uint s, uint S) {
+    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
+    float s1 = 0.0f, s2 = 0.0f;
+    if (P % BN_VW == 0u) {
+        const uint per = P / BN_VW;
+        BN_RANGE(N * per, s, S);
+        floatV a1 = (floatV)(0.0f), a2 = (floatV)(0.0f);
+        BN_WALK(n, j, per) {
+            const floatV d = vloadV(j, x + n * rs) - K;
+            a1 += d;
+            a2 += d * d;
+        }
+        s1 = BN_HSUM(a1);
+        s2 = BN_HSUM(a2);
+    } else {
+        BN_RANGE(N * P, s, S);
+        BN_WALK(n, j, P) {
+            const float d = x[n * rs + j] - K;
+            s1 += d;
+            s2 += d * d;
+        }
+    }
+    return (float2)(s1, s2);
+}
+
+/* This work-item's sum(x - mu), sum(dy), sum(dy * (x - mu)) over its share
+ * of slice s of S of the channel at x, dy (dy counts as 0 without has_dy). */
+float3 bn_bwd_sums(__global const float *x, __global const float *dy, uint rs, uint N, uint P,
+                   float mu, int has_dy, uint s, uint S) {
+    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
+    float s0 = 0.0f, sa = 0.0f, sb = 0.0f;
+    if (P % BN_VW == 0u) {
+        const uint per = P / BN_VW;
+        BN_RANGE(N * per, s, S);
+        floatV a0 = (floatV)(0.0f), a = (floatV)(0.0f), b = (floatV)(0.0f);
+        BN_WALK(n, j, per) {
+            const floatV xc = vloadV(j, x + n * rs) - mu;
+            const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
+            a0 += xc;
+            a += d;
+            b += d * xc;
+        }
+        s0 = BN_HSUM(a0);
+        sa = BN_HSUM(a);
+        sb = BN_HSUM(b);
+    } else {
+        BN_RANGE(N * P, s, S);
+        BN_WALK(n, j, P) {
+            const float xc = x[n * rs + j] - mu;
+            const float d = has_dy ? dy[n * rs + j] : 0.0f;
+            s0 += xc;
+            sa += d;
+            sb += d * xc;
+        }
+    }
+    return (float3)(s0, sa, sb);
+}
 
 /* out = (x - mean) * rstd * gamma + beta with batch statistics.
  * mean, rstd: (C) saved for bn_bwd; var: (C) biased variance and mean_lo: (C)
@@ -100,29 +163,8 @@ __kernel void bn_fwd_train(__global float *out, uint out_off,
         const float K = x[0];
         const float M = (float)N * (float)P;
 
-        float s1 = 0.0f, s2 = 0.0f;
-        if (P % BN_VW == 0u) {
-            const uint per = P / BN_VW, nq = N * per;
-            BN_RANGE(nq);
-            floatV a1 = (floatV)(0.0f), a2 = (floatV)(0.0f);
-            BN_WALK(n, j, per) {
-                const floatV d = vloadV(j, x + n * rs) - K;
-                a1 += d;
-                a2 += d * d;
-            }
-            s1 = BN_HSUM(a1);
-            s2 = BN_HSUM(a2);
-        } else {
-            const uint nq = N * P;
-            BN_RANGE(nq);
-            BN_WALK(n, j, P) {
-                const float d = x[n * rs + j] - K;
-                s1 += d;
-                s2 += d * d;
-            }
-        }
-        s1 = clg_group_sum(s1, scratch);
-        s2 = clg_group_sum(s2, scratch);
+        const float2 sums = bn_fwd_sums(x, rs, N, P, K, 0u, 1u);
+        const float s1 = clg_group_sum(sums.x, scratch), s2 = clg_group_sum(sums.y, scratch);
         const float dm = s1 / M;
         const float v = fmax(s2 / M - dm * dm, 0.0f);
         const float mu = K + dm;
@@ -146,14 +188,13 @@ __kernel void bn_fwd_train(__global float *out, uint out_off,
         const float sc = (flags & BN_AFFINE) ? r * gamma[g_off + c] : r;
         const float sh = (flags & BN_AFFINE) ? beta[b_off + c] : 0.0f;
         if (P % BN_VW == 0u) {
-            const uint per = P / BN_VW, nq = N * per;
-            BN_RANGE(nq);
+            const uint per = P / BN_VW;
+            BN_RANGE(N * per, 0u, 1u);
             BN_WALK(n, j, per) {
                 vstoreV(((vloadV(j, x + n * rs) - K) - dm) * sc + sh, j, y + n * rs);
             }
         } else {
-            const uint nq = N * P;
-            BN_RANGE(nq);
+            BN_RANGE(N * P, 0u, 1u);
             BN_WALK(n, j, P) { y[n * rs + j] = ((x[n * rs + j] - K) - dm) * sc + sh; }
         }
     }
@@ -216,35 +257,9 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
         /* The saved mean is rounded to float; at |mean| >> std that rounding is
          * visible in x - mean, so this pass also measures the residual
          * delta = mean(x - mean_saved) and uses (x - mean_saved) - delta. */
-        float s0 = 0.0f, sa = 0.0f, sb = 0.0f;
-        if (P % BN_VW == 0u) {
-            const uint per = P / BN_VW, nq = N * per;
-            BN_RANGE(nq);
-            floatV a0 = (floatV)(0.0f), a = (floatV)(0.0f), b = (floatV)(0.0f);
-            BN_WALK(n, j, per) {
-                const floatV xc = vloadV(j, x + n * rs) - mu;
-                const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
-                a0 += xc;
-                a += d;
-                b += d * xc;
-            }
-            s0 = BN_HSUM(a0);
-            sa = BN_HSUM(a);
-            sb = BN_HSUM(b);
-        } else {
-            const uint nq = N * P;
-            BN_RANGE(nq);
-            BN_WALK(n, j, P) {
-                const float xc = x[n * rs + j] - mu;
-                const float d = has_dy ? dy[n * rs + j] : 0.0f;
-                s0 += xc;
-                sa += d;
-                sb += d * xc;
-            }
-        }
-        s0 = clg_group_sum(s0, scratch);
-        sa = clg_group_sum(sa, scratch);
-        sb = clg_group_sum(sb, scratch);
+        const float3 sums = bn_bwd_sums(x, dy, rs, N, P, mu, has_dy, 0u, 1u);
+        const float s0 = clg_group_sum(sums.x, scratch), sa = clg_group_sum(sums.y, scratch);
+        float sb = clg_group_sum(sums.z, scratch);
         const float delta = s0 / M;
         sb = (sb - delta * sa) * r; /* sum(dout * xhat) */
         if (lid == 0u && (flags & BN_AFFINE) && !(flags & BN_NO_PGRAD) && has_dy) {
@@ -258,15 +273,14 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
         }
         const float k0 = dmt / M, k1 = 2.0f * dvt / M, rg = has_dy ? r * g : 0.0f;
         if (P % BN_VW == 0u) {
-            const uint per = P / BN_VW, nq = N * per;
-            BN_RANGE(nq);
+            const uint per = P / BN_VW;
+            BN_RANGE(N * per, 0u, 1u);
             BN_WALK(n, j, per) {
                 const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
                 vstoreV(rg * d + k0 + k1 * ((vloadV(j, x + n * rs) - mu) - delta), j, dx + n * rs);
             }
         } else {
-            const uint nq = N * P;
-            BN_RANGE(nq);
+            BN_RANGE(N * P, 0u, 1u);
             BN_WALK(n, j, P) {
                 const float d = has_dy ? dy[n * rs + j] : 0.0f;
                 dx[n * rs + j] = rg * d + k0 + k1 * ((x[n * rs + j] - mu) - delta);
@@ -491,8 +505,9 @@ bn_bwd8(__global float *dinp, uint dinp_off,
  * (512 on DCGAN-64) walk the tensor in dependent passes and the device waits.
  * Here each step is its own launch over the whole device:
  *   1. bn_split_fwd_stats / bn_split_bwd_stats: work-group (c, s) reduces
- *      slice s of channel c's N*P elements (S slices of about equal items,
- *      strided over the work-items: coalesced) into partial sums, part:
+ *      slice s of channel c's N*P elements (S slices of ceil(items / S),
+ *      walked as bn_fwd_train walks a channel: strided on GPUs, so
+ *      coalesced) into partial sums, part:
  *      (J, C, S) floats, J = 2 forward (sum(x - K), sum((x - K)^2)) or
  *      3 backward (sum(x - mean), sum(dout), sum(dout * (x - mean)));
  *   2. bn_split_fwd_final / bn_split_bwd_final: one work-item per channel
@@ -506,41 +521,14 @@ bn_bwd8(__global float *dinp, uint dinp_off,
  *      two rows), else one.
  * part and coef are the context's scratch buffer (host/batchnorm.c). */
 
-/* Channel c's slice s of nq items: [qs, qe), strided over the group. */
-#define BN_SLICE(nq)                                                            \
-    const uint chunk_ = ((nq) + S - 1u) / S, qs_ = min(s * chunk_, (nq));      \
-    const uint q0_ = qs_ + lid, q1_ = min(qs_ + chunk_, (nq)), st_ = L
-
 __kernel void bn_split_fwd_stats(__global float *part, uint part_off,
                                  __global const float *inp, uint inp_off,
                                  uint N, uint C, uint P, uint S, __local float *scratch) {
-    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
-    const uint c = (uint)get_group_id(0) / S, s = (uint)get_group_id(0) % S, rs = C * P;
+    const uint c = (uint)get_group_id(0) / S, s = (uint)get_group_id(0) % S;
     __global const float *x = inp + inp_off + c * P;
-    const float K = x[0];
-    float s1 = 0.0f, s2 = 0.0f;
-    if (P % BN_VW == 0u) {
-        const uint per = P / BN_VW;
-        BN_SLICE(N * per);
-        floatV a1 = (floatV)(0.0f), a2 = (floatV)(0.0f);
-        BN_WALK_STRIDED(n, j, per) {
-            const floatV d = vloadV(j, x + n * rs) - K;
-            a1 += d;
-            a2 += d * d;
-        }
-        s1 = BN_HSUM(a1);
-        s2 = BN_HSUM(a2);
-    } else {
-        BN_SLICE(N * P);
-        BN_WALK_STRIDED(n, j, P) {
-            const float d = x[n * rs + j] - K;
-            s1 += d;
-            s2 += d * d;
-        }
-    }
-    s1 = clg_group_sum(s1, scratch);
-    s2 = clg_group_sum(s2, scratch);
-    if (lid == 0u) {
+    const float2 sums = bn_fwd_sums(x, C * P, N, P, x[0], s, S);
+    const float s1 = clg_group_sum(sums.x, scratch), s2 = clg_group_sum(sums.y, scratch);
+    if (get_local_id(0) == 0) {
         part[part_off + c * S + s] = s1;
         part[part_off + (C + c) * S + s] = s2;
     }
@@ -619,41 +607,12 @@ __kernel void bn_split_bwd_stats(__global float *part, uint part_off,
                                  __global const float *mean, uint mean_off,
                                  uint N, uint C, uint P, uint S, uint flags,
                                  __local float *scratch) {
-    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
-    const uint c = (uint)get_group_id(0) / S, s = (uint)get_group_id(0) % S, rs = C * P;
-    __global const float *x = inp + inp_off + c * P;
-    __global const float *dy = dout + dout_off + c * P;
-    const float mu = mean[mean_off + c];
-    const int has_dy = (flags & BN_HAS_DOUT) != 0u;
-    float s0 = 0.0f, sa = 0.0f, sb = 0.0f;
-    if (P % BN_VW == 0u) {
-        const uint per = P / BN_VW;
-        BN_SLICE(N * per);
-        floatV a0 = (floatV)(0.0f), a = (floatV)(0.0f), b = (floatV)(0.0f);
-        BN_WALK_STRIDED(n, j, per) {
-            const floatV xc = vloadV(j, x + n * rs) - mu;
-            const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
-            a0 += xc;
-            a += d;
-            b += d * xc;
-        }
-        s0 = BN_HSUM(a0);
-        sa = BN_HSUM(a);
-        sb = BN_HSUM(b);
-    } else {
-        BN_SLICE(N * P);
-        BN_WALK_STRIDED(n, j, P) {
-            const float xc = x[n * rs + j] - mu;
-            const float d = has_dy ? dy[n * rs + j] : 0.0f;
-            s0 += xc;
-            sa += d;
-            sb += d * xc;
-        }
-    }
-    s0 = clg_group_sum(s0, scratch);
-    sa = clg_group_sum(sa, scratch);
-    sb = clg_group_sum(sb, scratch);
-    if (lid == 0u) {
+    const uint c = (uint)get_group_id(0) / S, s = (uint)get_group_id(0) % S;
+    const float3 sums = bn_bwd_sums(inp + inp_off + c * P, dout + dout_off + c * P, C * P, N, P,
+                                    mean[mean_off + c], (flags & BN_HAS_DOUT) != 0u, s, S);
+    const float s0 = clg_group_sum(sums.x, scratch), sa = clg_group_sum(sums.y, scratch);
+    const float sb = clg_group_sum(sums.z, scratch);
+    if (get_local_id(0) == 0) {
         part[part_off + c * S + s] = s0;
         part[part_off + (C + c) * S + s] = sa;
         part[part_off + (2u * C + c) * S + s] = sb;

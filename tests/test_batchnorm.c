@@ -3,7 +3,7 @@
  * Shapes: batch 1, odd batch and channel counts, P = H*W not a multiple of 4
  * (the scalar path) and a multiple of 4 (the float4 path), fully connected
  * (N, C, 1, 1), and DCGAN-64 shapes (full runs only). Every check runs on
- * the device's own kernels, then on the split (GPU) kernels forced on, with
+ * the per-channel (CPU) kernels, then on the split (GPU) kernels, with
  * the slices per channel the device's rule gives and with 3 (a dropped or
  * doubled slice moves the mean: the forward check fails).
  * Tolerances, as max |got - ref| / max |ref| (clg_test_rel_err):
@@ -391,8 +391,9 @@ int main(void) {
         cmocka_unit_test(test_backward_dcgan),   cmocka_unit_test(test_sliced_shapes),
         cmocka_unit_test(test_invalid_args),
     };
-    /* The device's own kernels, then the split kernels forced on it. */
-    int failed = cmocka_run_group_tests_name("batchnorm", tests, clg_test_group_setup,
+    /* The per-channel kernels, then the split kernels, forced on whatever
+     * the device (one of them is its default). */
+    int failed = cmocka_run_group_tests_name("batchnorm", tests, clg_test_group_setup_channel,
                                              clg_test_group_teardown);
     failed += cmocka_run_group_tests_name("batchnorm split", tests, clg_test_group_setup_split,
                                           clg_test_group_teardown);

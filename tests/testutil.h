@@ -16,9 +16,11 @@
 int clg_test_group_setup(void **state);
 int clg_test_group_teardown(void **state);
 
-/* Group setups for the BN/VBN suites: the split (GPU) kernels on any device,
- * with BN's slices per channel chosen as the device would (which is one for
- * small channels), or 3 (so every shape is sliced, some slices empty). */
+/* Group setups for the BN/VBN suites, whatever the device: the per-channel
+ * (CPU) kernels, or the split (GPU) kernels with BN's slices per channel
+ * chosen as the device would (one for small channels), or 3 (so every shape
+ * is sliced, some slices empty). */
+int clg_test_group_setup_channel(void **state);
 int clg_test_group_setup_split(void **state);
 int clg_test_group_setup_split3(void **state);
 
