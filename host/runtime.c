@@ -305,7 +305,8 @@ clg_status clg_scratch(clg_ctx *ctx, size_t bytes, cl_mem *out) {
         clg_buffer_release(ctx, ctx->scratch, ctx->scratch_bytes);
         ctx->scratch = NULL;
         ctx->scratch_bytes = 0;
-        CLG_TRY(clg_buffer_create(ctx, bytes, "scratch (split-K partial sums)", &ctx->scratch));
+        CLG_TRY(clg_buffer_create(ctx, bytes, "scratch (split-K, norm partial sums)",
+                                  &ctx->scratch));
         ctx->scratch_bytes = bytes;
     }
     *out = ctx->scratch;

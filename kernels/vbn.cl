@@ -63,22 +63,28 @@
 #endif
 #define T VBN_T
 
-/* Sum over each segment of T consecutive work-items (T divides the local
- * size); every work-item gets its segment's total. With T = 1 there is
- * nothing to add and no barrier at all: small rows (DCGAN's 4x4 and 8x8)
- * would otherwise pay several barriers per row. */
-float vbn_seg_sum(float v, __local float *scratch, uint lid) {
-#if VBN_T > 1
-    const uint t = lid & (T - 1u);
+/* Sum over each segment of tw consecutive work-items (tw a power of two
+ * dividing the local size, the same for the whole group, so every work-item
+ * reaches every barrier); every work-item gets its segment's total. */
+float vbn_seg_sum_tw(float v, __local float *scratch, uint lid, uint tw) {
+    const uint t = lid & (tw - 1u);
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = T / 2u; s > 0u; s >>= 1) {
+    for (uint s = tw / 2u; s > 0u; s >>= 1) {
         if (t < s) scratch[lid] += scratch[lid + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     const float total = scratch[lid - t];
     barrier(CLK_LOCAL_MEM_FENCE);
     return total;
+}
+
+/* The same for segments of T = VBN_T. With T = 1 there is nothing to add
+ * and no barrier at all: small rows (DCGAN's 4x4 and 8x8) would otherwise
+ * pay several barriers per row. */
+float vbn_seg_sum(float v, __local float *scratch, uint lid) {
+#if VBN_T > 1
+    return vbn_seg_sum_tw(v, scratch, lid, T);
 #else
     (void)scratch;
     (void)lid;
@@ -344,21 +350,6 @@ __kernel void vbn_bwd(__global float *dinp, uint dinp_off,
 
 /* Work-item t's strided items of a row of Q. */
 #define VBN_ROW_STRIDED(q) for (uint q = t; q < Q; q += tw)
-
-/* vbn_seg_sum over segments of tw work-items, tw known at run time (uniform
- * over the group, so every work-item reaches every barrier). */
-float vbn_seg_sum_tw(float v, __local float *scratch, uint lid, uint tw) {
-    const uint t = lid & (tw - 1u);
-    scratch[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = tw / 2u; s > 0u; s >>= 1) {
-        if (t < s) scratch[lid] += scratch[lid + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float total = scratch[lid - t];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
 
 __kernel void vbn_fwd_row(__global float *out, uint out_off,
                           __global float *mean, uint mean_off,
