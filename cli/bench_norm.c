@@ -12,7 +12,10 @@
  * y (2 tensors), backward reads x and dout and writes dinp (3 tensors), plus
  * VBN's per-example (N, C) statistics; per-channel vectors are noise. The
  * kernels read x twice (the second time from cache): no credit for that.
- * vbn_ref_* are the reference batch's passes (batchnorm.cl kernels). */
+ * vbn_ref_* are the reference batch's passes (batchnorm.cl kernels).
+ * Each op is timed on the kernels the device takes by default ("clgan") and
+ * on the other path forced on (ctx->norm_path: "clgan-split", the GPU
+ * kernels, on CPUs; "clgan-channel", the CPU kernels, on GPUs). */
 #include "bench.h"
 #include "batchnorm.h"
 #include "elementwise.h"
@@ -105,6 +108,23 @@ fail:
     return rc;
 }
 
+/* One record for the kernels the device takes by default ("clgan"), one
+ * for the other path forced on: "clgan-split" (several work-groups per
+ * channel, GPUs' default) or "clgan-channel" (the CPU kernels). */
+static clg_status time_paths(bench_state *st, bench_op op, norm_arg *a, const char *name,
+                             const char *shape, double bytes) {
+    clg_ctx *ctx = st->ctx;
+    const int saved = ctx->norm_path, split = clg_norm_split(ctx);
+    double ms, other_ms;
+    CLG_TRY(bench_time(st, op, a, &ms));
+    ctx->norm_path = split ? CLG_NORM_CPU : CLG_NORM_GPU;
+    clg_status rc = bench_time(st, op, a, &other_ms);
+    ctx->norm_path = saved;
+    CLG_TRY(rc);
+    CLG_TRY(bench_add(st, name, shape, "clgan", ms, 0, bytes));
+    return bench_add(st, name, shape, split ? "clgan-channel" : "clgan-split", other_ms, 0, bytes);
+}
+
 static clg_status bench_norm_shapes(bench_state *st, const char *filter) {
     static const struct {
         const char *name;
@@ -136,13 +156,11 @@ static clg_status bench_norm_shapes(bench_state *st, const char *filter) {
         for (size_t k = 0; k < sizeof ops / sizeof *ops; k++) {
             snprintf(name, sizeof name, "%s/%s", ops[k].name, s->tag);
             if (!bench_wanted(filter, "norm") && !bench_wanted(filter, name)) continue;
-            double ms;
-            CLG_TRY_GOTO(bench_time(st, ops[k].op, &a, &ms), done);
             /* VBN's per-example statistics: written (mean, rstd) forward, read
              * (rstd) backward; 1/P of a tensor each, not noise at 4x4. */
             double stats = (double)s->n * s->c * sizeof(float) * ops[k].stats;
-            CLG_TRY_GOTO(bench_add(st, name, shape, "clgan", ms, 0,
-                                   ops[k].tensors * bytes + stats), done);
+            CLG_TRY_GOTO(time_paths(st, ops[k].op, &a, name, shape,
+                                    ops[k].tensors * bytes + stats), done);
         }
     done:
         norm_free(st->ctx, &a);

@@ -3,6 +3,9 @@
 
 #define FAMILY "batchnorm"
 #define BN_GROUPS_PER_CU 4 /* work-groups per compute unit on CPUs */
+#define BN_SPLIT_GROUPS_PER_CU 8 /* split kernels: work-groups per compute unit */
+#define BN_SLICE_MIN 2048        /* split kernels: elements per slice, at least */
+#define BN_SPLIT_LOCAL 256       /* split kernels: work-items per group, at most */
 
 /* Kernel flags, as in kernels/batchnorm.cl. */
 enum {
@@ -21,6 +24,38 @@ size_t clg_bn_local(clg_ctx *ctx, cl_kernel k) {
      * on DCGAN-64's shapes: 1 beat 4 and 16). */
     if (!(ctx->dev.type & CL_DEVICE_TYPE_GPU)) return 1;
     return clg_local_size(ctx, k, 256);
+}
+
+/* The split kernels (several work-groups per channel) on GPUs, or where
+ * ctx->norm_path asks for them. */
+int clg_norm_split(const clg_ctx *ctx) {
+    if (ctx->norm_path != CLG_NORM_AUTO) return ctx->norm_path == CLG_NORM_GPU;
+    return (ctx->dev.type & CL_DEVICE_TYPE_GPU) != 0;
+}
+
+/* Slices per channel for the split kernels: enough work-groups to give every
+ * compute unit BN_SPLIT_GROUPS_PER_CU of them, each at least BN_SLICE_MIN
+ * elements (fewer slices for small channels: a slice's partial sums cost a
+ * group-wide reduction). ctx->norm_slices overrides it. */
+static cl_uint split_slices(const clg_ctx *ctx, const clg_tensor *inp) {
+    if (ctx->norm_slices > 0) return (cl_uint)ctx->norm_slices;
+    const size_t m = (size_t)inp->n * (size_t)inp->h * (size_t)inp->w;
+    const size_t cu = ctx->dev.compute_units ? ctx->dev.compute_units : 1;
+    const size_t want = (cu * BN_SPLIT_GROUPS_PER_CU + (size_t)inp->c - 1) / (size_t)inp->c;
+    const size_t cap = m / BN_SLICE_MIN ? m / BN_SLICE_MIN : 1;
+    return (cl_uint)(want < cap ? want : cap);
+}
+
+/* The context's scratch as (J, C, S) partial sums then K (C) coefficients. */
+static clg_status split_scratch(clg_ctx *ctx, size_t c, size_t s, int j, int k, cl_mem *out) {
+    return clg_scratch(ctx, c * ((size_t)j * s + (size_t)k) * sizeof(float), out);
+}
+
+/* Items of the apply kernels: vectors of the device's width when rows hold
+ * whole vectors (kernels/batchnorm.cl), else floats. */
+static size_t split_items(const clg_ctx *ctx, const clg_tensor *inp) {
+    const size_t p = (size_t)inp->h * (size_t)inp->w, vw = ctx->dev.float_vw;
+    return p % vw == 0 ? clg_tensor_numel(inp) / vw : clg_tensor_numel(inp);
 }
 
 /* bn_fwd_train8/bn_bwd8 (blocks of 8 channels) on CPUs for short rows:
@@ -65,6 +100,116 @@ static clg_status check_affine(const char *op, const clg_tensor *gamma, const cl
     return CLG_OK;
 }
 
+/* A training forward's tensors, absent ones replaced (see below). */
+typedef struct {
+    const clg_tensor *out, *mean, *rstd, *var, *lo, *rm, *rv, *inp, *g, *b;
+    cl_float eps, mom;
+    cl_uint flags;
+} fwd_args;
+
+/* A backward's tensors, absent ones replaced. */
+typedef struct {
+    const clg_tensor *dinp, *dg, *db, *dy, *inp, *mean, *rstd, *g, *dm, *dv;
+    cl_uint flags;
+} bwd_args;
+
+/* bn_fwd_train (or bn_fwd_train8): work-groups own whole channels. */
+static clg_status channel_forward(clg_ctx *ctx, const fwd_args *a) {
+    cl_kernel k;
+    const int b8 = use_blocks8(ctx, a->inp);
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_fwd_train8" : "bn_fwd_train", &k));
+    size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
+    const clg_tensor *inp = a->inp;
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(a->out), CLG_TENSOR_ARGS(a->mean),
+                         CLG_TENSOR_ARGS(a->rstd), CLG_TENSOR_ARGS(a->var),
+                         CLG_TENSOR_ARGS(a->lo), CLG_TENSOR_ARGS(a->rm), CLG_TENSOR_ARGS(a->rv),
+                         CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(a->g), CLG_TENSOR_ARGS(a->b),
+                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a->eps), CLG_ARG(a->mom),
+                         CLG_ARG(a->flags), CLG_LOCAL(local * sizeof(float))));
+    size_t groups = clg_bn_groups(ctx, b8 ? (inp->c + 7) / 8 : inp->c);
+    return clg_launch_1d(ctx, k, groups * local, local, NULL);
+}
+
+/* The split kernels: partial sums of C*S slices, per-channel statistics,
+ * then the elementwise output (kernels/batchnorm.cl). */
+static clg_status split_forward(clg_ctx *ctx, const fwd_args *a) {
+    const clg_tensor *inp = a->inp;
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
+    cl_uint S = split_slices(ctx, inp), total = (cl_uint)clg_tensor_numel(inp);
+    cl_uint zero = 0, coef_off = 2 * c * S;
+    cl_mem sc;
+    CLG_TRY(split_scratch(ctx, c, S, 2, 4, &sc));
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_fwd_stats", &k));
+    size_t local = clg_local_size(ctx, k, BN_SPLIT_LOCAL);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(sc), CLG_ARG_OFF(zero, 2 * c * S), CLG_TENSOR_ARGS(inp),
+                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(S),
+                         CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(clg_launch_1d(ctx, k, (size_t)c * S * local, local, NULL));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_fwd_final", &k));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(sc), CLG_ARG_OFF(coef_off, 4 * c), CLG_TENSOR_ARGS(a->mean),
+                         CLG_TENSOR_ARGS(a->rstd), CLG_TENSOR_ARGS(a->var),
+                         CLG_TENSOR_ARGS(a->lo), CLG_TENSOR_ARGS(a->rm), CLG_TENSOR_ARGS(a->rv),
+                         CLG_ARG(sc), CLG_ARG_OFF(zero, 2 * c * S), CLG_TENSOR_ARGS(inp),
+                         CLG_TENSOR_ARGS(a->g), CLG_TENSOR_ARGS(a->b), CLG_ARG(n), CLG_ARG(c),
+                         CLG_ARG(p), CLG_ARG(S), CLG_ARG(a->eps), CLG_ARG(a->mom),
+                         CLG_ARG(a->flags)));
+    CLG_TRY(clg_launch_flat(ctx, k, c, NULL));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_fwd_apply", &k));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(a->out), CLG_TENSOR_ARGS(inp), CLG_ARG(sc),
+                         CLG_ARG_OFF(coef_off, 4 * c), CLG_ARG(total), CLG_ARG(c), CLG_ARG(p)));
+    return clg_launch_flat(ctx, k, split_items(ctx, inp), NULL);
+}
+
+/* bn_bwd (or bn_bwd8): work-groups own whole channels. */
+static clg_status channel_backward(clg_ctx *ctx, const bwd_args *a) {
+    cl_kernel k;
+    const int b8 = use_blocks8(ctx, a->inp);
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_bwd8" : "bn_bwd", &k));
+    size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
+    const clg_tensor *inp = a->inp;
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(a->dinp), CLG_TENSOR_ARGS(a->dg),
+                         CLG_TENSOR_ARGS(a->db), CLG_TENSOR_ARGS(a->dy), CLG_TENSOR_ARGS(inp),
+                         CLG_TENSOR_ARGS(a->mean), CLG_TENSOR_ARGS(a->rstd),
+                         CLG_TENSOR_ARGS(a->g), CLG_TENSOR_ARGS(a->dm), CLG_TENSOR_ARGS(a->dv),
+                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a->flags),
+                         CLG_LOCAL(local * sizeof(float))));
+    size_t groups = clg_bn_groups(ctx, b8 ? (inp->c + 7) / 8 : inp->c);
+    return clg_launch_1d(ctx, k, groups * local, local, NULL);
+}
+
+/* The split backward: as split_forward, with 3 sums and 5 coefficients. */
+static clg_status split_backward(clg_ctx *ctx, const bwd_args *a) {
+    const clg_tensor *inp = a->inp;
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
+    cl_uint S = split_slices(ctx, inp), total = (cl_uint)clg_tensor_numel(inp);
+    cl_uint zero = 0, coef_off = 3 * c * S;
+    cl_mem sc;
+    CLG_TRY(split_scratch(ctx, c, S, 3, 5, &sc));
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_bwd_stats", &k));
+    size_t local = clg_local_size(ctx, k, BN_SPLIT_LOCAL);
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(sc), CLG_ARG_OFF(zero, 3 * c * S), CLG_TENSOR_ARGS(a->dy),
+                         CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(a->mean), CLG_ARG(n), CLG_ARG(c),
+                         CLG_ARG(p), CLG_ARG(S), CLG_ARG(a->flags),
+                         CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(clg_launch_1d(ctx, k, (size_t)c * S * local, local, NULL));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_bwd_final", &k));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(sc), CLG_ARG_OFF(coef_off, 5 * c), CLG_TENSOR_ARGS(a->dg),
+                         CLG_TENSOR_ARGS(a->db), CLG_ARG(sc), CLG_ARG_OFF(zero, 3 * c * S),
+                         CLG_TENSOR_ARGS(a->mean), CLG_TENSOR_ARGS(a->rstd),
+                         CLG_TENSOR_ARGS(a->g), CLG_TENSOR_ARGS(a->dm), CLG_TENSOR_ARGS(a->dv),
+                         CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(S), CLG_ARG(a->flags)));
+    CLG_TRY(clg_launch_flat(ctx, k, c, NULL));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_bwd_apply", &k));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(a->dinp), CLG_TENSOR_ARGS(a->dy),
+                         CLG_TENSOR_ARGS(inp), CLG_ARG(sc), CLG_ARG_OFF(coef_off, 5 * c),
+                         CLG_ARG(total), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a->flags)));
+    return clg_launch_flat(ctx, k, split_items(ctx, inp), NULL);
+}
+
 clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
                                 const clg_tensor *rstd, const clg_tensor *var,
                                 const clg_tensor *mean_lo, const clg_tensor *inp,
@@ -97,27 +242,14 @@ clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_t
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: eps %g must be > 0, momentum %g in [0, 1]", op,
                         (double)eps, (double)momentum);
 
-    cl_kernel k;
-    const int b8 = use_blocks8(ctx, inp);
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_fwd_train8" : "bn_fwd_train", &k));
-    size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
     cl_uint flags = (gamma ? BN_AFFINE : 0) | (running_mean ? BN_RUNNING : 0) |
                     (var ? BN_SAVE_VAR : 0);
-    /* Absent tensors pass a present one, which the kernel never touches
-     * (its flag is off). */
-    const clg_tensor *va = var ? var : mean, *lo = mean_lo ? mean_lo : mean;
-    const clg_tensor *rm = running_mean ? running_mean : mean;
-    const clg_tensor *rv = running_var ? running_var : mean;
-    const clg_tensor *g = gamma ? gamma : inp, *b = beta ? beta : inp;
-    cl_uint n = (cl_uint)inp->n, c = (cl_uint)C, p = (cl_uint)(inp->h * inp->w);
-    cl_float e = eps, m = momentum;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(mean), CLG_TENSOR_ARGS(rstd),
-                         CLG_TENSOR_ARGS(va), CLG_TENSOR_ARGS(lo), CLG_TENSOR_ARGS(rm),
-                         CLG_TENSOR_ARGS(rv), CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(g),
-                         CLG_TENSOR_ARGS(b), CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(e),
-                         CLG_ARG(m), CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
-    size_t groups = clg_bn_groups(ctx, b8 ? (C + 7) / 8 : C);
-    return clg_launch_1d(ctx, k, groups * local, local, NULL);
+    /* Absent tensors pass a present one, which the kernels never touch
+     * (their flag is off). */
+    const fwd_args a = {out, mean, rstd, var ? var : mean, mean_lo ? mean_lo : mean,
+                        running_mean ? running_mean : mean, running_var ? running_var : mean,
+                        inp, gamma ? gamma : inp, beta ? beta : inp, eps, momentum, flags};
+    return clg_norm_split(ctx) ? split_forward(ctx, &a) : channel_forward(ctx, &a);
 }
 
 clg_status clg_batchnorm_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
@@ -183,24 +315,13 @@ clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg
         CLG_TRY(clg_bn_check_vec(op, "dmean_x", dmean_x, C));
         CLG_TRY(clg_bn_check_vec(op, "dvar_x", dvar_x, C));
     }
-    cl_kernel k;
-    const int b8 = use_blocks8(ctx, inp);
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_bwd8" : "bn_bwd", &k));
-    size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
     cl_uint flags = (gamma ? BN_AFFINE : 0) | (dout ? BN_HAS_DOUT : 0) | (dmean_x ? BN_DSTATS : 0) |
                     (gamma && !dgamma ? BN_NO_PGRAD : 0);
     /* Absent tensors pass a present one, never touched (flag off). */
-    const clg_tensor *dg = dgamma ? dgamma : mean, *db = dbeta ? dbeta : mean;
-    const clg_tensor *dy = dout ? dout : inp, *g = gamma ? gamma : mean;
-    const clg_tensor *dm = dmean_x ? dmean_x : mean, *dv = dvar_x ? dvar_x : mean;
-    cl_uint n = (cl_uint)inp->n, c = (cl_uint)C, p = (cl_uint)(inp->h * inp->w);
-    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dinp), CLG_TENSOR_ARGS(dg), CLG_TENSOR_ARGS(db),
-                         CLG_TENSOR_ARGS(dy), CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(mean),
-                         CLG_TENSOR_ARGS(rstd), CLG_TENSOR_ARGS(g), CLG_TENSOR_ARGS(dm),
-                         CLG_TENSOR_ARGS(dv), CLG_ARG(n), CLG_ARG(c), CLG_ARG(p),
-                         CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
-    size_t groups = clg_bn_groups(ctx, b8 ? (C + 7) / 8 : C);
-    return clg_launch_1d(ctx, k, groups * local, local, NULL);
+    const bwd_args a = {dinp, dgamma ? dgamma : mean, dbeta ? dbeta : mean, dout ? dout : inp,
+                        inp, mean, rstd, gamma ? gamma : mean, dmean_x ? dmean_x : mean,
+                        dvar_x ? dvar_x : mean, flags};
+    return clg_norm_split(ctx) ? split_backward(ctx, &a) : channel_backward(ctx, &a);
 }
 
 clg_status clg_batchnorm_backward(clg_ctx *ctx, const clg_tensor *dinp, const clg_tensor *dgamma,

@@ -68,6 +68,11 @@ clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg
                                  const clg_tensor *rstd, const clg_tensor *gamma,
                                  const clg_tensor *dmean_x, const clg_tensor *dvar_x);
 
+/* 1 where BN and VBN take their split kernels (several work-groups per
+ * channel, or per example's row: GPUs, or ctx->norm_path = CLG_NORM_GPU),
+ * 0 where they take the per-channel kernels tuned for CPUs. */
+int clg_norm_split(const clg_ctx *ctx);
+
 /* Work-items per channel work-group: 1 on CPUs (PoCL runs a work-group as
  * a loop over its work-items and the kernels vectorise explicitly), 256 (or
  * the kernel's limit) on GPUs. */

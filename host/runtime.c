@@ -210,11 +210,24 @@ clg_status clg_device_select(const char *spec, clg_device_info *out) {
     return CLG_OK;
 }
 
+/* $CLGAN_BN_PATH: "gpu" or "cpu" forces that path of the norm kernels. */
+static clg_status norm_path(int *out) {
+    const char *env = getenv("CLGAN_BN_PATH");
+    *out = CLG_NORM_AUTO;
+    if (!env || !*env) return CLG_OK;
+    if (strcmp(env, "gpu") == 0) *out = CLG_NORM_GPU;
+    else if (strcmp(env, "cpu") == 0) *out = CLG_NORM_CPU;
+    else return clg_fail(CLG_ERR_INVALID_ARG, "CLGAN_BN_PATH must be gpu or cpu, not '%s'", env);
+    return CLG_OK;
+}
+
 clg_status clg_ctx_create(clg_ctx **out, const char *spec) {
     *out = NULL;
     clg_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
     clg_status rc = clg_device_select(spec, &ctx->dev);
+    if (rc != CLG_OK) goto fail;
+    rc = norm_path(&ctx->norm_path);
     if (rc != CLG_OK) goto fail;
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM,
@@ -292,7 +305,8 @@ clg_status clg_scratch(clg_ctx *ctx, size_t bytes, cl_mem *out) {
         clg_buffer_release(ctx, ctx->scratch, ctx->scratch_bytes);
         ctx->scratch = NULL;
         ctx->scratch_bytes = 0;
-        CLG_TRY(clg_buffer_create(ctx, bytes, "scratch (split-K partial sums)", &ctx->scratch));
+        CLG_TRY(clg_buffer_create(ctx, bytes, "scratch (split-K, norm partial sums)",
+                                  &ctx->scratch));
         ctx->scratch_bytes = bytes;
     }
     *out = ctx->scratch;

@@ -80,7 +80,14 @@ typedef struct clg_ctx {
      * over every rank (host/bn_sync.h). */
     struct clg_dist *dist;
     int sync_bn;
+    /* Which BN/VBN kernels run (host/batchnorm.c, host/vbn.c): CLG_NORM_AUTO
+     * takes the split kernels (several work-groups per channel) on GPUs and
+     * the per-channel ones elsewhere; $CLGAN_BN_PATH = gpu | cpu sets it at
+     * creation. norm_slices > 0 fixes BN's slices per channel (tests). */
+    int norm_path, norm_slices;
 } clg_ctx;
+
+enum { CLG_NORM_AUTO, CLG_NORM_CPU, CLG_NORM_GPU };
 
 /* Create a context on the device `spec` names (see clg_device_select).
  * Tuned CLBlast parameters are not applied here: that is the caller's

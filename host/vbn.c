@@ -10,6 +10,8 @@
 
 #define FAMILY "vbn"
 #define VBN_ITEMS 32 /* items (vectors or floats) per work-item and row */
+#define VBN_ROW_ITEMS 2   /* the row kernels (GPUs): items per work-item, about */
+#define VBN_ROW_LOCAL 256 /* the row kernels: work-items per group, at most */
 
 enum { VBN_AFFINE = 1, VBN_NO_PGRAD = 2 }; /* as kernels/vbn.cl */
 
@@ -132,6 +134,21 @@ static clg_status vbn_kernel(clg_ctx *ctx, const clg_tensor *inp, const char *na
     return CLG_OK;
 }
 
+/* The row kernel `name` (kernels/vbn.cl, GPUs) for inp: its local size,
+ * *tw work-items per row (a power of two giving each about VBN_ROW_ITEMS
+ * items, at most the local size) and work-groups for the N*C rows. */
+static clg_status row_kernel(clg_ctx *ctx, const clg_tensor *inp, const char *name,
+                             cl_kernel *k, size_t *local, cl_uint *tw, size_t *groups) {
+    const size_t q = row_items(ctx, inp), rows = (size_t)inp->n * (size_t)inp->c;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, "VBN_T=1", name, k));
+    *local = clg_local_size(ctx, *k, VBN_ROW_LOCAL);
+    size_t t = 1;
+    while (t < *local && t * VBN_ROW_ITEMS < q) t *= 2;
+    *tw = (cl_uint)t;
+    *groups = (rows + *local / t - 1) / (*local / t);
+    return CLG_OK;
+}
+
 static clg_status check_rows(const char *op, const char *what, const clg_tensor *t,
                              const clg_tensor *inp) {
     if (clg_tensor_numel(t) != (size_t)inp->n * (size_t)inp->c)
@@ -148,21 +165,29 @@ clg_status clg_vbn_forward(clg_ctx *ctx, const clg_vbn *v, const clg_tensor *out
     CLG_TRY(clg_bn_check_same(op, "out", out, inp));
     CLG_TRY(check_rows(op, "mean", mean, inp));
     CLG_TRY(check_rows(op, "rstd", rstd, inp));
-    cl_kernel k;
-    size_t local;
-    CLG_TRY(vbn_kernel(ctx, inp, "vbn_fwd", &k, &local));
     /* Without gamma and beta, inp stands in; the kernel never reads it there. */
     const clg_tensor *g = gamma ? gamma : inp, *b = beta ? beta : inp;
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
-    cl_uint flags = gamma ? VBN_AFFINE : 0;
+    cl_uint flags = gamma ? VBN_AFFINE : 0, tw = 1;
     cl_float a = 1.0f / (float)(v->n_ref + 1), eps = v->eps;
-    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(mean), CLG_TENSOR_ARGS(rstd),
-                         CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(&v->ref_mean),
-                         CLG_TENSOR_ARGS(&v->ref_mean_lo), CLG_TENSOR_ARGS(&v->ref_var),
-                         CLG_TENSOR_ARGS(g), CLG_TENSOR_ARGS(b), CLG_ARG(n), CLG_ARG(c),
-                         CLG_ARG(p), CLG_ARG(a), CLG_ARG(eps), CLG_ARG(flags),
-                         CLG_LOCAL(local * sizeof(float))));
-    return clg_launch_1d(ctx, k, clg_bn_groups(ctx, (inp->c + 7) / 8) * local, local, NULL);
+    cl_kernel k;
+    size_t local, groups = clg_bn_groups(ctx, (inp->c + 7) / 8);
+    const int rows = clg_norm_split(ctx);
+    if (rows) CLG_TRY(row_kernel(ctx, inp, "vbn_fwd_row", &k, &local, &tw, &groups));
+    else CLG_TRY(vbn_kernel(ctx, inp, "vbn_fwd", &k, &local));
+    clg_arg args[] = {CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(mean), CLG_TENSOR_ARGS(rstd),
+                      CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(&v->ref_mean),
+                      CLG_TENSOR_ARGS(&v->ref_mean_lo), CLG_TENSOR_ARGS(&v->ref_var),
+                      CLG_TENSOR_ARGS(g), CLG_TENSOR_ARGS(b), CLG_ARG(n), CLG_ARG(c),
+                      CLG_ARG(p), CLG_ARG(a), CLG_ARG(eps), CLG_ARG(flags), CLG_ARG(tw),
+                      CLG_LOCAL(local * sizeof(float))};
+    int nargs = (int)(sizeof args / sizeof *args);
+    if (!rows) { /* vbn_fwd: the same arguments without tw */
+        args[nargs - 2] = args[nargs - 1];
+        nargs--;
+    }
+    CLG_TRY(clg_set_args(k, args, nargs));
+    return clg_launch_1d(ctx, k, groups * local, local, NULL);
 }
 
 static clg_status check_grads(const char *op, const clg_vbn *v, const clg_tensor *gamma,
@@ -179,6 +204,35 @@ static clg_status check_grads(const char *op, const clg_vbn *v, const clg_tensor
     return CLG_OK;
 }
 
+/* The backward on GPUs: vbn_bwd_row writes dinp and each row's share of
+ * the sums over examples into the context's scratch, (4, N, C) floats;
+ * vbn_bwd_final adds them per channel into dg, db and v's dref_*. */
+static clg_status row_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
+                               const clg_tensor *dg, const clg_tensor *db,
+                               const clg_tensor *dout, const clg_tensor *inp,
+                               const clg_tensor *rstd, const clg_tensor *g, cl_uint flags) {
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w), zero = 0;
+    cl_float a = 1.0f / (float)(v->n_ref + 1);
+    cl_mem part;
+    CLG_TRY(clg_scratch(ctx, 4 * (size_t)n * c * sizeof(float), &part));
+    cl_kernel k;
+    size_t local, groups;
+    cl_uint tw;
+    CLG_TRY(row_kernel(ctx, inp, "vbn_bwd_row", &k, &local, &tw, &groups));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dinp), CLG_ARG(part), CLG_ARG_OFF(zero, 4 * n * c),
+                         CLG_TENSOR_ARGS(dout), CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(rstd),
+                         CLG_TENSOR_ARGS(&v->ref_mean), CLG_TENSOR_ARGS(&v->ref_mean_lo),
+                         CLG_TENSOR_ARGS(g), CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a),
+                         CLG_ARG(flags), CLG_ARG(tw), CLG_LOCAL(local * sizeof(float))));
+    CLG_TRY(clg_launch_1d(ctx, k, groups * local, local, NULL));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, "VBN_T=1", "vbn_bwd_final", &k));
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dg), CLG_TENSOR_ARGS(db),
+                         CLG_TENSOR_ARGS(&v->dref_mean), CLG_TENSOR_ARGS(&v->dref_var),
+                         CLG_ARG(part), CLG_ARG_OFF(zero, 4 * n * c), CLG_ARG(n), CLG_ARG(c),
+                         CLG_ARG(flags)));
+    return clg_launch_flat(ctx, k, c, NULL);
+}
+
 clg_status clg_vbn_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
                             const clg_tensor *dgamma, const clg_tensor *dbeta,
                             const clg_tensor *dout, const clg_tensor *inp,
@@ -189,14 +243,15 @@ clg_status clg_vbn_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
     CLG_TRY(clg_bn_check_same(op, "dout", dout, inp));
     CLG_TRY(check_rows(op, "rstd", rstd, inp));
     CLG_TRY(check_grads(op, v, gamma, dgamma, dbeta));
-    cl_kernel k;
-    size_t local;
-    CLG_TRY(vbn_kernel(ctx, inp, "vbn_bwd", &k, &local));
     /* Absent tensors pass a present one, never touched (flag off). */
     const clg_tensor *dg = dgamma ? dgamma : &v->dref_mean;
     const clg_tensor *db = dbeta ? dbeta : &v->dref_mean, *g = gamma ? gamma : inp;
-    cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
     cl_uint flags = (gamma ? VBN_AFFINE : 0) | (gamma && !dgamma ? VBN_NO_PGRAD : 0);
+    if (clg_norm_split(ctx)) return row_backward(ctx, v, dinp, dg, db, dout, inp, rstd, g, flags);
+    cl_kernel k;
+    size_t local;
+    CLG_TRY(vbn_kernel(ctx, inp, "vbn_bwd", &k, &local));
+    cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
     cl_float a = 1.0f / (float)(v->n_ref + 1);
     CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dinp), CLG_TENSOR_ARGS(dg), CLG_TENSOR_ARGS(db),
                          CLG_TENSOR_ARGS(&v->dref_mean), CLG_TENSOR_ARGS(&v->dref_var),

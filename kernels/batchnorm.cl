@@ -2,16 +2,18 @@
  * tensor (a (N, C, 1, 1) tensor normalises fully connected features over N).
  *
  * Layout: channel c is N rows of P = H*W contiguous floats, row n starting at
- * (n*C + c)*P. A work-group owns one channel at a time (groups loop over the
- * channels: one group per channel on GPUs, a few per compute unit on CPUs)
+ * (n*C + c)*P. GPUs take the split kernels at the end of this file (several
+ * work-groups per channel, partial sums, three launches). In bn_fwd_train and
+ * bn_bwd a work-group owns one channel at a time (groups loop over the
+ * channels: a few per compute unit on CPUs)
  * and walks its rows with a loop over items of BN_VW floats when
  * P % BN_VW == 0, scalars otherwise (explicit SIMD, which PoCL cannot derive
  * from a loop inside a work-item); each work-item takes a contiguous range of
  * items on CPUs, every L-th item on GPUs (BN_BLOCKED). The first pass streams
  * the channel from memory, the later passes find it in cache (a channel of
  * DCGAN-64 is at most 256 KiB), so x costs about one trip to memory. On CPUs
- * short rows (P < 256) go to bn_fwd_train8/bn_bwd8 at the end of this file,
- * which take 8 channels at a time.
+ * short rows (P < 256) go to bn_fwd_train8/bn_bwd8 further down, which take
+ * 8 channels at a time.
  *
  * Statistics are shifted sums: sum(x - K) and sum((x - K)^2) with K the
  * channel's first element, so the variance does not cancel at large means
@@ -41,23 +43,30 @@
 #define BN_BLOCKED CLG_DEVICE_IS_CPU
 #endif
 
-/* This work-item's share of a channel's nq items, stored as rows of `per`
- * items, walked as (row, col): on CPUs a contiguous range [q0_, q1_) as
- * nested loops over rows and columns (PoCL runs the work-items of a group
- * one after another, so each streams through memory, and the inner loop is
- * plain); on GPUs every L-th item (coalesced), keeping (row, col) without a
- * division per item. */
+/* This work-item's share of slice s of S (S = 1: the whole channel; the
+ * split kernels' slices are ceil(nq / S) items) of a channel's nq items,
+ * stored as rows of `per` items, walked as (row, col): on CPUs a contiguous
+ * range [q0_, q1_) as nested loops over rows and columns (PoCL runs the
+ * work-items of a group one after another, so each streams through memory,
+ * and the inner loop is plain); on GPUs every L-th item (coalesced), keeping
+ * (row, col) without a division per item. */
+#define BN_SLICE_(nq, s, S)                                                     \
+    const uint sl_ = ((nq) + (S) - 1u) / (S), qs_ = min((s) * sl_, (nq)),      \
+               qe_ = min(qs_ + sl_, (nq))
 #if BN_BLOCKED
-#define BN_RANGE(nq)                                                            \
-    const uint chunk_ = ((nq) + L - 1u) / L, q0_ = min(lid * chunk_, (nq)),     \
-               q1_ = min(q0_ + chunk_, (nq))
+#define BN_RANGE(nq, s, S)                                                      \
+    BN_SLICE_(nq, s, S);                                                        \
+    const uint chunk_ = (qe_ - qs_ + L - 1u) / L, q0_ = min(qs_ + lid * chunk_, qe_), \
+               q1_ = min(q0_ + chunk_, qe_)
 #define BN_WALK(row, col, per)                                                  \
     for (uint row = q0_ / (per), r1_ = (q1_ + (per) - 1u) / (per); row < r1_; row++) \
         for (uint col = max(q0_, row * (per)) - row * (per),                    \
                   ce_ = min(q1_ - row * (per), (per));                          \
              col < ce_; col++)
 #else
-#define BN_RANGE(nq) const uint q0_ = lid, q1_ = (nq), st_ = L
+#define BN_RANGE(nq, s, S)                                                      \
+    BN_SLICE_(nq, s, S);                                                        \
+    const uint q0_ = qs_ + lid, q1_ = qe_, st_ = L
 #define BN_WALK(row, col, per)                                                  \
     for (uint q_ = q0_, row = q0_ / (per), col = q0_ % (per), sn_ = st_ / (per), \
               sr_ = st_ % (per);                                                \
@@ -65,6 +74,66 @@
          q_ += st_, col += sr_, row += sn_ + (col >= (per) ? 1u : 0u),          \
               col -= (col >= (per) ? (per) : 0u))
 #endif
+
+/* This work-item's sum(x - K) and sum((x - K)^2) over its share of slice s
+ * of S of the channel at x (N rows of P, rs floats apart). */
+float2 bn_fwd_sums(__global const float *x, uint rs, uint N, uint P, float K, uint s, uint S) {
+    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
+    float s1 = 0.0f, s2 = 0.0f;
+    if (P % BN_VW == 0u) {
+        const uint per = P / BN_VW;
+        BN_RANGE(N * per, s, S);
+        floatV a1 = (floatV)(0.0f), a2 = (floatV)(0.0f);
+        BN_WALK(n, j, per) {
+            const floatV d = vloadV(j, x + n * rs) - K;
+            a1 += d;
+            a2 += d * d;
+        }
+        s1 = BN_HSUM(a1);
+        s2 = BN_HSUM(a2);
+    } else {
+        BN_RANGE(N * P, s, S);
+        BN_WALK(n, j, P) {
+            const float d = x[n * rs + j] - K;
+            s1 += d;
+            s2 += d * d;
+        }
+    }
+    return (float2)(s1, s2);
+}
+
+/* This work-item's sum(x - mu), sum(dy), sum(dy * (x - mu)) over its share
+ * of slice s of S of the channel at x, dy (dy counts as 0 without has_dy). */
+float3 bn_bwd_sums(__global const float *x, __global const float *dy, uint rs, uint N, uint P,
+                   float mu, int has_dy, uint s, uint S) {
+    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
+    float s0 = 0.0f, sa = 0.0f, sb = 0.0f;
+    if (P % BN_VW == 0u) {
+        const uint per = P / BN_VW;
+        BN_RANGE(N * per, s, S);
+        floatV a0 = (floatV)(0.0f), a = (floatV)(0.0f), b = (floatV)(0.0f);
+        BN_WALK(n, j, per) {
+            const floatV xc = vloadV(j, x + n * rs) - mu;
+            const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
+            a0 += xc;
+            a += d;
+            b += d * xc;
+        }
+        s0 = BN_HSUM(a0);
+        sa = BN_HSUM(a);
+        sb = BN_HSUM(b);
+    } else {
+        BN_RANGE(N * P, s, S);
+        BN_WALK(n, j, P) {
+            const float xc = x[n * rs + j] - mu;
+            const float d = has_dy ? dy[n * rs + j] : 0.0f;
+            s0 += xc;
+            sa += d;
+            sb += d * xc;
+        }
+    }
+    return (float3)(s0, sa, sb);
+}
 
 /* out = (x - mean) * rstd * gamma + beta with batch statistics.
  * mean, rstd: (C) saved for bn_bwd; var: (C) biased variance and mean_lo: (C)
@@ -94,29 +163,8 @@ __kernel void bn_fwd_train(__global float *out, uint out_off,
         const float K = x[0];
         const float M = (float)N * (float)P;
 
-        float s1 = 0.0f, s2 = 0.0f;
-        if (P % BN_VW == 0u) {
-            const uint per = P / BN_VW, nq = N * per;
-            BN_RANGE(nq);
-            floatV a1 = (floatV)(0.0f), a2 = (floatV)(0.0f);
-            BN_WALK(n, j, per) {
-                const floatV d = vloadV(j, x + n * rs) - K;
-                a1 += d;
-                a2 += d * d;
-            }
-            s1 = BN_HSUM(a1);
-            s2 = BN_HSUM(a2);
-        } else {
-            const uint nq = N * P;
-            BN_RANGE(nq);
-            BN_WALK(n, j, P) {
-                const float d = x[n * rs + j] - K;
-                s1 += d;
-                s2 += d * d;
-            }
-        }
-        s1 = clg_group_sum(s1, scratch);
-        s2 = clg_group_sum(s2, scratch);
+        const float2 sums = bn_fwd_sums(x, rs, N, P, K, 0u, 1u);
+        const float s1 = clg_group_sum(sums.x, scratch), s2 = clg_group_sum(sums.y, scratch);
         const float dm = s1 / M;
         const float v = fmax(s2 / M - dm * dm, 0.0f);
         const float mu = K + dm;
@@ -140,14 +188,13 @@ __kernel void bn_fwd_train(__global float *out, uint out_off,
         const float sc = (flags & BN_AFFINE) ? r * gamma[g_off + c] : r;
         const float sh = (flags & BN_AFFINE) ? beta[b_off + c] : 0.0f;
         if (P % BN_VW == 0u) {
-            const uint per = P / BN_VW, nq = N * per;
-            BN_RANGE(nq);
+            const uint per = P / BN_VW;
+            BN_RANGE(N * per, 0u, 1u);
             BN_WALK(n, j, per) {
                 vstoreV(((vloadV(j, x + n * rs) - K) - dm) * sc + sh, j, y + n * rs);
             }
         } else {
-            const uint nq = N * P;
-            BN_RANGE(nq);
+            BN_RANGE(N * P, 0u, 1u);
             BN_WALK(n, j, P) { y[n * rs + j] = ((x[n * rs + j] - K) - dm) * sc + sh; }
         }
     }
@@ -210,35 +257,9 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
         /* The saved mean is rounded to float; at |mean| >> std that rounding is
          * visible in x - mean, so this pass also measures the residual
          * delta = mean(x - mean_saved) and uses (x - mean_saved) - delta. */
-        float s0 = 0.0f, sa = 0.0f, sb = 0.0f;
-        if (P % BN_VW == 0u) {
-            const uint per = P / BN_VW, nq = N * per;
-            BN_RANGE(nq);
-            floatV a0 = (floatV)(0.0f), a = (floatV)(0.0f), b = (floatV)(0.0f);
-            BN_WALK(n, j, per) {
-                const floatV xc = vloadV(j, x + n * rs) - mu;
-                const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
-                a0 += xc;
-                a += d;
-                b += d * xc;
-            }
-            s0 = BN_HSUM(a0);
-            sa = BN_HSUM(a);
-            sb = BN_HSUM(b);
-        } else {
-            const uint nq = N * P;
-            BN_RANGE(nq);
-            BN_WALK(n, j, P) {
-                const float xc = x[n * rs + j] - mu;
-                const float d = has_dy ? dy[n * rs + j] : 0.0f;
-                s0 += xc;
-                sa += d;
-                sb += d * xc;
-            }
-        }
-        s0 = clg_group_sum(s0, scratch);
-        sa = clg_group_sum(sa, scratch);
-        sb = clg_group_sum(sb, scratch);
+        const float3 sums = bn_bwd_sums(x, dy, rs, N, P, mu, has_dy, 0u, 1u);
+        const float s0 = clg_group_sum(sums.x, scratch), sa = clg_group_sum(sums.y, scratch);
+        float sb = clg_group_sum(sums.z, scratch);
         const float delta = s0 / M;
         sb = (sb - delta * sa) * r; /* sum(dout * xhat) */
         if (lid == 0u && (flags & BN_AFFINE) && !(flags & BN_NO_PGRAD) && has_dy) {
@@ -252,15 +273,14 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
         }
         const float k0 = dmt / M, k1 = 2.0f * dvt / M, rg = has_dy ? r * g : 0.0f;
         if (P % BN_VW == 0u) {
-            const uint per = P / BN_VW, nq = N * per;
-            BN_RANGE(nq);
+            const uint per = P / BN_VW;
+            BN_RANGE(N * per, 0u, 1u);
             BN_WALK(n, j, per) {
                 const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
                 vstoreV(rg * d + k0 + k1 * ((vloadV(j, x + n * rs) - mu) - delta), j, dx + n * rs);
             }
         } else {
-            const uint nq = N * P;
-            BN_RANGE(nq);
+            BN_RANGE(N * P, 0u, 1u);
             BN_WALK(n, j, P) {
                 const float d = has_dy ? dy[n * rs + j] : 0.0f;
                 dx[n * rs + j] = rg * d + k0 + k1 * ((x[n * rs + j] - mu) - delta);
@@ -476,6 +496,194 @@ bn_bwd8(__global float *dinp, uint dinp_off,
                     }
                 }
             }
+        }
+    }
+}
+
+/* ---- split statistics: several work-groups per channel (GPUs) -------------
+ * The kernels above give a channel one work-group: on a GPU at most C groups
+ * (512 on DCGAN-64) walk the tensor in dependent passes and the device waits.
+ * Here each step is its own launch over the whole device:
+ *   1. bn_split_fwd_stats / bn_split_bwd_stats: work-group (c, s) reduces
+ *      slice s of channel c's N*P elements (S slices of ceil(items / S),
+ *      walked as bn_fwd_train walks a channel: strided on GPUs, so
+ *      coalesced) into partial sums, part:
+ *      (J, C, S) floats, J = 2 forward (sum(x - K), sum((x - K)^2)) or
+ *      3 backward (sum(x - mean), sum(dout), sum(dout * (x - mean)));
+ *   2. bn_split_fwd_final / bn_split_bwd_final: one work-item per channel
+ *      adds its S partials in order and writes what the per-channel kernels
+ *      write (same numerics: K the channel's first element, TwoSum mean_lo,
+ *      running statistics, gradients), plus the channel's coefficients,
+ *      coef: (4, C) forward (K, mean - K, scale, shift) or (5, C) backward
+ *      (mean, delta, rstd * gamma, k0, k1);
+ *   3. bn_split_fwd_apply / bn_split_bwd_apply: elementwise over the tensor,
+ *      BN_VW floats per work-item when P % BN_VW == 0 (a vector never spans
+ *      two rows), else one.
+ * part and coef are the context's scratch buffer (host/batchnorm.c). */
+
+__kernel void bn_split_fwd_stats(__global float *part, uint part_off,
+                                 __global const float *inp, uint inp_off,
+                                 uint N, uint C, uint P, uint S, __local float *scratch) {
+    const uint c = (uint)get_group_id(0) / S, s = (uint)get_group_id(0) % S;
+    __global const float *x = inp + inp_off + c * P;
+    const float2 sums = bn_fwd_sums(x, C * P, N, P, x[0], s, S);
+    const float s1 = clg_group_sum(sums.x, scratch), s2 = clg_group_sum(sums.y, scratch);
+    if (get_local_id(0) == 0) {
+        part[part_off + c * S + s] = s1;
+        part[part_off + (C + c) * S + s] = s2;
+    }
+}
+
+/* Statistics and outputs as bn_fwd_train's, from the partial sums. */
+__kernel void bn_split_fwd_final(__global float *coef, uint coef_off,
+                                 __global float *mean, uint mean_off,
+                                 __global float *rstd, uint rstd_off,
+                                 __global float *var, uint var_off,
+                                 __global float *mean_lo, uint lo_off,
+                                 __global float *run_mean, uint rm_off,
+                                 __global float *run_var, uint rv_off,
+                                 __global const float *part, uint part_off,
+                                 __global const float *inp, uint inp_off,
+                                 __global const float *gamma, uint g_off,
+                                 __global const float *beta, uint b_off,
+                                 uint N, uint C, uint P, uint S, float eps, float momentum,
+                                 uint flags) {
+    CLG_FOR_EACH(c, C) {
+        float s1 = 0.0f, s2 = 0.0f;
+        for (uint s = 0; s < S; s++) {
+            s1 += part[part_off + c * S + s];
+            s2 += part[part_off + (C + c) * S + s];
+        }
+        const float K = inp[inp_off + c * P], M = (float)N * (float)P;
+        const float dm = s1 / M;
+        const float v = fmax(s2 / M - dm * dm, 0.0f);
+        const float mu = K + dm;
+        const float r = 1.0f / sqrt(v + eps);
+        mean[mean_off + c] = mu;
+        rstd[rstd_off + c] = r;
+        if (flags & BN_SAVE_VAR) {
+            const float bb = mu - K; /* TwoSum, as in bn_fwd_train */
+            var[var_off + c] = v;
+            mean_lo[lo_off + c] = (K - (mu - bb)) + (dm - bb);
+        }
+        if (flags & BN_RUNNING) {
+            run_mean[rm_off + c] = (1.0f - momentum) * run_mean[rm_off + c] + momentum * mu;
+            run_var[rv_off + c] =
+                (1.0f - momentum) * run_var[rv_off + c] + momentum * v * (M / (M - 1.0f));
+        }
+        coef[coef_off + c] = K;
+        coef[coef_off + C + c] = dm;
+        coef[coef_off + 2u * C + c] = (flags & BN_AFFINE) ? r * gamma[g_off + c] : r;
+        coef[coef_off + 3u * C + c] = (flags & BN_AFFINE) ? beta[b_off + c] : 0.0f;
+    }
+}
+
+/* out = ((x - K) - (mean - K)) * scale + shift; total = N*C*P. */
+__kernel void bn_split_fwd_apply(__global float *out, uint out_off,
+                                 __global const float *inp, uint inp_off,
+                                 __global const float *coef, uint coef_off,
+                                 uint total, uint C, uint P) {
+    __global const float *x = inp + inp_off;
+    __global float *y = out + out_off;
+    __global const float *cf = coef + coef_off;
+    if (P % BN_VW == 0u) {
+        const uint per = P / BN_VW;
+        CLG_FOR_EACH(i, total / BN_VW) {
+            const uint c = (i / per) % C;
+            vstoreV(((vloadV(i, x) - cf[c]) - cf[C + c]) * cf[2u * C + c] + cf[3u * C + c], i, y);
+        }
+    } else {
+        CLG_FOR_EACH(i, total) {
+            const uint c = (i / P) % C;
+            y[i] = ((x[i] - cf[c]) - cf[C + c]) * cf[2u * C + c] + cf[3u * C + c];
+        }
+    }
+}
+
+/* bn_bwd's sums over slice s of channel c (see bn_bwd for the residual). */
+__kernel void bn_split_bwd_stats(__global float *part, uint part_off,
+                                 __global const float *dout, uint dout_off,
+                                 __global const float *inp, uint inp_off,
+                                 __global const float *mean, uint mean_off,
+                                 uint N, uint C, uint P, uint S, uint flags,
+                                 __local float *scratch) {
+    const uint c = (uint)get_group_id(0) / S, s = (uint)get_group_id(0) % S;
+    const float3 sums = bn_bwd_sums(inp + inp_off + c * P, dout + dout_off + c * P, C * P, N, P,
+                                    mean[mean_off + c], (flags & BN_HAS_DOUT) != 0u, s, S);
+    const float s0 = clg_group_sum(sums.x, scratch), sa = clg_group_sum(sums.y, scratch);
+    const float sb = clg_group_sum(sums.z, scratch);
+    if (get_local_id(0) == 0) {
+        part[part_off + c * S + s] = s0;
+        part[part_off + (C + c) * S + s] = sa;
+        part[part_off + (2u * C + c) * S + s] = sb;
+    }
+}
+
+/* bn_bwd's gradients w.r.t. gamma and beta and its per-channel terms. */
+__kernel void bn_split_bwd_final(__global float *coef, uint coef_off,
+                                 __global float *dgamma, uint dg_off,
+                                 __global float *dbeta, uint db_off,
+                                 __global const float *part, uint part_off,
+                                 __global const float *mean, uint mean_off,
+                                 __global const float *rstd, uint rstd_off,
+                                 __global const float *gamma, uint g_off,
+                                 __global const float *dmean_x, uint dmx_off,
+                                 __global const float *dvar_x, uint dvx_off,
+                                 uint N, uint C, uint P, uint S, uint flags) {
+    CLG_FOR_EACH(c, C) {
+        float s0 = 0.0f, sa = 0.0f, sb = 0.0f;
+        for (uint s = 0; s < S; s++) {
+            s0 += part[part_off + c * S + s];
+            sa += part[part_off + (C + c) * S + s];
+            sb += part[part_off + (2u * C + c) * S + s];
+        }
+        const float r = rstd[rstd_off + c], M = (float)N * (float)P;
+        const float g = (flags & BN_AFFINE) ? gamma[g_off + c] : 1.0f;
+        const int has_dy = (flags & BN_HAS_DOUT) != 0u;
+        const float delta = s0 / M;
+        sb = (sb - delta * sa) * r; /* sum(dout * xhat) */
+        if ((flags & BN_AFFINE) && !(flags & BN_NO_PGRAD) && has_dy) {
+            dgamma[dg_off + c] += sb;
+            dbeta[db_off + c] += sa;
+        }
+        float dmt = -r * g * sa, dvt = -0.5f * r * r * g * sb;
+        if (flags & BN_DSTATS) {
+            dmt += dmean_x[dmx_off + c];
+            dvt += dvar_x[dvx_off + c];
+        }
+        coef[coef_off + c] = mean[mean_off + c];
+        coef[coef_off + C + c] = delta;
+        coef[coef_off + 2u * C + c] = has_dy ? r * g : 0.0f;
+        coef[coef_off + 3u * C + c] = dmt / M;
+        coef[coef_off + 4u * C + c] = 2.0f * dvt / M;
+    }
+}
+
+/* dinp = rg * dout + k0 + k1 * ((x - mean) - delta); dinp may alias dout. */
+__kernel void bn_split_bwd_apply(__global float *dinp, uint dinp_off,
+                                 __global const float *dout, uint dout_off,
+                                 __global const float *inp, uint inp_off,
+                                 __global const float *coef, uint coef_off,
+                                 uint total, uint C, uint P, uint flags) {
+    __global const float *x = inp + inp_off, *dy = dout + dout_off;
+    __global float *dx = dinp + dinp_off;
+    __global const float *cf = coef + coef_off;
+    const int has_dy = (flags & BN_HAS_DOUT) != 0u;
+    if (P % BN_VW == 0u) {
+        const uint per = P / BN_VW;
+        CLG_FOR_EACH(i, total / BN_VW) {
+            const uint c = (i / per) % C;
+            const floatV d = has_dy ? vloadV(i, dy) : (floatV)(0.0f);
+            vstoreV(cf[2u * C + c] * d + cf[3u * C + c] +
+                        cf[4u * C + c] * ((vloadV(i, x) - cf[c]) - cf[C + c]),
+                    i, dx);
+        }
+    } else {
+        CLG_FOR_EACH(i, total) {
+            const uint c = (i / P) % C;
+            const float d = has_dy ? dy[i] : 0.0f;
+            dx[i] = cf[2u * C + c] * d + cf[3u * C + c] +
+                    cf[4u * C + c] * ((x[i] - cf[c]) - cf[C + c]);
         }
     }
 }

@@ -14,7 +14,9 @@
  * output depends on no other example of its minibatch.
  *
  * Layout: a row is example n's P contiguous floats of channel c, at
- * (n*C + c)*P. A work-group owns a block of VBN_ROWS = 8 consecutive channels
+ * (n*C + c)*P. GPUs take the row kernels at the end of this file (T
+ * work-items per row, N*C rows over the whole device). In vbn_fwd and
+ * vbn_bwd a work-group owns a block of VBN_ROWS = 8 consecutive channels
  * (groups loop over blocks) and walks the examples; for example n its 8 rows
  * are contiguous in memory, so a work-item keeps all 8 in flight: their sums
  * first, then their statistics as float8 math (one lane per channel: the
@@ -61,22 +63,28 @@
 #endif
 #define T VBN_T
 
-/* Sum over each segment of T consecutive work-items (T divides the local
- * size); every work-item gets its segment's total. With T = 1 there is
- * nothing to add and no barrier at all: small rows (DCGAN's 4x4 and 8x8)
- * would otherwise pay several barriers per row. */
-float vbn_seg_sum(float v, __local float *scratch, uint lid) {
-#if VBN_T > 1
-    const uint t = lid & (T - 1u);
+/* Sum over each segment of tw consecutive work-items (tw a power of two
+ * dividing the local size, the same for the whole group, so every work-item
+ * reaches every barrier); every work-item gets its segment's total. */
+float vbn_seg_sum_tw(float v, __local float *scratch, uint lid, uint tw) {
+    const uint t = lid & (tw - 1u);
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = T / 2u; s > 0u; s >>= 1) {
+    for (uint s = tw / 2u; s > 0u; s >>= 1) {
         if (t < s) scratch[lid] += scratch[lid + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     const float total = scratch[lid - t];
     barrier(CLK_LOCAL_MEM_FENCE);
     return total;
+}
+
+/* The same for segments of T = VBN_T. With T = 1 there is nothing to add
+ * and no barrier at all: small rows (DCGAN's 4x4 and 8x8) would otherwise
+ * pay several barriers per row. */
+float vbn_seg_sum(float v, __local float *scratch, uint lid) {
+#if VBN_T > 1
+    return vbn_seg_sum_tw(v, scratch, lid, T);
 #else
     (void)scratch;
     (void)lid;
@@ -324,5 +332,164 @@ __kernel void vbn_bwd(__global float *dinp, uint dinp_off,
                 dref_var[drv_off + c0 + k] += accs[3][k];
             }
         }
+    }
+}
+
+/* ---- one row per tw work-items (GPUs) -------------------------------------
+ * vbn_fwd and vbn_bwd give a work-group a block of 8 channels and walk the
+ * examples: C/8 groups (64 on DCGAN-64's widest layer), too few for a GPU.
+ * Here row = n*C + c is the unit: tw work-items per row (a power of two
+ * dividing the local size, chosen by the host so each takes a couple of
+ * items, strided: coalesced), L/tw rows per work-group, N*C rows in all, the
+ * same per-row arithmetic in scalars. tw is an argument, not VBN_T: one
+ * program serves every row length (PoCL takes minutes to build vbn_fwd and
+ * vbn_bwd for each VBN_T > 1 at a large local size).
+ * vbn_bwd_row's sums over the examples (dgamma, dbeta, dref_mean, dref_var)
+ * go per row into part: (4, N, C) floats (the host's scratch), added up per
+ * channel by vbn_bwd_final. */
+
+/* Work-item t's strided items of a row of Q. */
+#define VBN_ROW_STRIDED(q) for (uint q = t; q < Q; q += tw)
+
+__kernel void vbn_fwd_row(__global float *out, uint out_off,
+                          __global float *mean, uint mean_off,
+                          __global float *rstd, uint rstd_off,
+                          __global const float *inp, uint inp_off,
+                          __global const float *ref_mean, uint rm_off,
+                          __global const float *ref_mean_lo, uint lo_off,
+                          __global const float *ref_var, uint rv_off,
+                          __global const float *gamma, uint g_off,
+                          __global const float *beta, uint b_off,
+                          uint N, uint C, uint P, float a, float eps, uint flags, uint tw,
+                          __local float *scratch) {
+    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0), t = lid & (tw - 1u);
+    const uint row = (uint)get_group_id(0) * (L / tw) + lid / tw;
+    const int act = row < N * C, vec = P % VBN_VW == 0u;
+    const uint Q = act ? (vec ? P / VBN_VW : P) : 0u, c = act ? row % C : 0u;
+    const float b = 1.0f - a, invP = 1.0f / (float)P;
+    __global const float *x = inp + inp_off + row * P;
+    __global float *y = out + out_off + row * P;
+    const float K = act ? x[0] : 0.0f;
+    float s1 = 0.0f, s2 = 0.0f;
+    if (vec) {
+        floatV a1 = (floatV)(0.0f), a2 = (floatV)(0.0f);
+        VBN_ROW_STRIDED(q) {
+            const floatV d = vloadV(q, x) - K;
+            a1 += d;
+            a2 += d * d;
+        }
+        s1 = VBN_HSUM(a1);
+        s2 = VBN_HSUM(a2);
+    } else {
+        VBN_ROW_STRIDED(q) {
+            const float d = x[q] - K;
+            s1 += d;
+            s2 += d * d;
+        }
+    }
+    s1 = vbn_seg_sum_tw(s1, scratch, lid, tw);
+    s2 = vbn_seg_sum_tw(s2, scratch, lid, tw);
+    const float dm = s1 * invP, vn = fmax(s2 * invP - dm * dm, 0.0f);
+    const float mrK = (ref_mean[rm_off + c] - K) + ref_mean_lo[lo_off + c]; /* m_r - K */
+    const float dnr = dm - mrK;                                             /* m_n - m_r */
+    const float r = 1.0f / sqrt(a * vn + b * ref_var[rv_off + c] + a * b * dnr * dnr + eps);
+    const float muK = a * dm + b * mrK;
+    const float sc = (flags & VBN_AFFINE) ? r * gamma[g_off + c] : r;
+    const float sh = (flags & VBN_AFFINE) ? beta[b_off + c] : 0.0f;
+    if (act && t == 0u) {
+        mean[mean_off + row] = K + a * dm + b * mrK;
+        rstd[rstd_off + row] = r;
+    }
+    if (vec) {
+        VBN_ROW_STRIDED(q) vstoreV(((vloadV(q, x) - K) - muK) * sc + sh, q, y);
+    } else {
+        VBN_ROW_STRIDED(q) y[q] = ((x[q] - K) - muK) * sc + sh;
+    }
+}
+
+/* vbn_bwd per row; the row's four contributions to the sums over examples
+ * go to part[j*N*C + row] (j: dgamma, dbeta, dref_mean, dref_var). */
+__kernel void vbn_bwd_row(__global float *dinp, uint dinp_off,
+                          __global float *part, uint part_off,
+                          __global const float *dout, uint dout_off,
+                          __global const float *inp, uint inp_off,
+                          __global const float *rstd, uint rstd_off,
+                          __global const float *ref_mean, uint rm_off,
+                          __global const float *ref_mean_lo, uint lo_off,
+                          __global const float *gamma, uint g_off,
+                          uint N, uint C, uint P, float a, uint flags, uint tw,
+                          __local float *scratch) {
+    const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0), t = lid & (tw - 1u);
+    const uint row = (uint)get_group_id(0) * (L / tw) + lid / tw, NC = N * C;
+    const int act = row < NC, vec = P % VBN_VW == 0u;
+    const uint Q = act ? (vec ? P / VBN_VW : P) : 0u, c = act ? row % C : 0u;
+    const float b = 1.0f - a, invP = 1.0f / (float)P, aP = a / (float)P;
+    __global const float *x = inp + inp_off + row * P;
+    __global const float *dy = dout + dout_off + row * P;
+    __global float *dx = dinp + dinp_off + row * P;
+    const float K = act ? x[0] : 0.0f;
+    float s1 = 0.0f, sa = 0.0f, se = 0.0f;
+    if (vec) {
+        floatV a1 = (floatV)(0.0f), aa = (floatV)(0.0f), ae = (floatV)(0.0f);
+        VBN_ROW_STRIDED(q) {
+            const floatV d = vloadV(q, x) - K, e = vloadV(q, dy);
+            a1 += d;
+            aa += e;
+            ae += e * d;
+        }
+        s1 = VBN_HSUM(a1);
+        sa = VBN_HSUM(aa);
+        se = VBN_HSUM(ae);
+    } else {
+        VBN_ROW_STRIDED(q) {
+            const float d = x[q] - K, e = dy[q];
+            s1 += d;
+            sa += e;
+            se += e * d;
+        }
+    }
+    s1 = vbn_seg_sum_tw(s1, scratch, lid, tw);
+    sa = vbn_seg_sum_tw(sa, scratch, lid, tw);
+    se = vbn_seg_sum_tw(se, scratch, lid, tw);
+    const float r = act ? rstd[rstd_off + row] : 0.0f;
+    const float g = (flags & VBN_AFFINE) ? gamma[g_off + c] : 1.0f;
+    const float dm = s1 * invP, mrK = (ref_mean[rm_off + c] - K) + ref_mean_lo[lo_off + c];
+    const float muK = a * dm + b * mrK;
+    const float bx = (se - muK * sa) * r; /* sum(dy * xhat) */
+    if (act && t == 0u) {
+        part[part_off + row] = bx;
+        part[part_off + NC + row] = sa;
+        part[part_off + 2u * NC + row] = -b * r * g * sa + a * b * r * r * g * bx * (dm - mrK);
+        part[part_off + 3u * NC + row] = -0.5f * b * r * r * g * bx;
+    }
+    const float k0 = aP * sa, k1 = aP * bx * r, rg = r * g;
+    if (vec) {
+        VBN_ROW_STRIDED(q)
+            vstoreV(rg * (vloadV(q, dy) - k0 - k1 * ((vloadV(q, x) - K) - muK)), q, dx);
+    } else {
+        VBN_ROW_STRIDED(q) dx[q] = rg * (dy[q] - k0 - k1 * ((x[q] - K) - muK));
+    }
+}
+
+/* Adds vbn_bwd_row's per-row terms over the examples, one work-item per
+ * channel, into dgamma, dbeta (VBN_AFFINE, not VBN_NO_PGRAD), dref_mean and
+ * dref_var. */
+__kernel void vbn_bwd_final(__global float *dgamma, uint dg_off,
+                            __global float *dbeta, uint db_off,
+                            __global float *dref_mean, uint drm_off,
+                            __global float *dref_var, uint drv_off,
+                            __global const float *part, uint part_off,
+                            uint N, uint C, uint flags) {
+    const uint NC = N * C;
+    CLG_FOR_EACH(c, C) {
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (uint n = 0; n < N; n++)
+            for (uint j = 0; j < 4u; j++) s[j] += part[part_off + j * NC + n * C + c];
+        if ((flags & VBN_AFFINE) && !(flags & VBN_NO_PGRAD)) {
+            dgamma[dg_off + c] += s[0];
+            dbeta[db_off + c] += s[1];
+        }
+        dref_mean[drm_off + c] += s[2];
+        dref_var[drv_off + c] += s[3];
     }
 }

@@ -10,8 +10,11 @@ for t in "$@"; do
     out=$("$t" 2>&1)
     rc=$?
     printf '%s\n' "$out"
-    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' | tail -n 1)
-    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' | tail -n 1)
+    # A suite may run several groups (the norm suites run three): add them up.
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' |
+        awk '{ s += $1 } END { if (NR) print s }')
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' |
+        awk '{ s += $1 } END { if (NR) print s }')
     passed=$((passed + ${p:-0}))
     if [ "$rc" -ne 0 ] || [ -z "$p" ]; then
         failed=$((failed + ${f:-1}))

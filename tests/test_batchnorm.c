@@ -2,7 +2,10 @@
  *
  * Shapes: batch 1, odd batch and channel counts, P = H*W not a multiple of 4
  * (the scalar path) and a multiple of 4 (the float4 path), fully connected
- * (N, C, 1, 1), and DCGAN-64 shapes (full runs only).
+ * (N, C, 1, 1), and DCGAN-64 shapes (full runs only). Every check runs on
+ * the per-channel (CPU) kernels, then on the split (GPU) kernels, with
+ * the slices per channel the device's rule gives and with 3 (a dropped or
+ * doubled slice moves the mean: the forward check fails).
  * Tolerances, as max |got - ref| / max |ref| (clg_test_rel_err):
  *   forward outputs, saved rstd, running stats: 2e-5; the saved mean: 2e-5
  *   of the data's scale (max |x|);
@@ -335,6 +338,17 @@ static void test_forward_large_mean(void **state) {
     check_backward(*state, s2, 0, 0, 0, 1000.0f - 0.0173f, 1000.0f + 0.0173f, 1e-4);
 }
 
+/* Shapes for the split kernels' slices: rows of whole vectors that slices
+ * cut mid-row, and a channel of 4352 elements, which the device's own rule
+ * cuts in 2 on a 2-unit CPU (more on larger devices). */
+static void test_sliced_shapes(void **state) {
+    shape4 s1 = {5, 3, 4, 8}, s2 = {17, 2, 16, 16};
+    check_forward(*state, s1, 1, -2.0f, 3.0f, 2e-5);
+    check_backward(*state, s1, 1, 1, 0, -2, 3, 5e-5);
+    check_forward(*state, s2, 0, -2.0f, 3.0f, 2e-5);
+    check_backward(*state, s2, 1, 0, 0, -2, 3, 5e-5);
+}
+
 static void test_invalid_args(void **state) {
     clg_ctx *ctx = *state;
     clg_tensor x = clg_test_tensor(ctx, 1, 4, 1, 1, NULL), y = clg_test_tensor(ctx, 1, 4, 1, 1, NULL);
@@ -374,8 +388,16 @@ int main(void) {
         cmocka_unit_test(test_forward_shapes),   cmocka_unit_test(test_forward_dcgan),
         cmocka_unit_test(test_forward_large_mean), cmocka_unit_test(test_inference),
         cmocka_unit_test(test_backward_shapes),  cmocka_unit_test(test_backward_inplace),
-        cmocka_unit_test(test_backward_dcgan),   cmocka_unit_test(test_invalid_args),
+        cmocka_unit_test(test_backward_dcgan),   cmocka_unit_test(test_sliced_shapes),
+        cmocka_unit_test(test_invalid_args),
     };
-    return cmocka_run_group_tests_name("batchnorm", tests, clg_test_group_setup,
-                                       clg_test_group_teardown);
+    /* The per-channel kernels, then the split kernels, forced on whatever
+     * the device (one of them is its default). */
+    int failed = cmocka_run_group_tests_name("batchnorm", tests, clg_test_group_setup_channel,
+                                             clg_test_group_teardown);
+    failed += cmocka_run_group_tests_name("batchnorm split", tests, clg_test_group_setup_split,
+                                          clg_test_group_teardown);
+    failed += cmocka_run_group_tests_name("batchnorm split S=3", tests,
+                                          clg_test_group_setup_split3, clg_test_group_teardown);
+    return failed;
 }

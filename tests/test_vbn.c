@@ -11,6 +11,8 @@
  * example input, every reference input (so the gradient through the
  * reference statistics is checked), gamma and beta; larger shapes check a
  * sample of 48 inputs (16 at batch 64).
+ * Every check runs on the per-channel (CPU) kernels, then on the split
+ * (GPU) ones, whatever the device (see main).
  * Tolerances, as max |got - ref| / max |ref| (clg_test_rel_err): forward 2e-5
  * (1e-4 at mean 1e3, std 1e-2), backward 2e-4. */
 #include "testutil.h"
@@ -377,6 +379,14 @@ int main(void) {
         cmocka_unit_test(test_backward_shapes),  cmocka_unit_test(test_backward_dcgan),
         cmocka_unit_test(test_init_params),      cmocka_unit_test(test_invalid_args),
     };
-    return cmocka_run_group_tests_name("vbn", tests, clg_test_group_setup,
-                                       clg_test_group_teardown);
+    /* The per-channel kernels, then the split ones, forced on whatever the
+     * device: the row kernels here, and the reference batch's BN sliced as
+     * the device's rule says, then in 3 slices (BN_DSTATS, no dout: split). */
+    int failed = cmocka_run_group_tests_name("vbn", tests, clg_test_group_setup_channel,
+                                             clg_test_group_teardown);
+    failed += cmocka_run_group_tests_name("vbn split", tests, clg_test_group_setup_split,
+                                          clg_test_group_teardown);
+    failed += cmocka_run_group_tests_name("vbn split S=3", tests, clg_test_group_setup_split3,
+                                          clg_test_group_teardown);
+    return failed;
 }

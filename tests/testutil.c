@@ -17,6 +17,18 @@ int clg_test_group_setup(void **state) {
     return 0;
 }
 
+static int setup_norm(void **state, int path, int slices) {
+    if (clg_test_group_setup(state) != 0) return -1;
+    clg_ctx *ctx = *state;
+    ctx->norm_path = path;
+    ctx->norm_slices = slices;
+    return 0;
+}
+
+int clg_test_group_setup_channel(void **state) { return setup_norm(state, CLG_NORM_CPU, 0); }
+int clg_test_group_setup_split(void **state) { return setup_norm(state, CLG_NORM_GPU, 0); }
+int clg_test_group_setup_split3(void **state) { return setup_norm(state, CLG_NORM_GPU, 3); }
+
 int clg_test_group_teardown(void **state) {
     clg_ctx_free(*state);
     *state = NULL;

@@ -16,6 +16,14 @@
 int clg_test_group_setup(void **state);
 int clg_test_group_teardown(void **state);
 
+/* Group setups for the BN/VBN suites, whatever the device: the per-channel
+ * (CPU) kernels, or the split (GPU) kernels with BN's slices per channel
+ * chosen as the device would (one for small channels), or 3 (so every shape
+ * is sliced, some slices empty). */
+int clg_test_group_setup_channel(void **state);
+int clg_test_group_setup_split(void **state);
+int clg_test_group_setup_split3(void **state);
+
 /* 1 when CLGAN_TEST_SMALL is set (Oclgrind runs): suites shrink shapes. */
 int clg_test_small(void);
 
