@@ -51,6 +51,15 @@ static clg_status split_scratch(clg_ctx *ctx, size_t c, size_t s, int j, int k, 
     return clg_scratch(ctx, c * ((size_t)j * s + (size_t)k) * sizeof(float), out);
 }
 
+clg_status clg_norm_reserve(clg_ctx *ctx, int n, int c, int h, int w, int vbn) {
+    if (!clg_norm_split(ctx)) return CLG_OK;
+    clg_tensor shape = clg_tensor_view(NULL, 0, n, c, h, w);
+    size_t s = split_slices(ctx, &shape), need = (size_t)c * (3 * s + 5); /* bn_bwd's, the most */
+    if (vbn && 4 * (size_t)n * (size_t)c > need) need = 4 * (size_t)n * (size_t)c; /* vbn.c */
+    cl_mem unused;
+    return clg_scratch(ctx, need * sizeof(float), &unused);
+}
+
 /* Items of the apply kernels: vectors of the device's width when rows hold
  * whole vectors (kernels/batchnorm.cl), else floats. */
 static size_t split_items(const clg_ctx *ctx, const clg_tensor *inp) {

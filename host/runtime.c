@@ -299,12 +299,16 @@ void clg_buffer_release(clg_ctx *ctx, cl_mem buf, size_t bytes) {
     ctx->live_bytes -= bytes <= ctx->live_bytes ? bytes : ctx->live_bytes;
 }
 
+void clg_scratch_release(clg_ctx *ctx) {
+    /* OpenCL keeps the buffer alive until kernels using it finish. */
+    clg_buffer_release(ctx, ctx->scratch, ctx->scratch_bytes);
+    ctx->scratch = NULL;
+    ctx->scratch_bytes = 0;
+}
+
 clg_status clg_scratch(clg_ctx *ctx, size_t bytes, cl_mem *out) {
     if (bytes > ctx->scratch_bytes) {
-        /* OpenCL keeps the old buffer alive until kernels using it finish. */
-        clg_buffer_release(ctx, ctx->scratch, ctx->scratch_bytes);
-        ctx->scratch = NULL;
-        ctx->scratch_bytes = 0;
+        clg_scratch_release(ctx);
         CLG_TRY(clg_buffer_create(ctx, bytes, "scratch (split-K, norm partial sums)",
                                   &ctx->scratch));
         ctx->scratch_bytes = bytes;

@@ -107,6 +107,8 @@ void clg_buffer_release(clg_ctx *ctx, cl_mem buf, size_t bytes);
  * call may reuse it). It only grows; reserve it during setup (e.g.
  * clg_conv_reserve) and a training loop allocates nothing. */
 clg_status clg_scratch(clg_ctx *ctx, size_t bytes, cl_mem *out);
+/* Gives the scratch back (the next clg_scratch allocates it again). */
+void clg_scratch_release(clg_ctx *ctx);
 
 /* A kernel object for `name` in the program built from kernels/<family>.cl
  * with the extra `defines` (e.g. "-DTILE=16", may be NULL). Built once per

@@ -233,9 +233,14 @@ static void check_backward(clg_ctx *ctx, shape4 s, int affine, int fd, int inpla
     clg_tensor tdg = clg_test_tensor(ctx, 1, C, 1, 1, dg0), tdb = clg_test_tensor(ctx, 1, C, 1, 1, db0);
     clg_tensor tmu = clg_test_tensor(ctx, 1, C, 1, 1, NULL), trs = clg_test_tensor(ctx, 1, C, 1, 1, NULL);
     const clg_tensor *pg = affine ? &tg : NULL, *pb = affine ? &tb : NULL;
+    /* What clg_norm_reserve set aside is all the passes take. */
+    clg_scratch_release(ctx);
+    CLG_ASSERT_OK(clg_norm_reserve(ctx, N, C, s.h, s.w, 0));
+    const size_t reserved = ctx->scratch_bytes;
     CLG_ASSERT_OK(clg_batchnorm_forward(ctx, &ty, &tmu, &trs, &tx, pg, pb, NULL, NULL, 0.1f, eps));
     CLG_ASSERT_OK(clg_batchnorm_backward(ctx, &tdx, affine ? &tdg : NULL, affine ? &tdb : NULL,
                                          &tdy, &tx, &tmu, &trs, pg));
+    assert_int_equal(ctx->scratch_bytes, reserved);
     float *dx = download(ctx, &tdx), *dg = download(ctx, &tdg), *db = download(ctx, &tdb);
     double *dxr = malloc(total * sizeof *dxr), *dgr = malloc(C * sizeof *dgr);
     double *dbr = malloc(C * sizeof *dbr);

@@ -467,22 +467,30 @@ static void test_lagged_training_same(void **state) {
     assert_int_equal(launches(&prof[0]), launches(&prof[1]));
 }
 
-/* Everything a step needs is allocated by clg_dcgan_init (conv scratch
- * included): steps leave the device memory accounting untouched. */
+/* Everything a step needs is allocated by clg_dcgan_init (conv scratch and
+ * the split BN/VBN kernels' partial sums included): steps leave the device
+ * memory accounting untouched, on the device's own BN path and on the
+ * split one GPUs take, with batch norm and with VBN. */
 static void test_no_allocation_in_steps(void **state) {
     clg_ctx *ctx = *state;
-    clg_dcgan_config cfg = clg_dcgan_config_default();
-    cfg.nz = 16, cfg.ngf = 8, cfg.ndf = 8, cfg.batch = 16;
-    clg_dcgan m;
-    CLG_ASSERT_OK(clg_dcgan_init(ctx, &m, &cfg));
-    CLG_ASSERT_OK(clg_tensor_fill(ctx, &m.base.real, 0.5f));
-    assert_true(ctx->scratch_bytes > 0); /* split-K runs here, and was reserved */
-    size_t live = ctx->live_bytes, peak = ctx->peak_bytes;
-    clg_metrics mt;
-    for (int i = 0; i < 3; i++) CLG_ASSERT_OK(clg_dcgan_train_step(ctx, &m, &mt));
-    assert_true(ctx->live_bytes == live);
-    assert_true(ctx->peak_bytes == peak);
-    clg_dcgan_free(ctx, &m);
+    const int saved = ctx->norm_path;
+    for (int k = 0; k < 3; k++) {
+        clg_dcgan_config cfg = clg_dcgan_config_default();
+        cfg.nz = 16, cfg.ngf = 8, cfg.ndf = 8, cfg.batch = 16, cfg.vbn = k == 2;
+        ctx->norm_path = k == 0 ? saved : CLG_NORM_GPU;
+        clg_scratch_release(ctx);
+        clg_dcgan m;
+        CLG_ASSERT_OK(clg_dcgan_init(ctx, &m, &cfg));
+        CLG_ASSERT_OK(clg_tensor_fill(ctx, &m.base.real, 0.5f));
+        assert_true(ctx->scratch_bytes > 0); /* split-K runs here, and was reserved */
+        size_t live = ctx->live_bytes, peak = ctx->peak_bytes;
+        clg_metrics mt;
+        for (int i = 0; i < 3; i++) CLG_ASSERT_OK(clg_dcgan_train_step(ctx, &m, &mt));
+        assert_true(ctx->live_bytes == live);
+        assert_true(ctx->peak_bytes == peak);
+        clg_dcgan_free(ctx, &m);
+    }
+    ctx->norm_path = saved;
 }
 
 /* The run folder (issue 13): a second writer is refused while one holds

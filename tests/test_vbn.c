@@ -280,6 +280,11 @@ static void check_backward(clg_ctx *ctx, vshape s, int affine, int with_dyr, siz
      * reference gradients must accumulate over both. */
     const int n1 = s.n / 2;
     const size_t per = (size_t)s.c * s.h * s.w;
+    /* What clg_norm_reserve set aside for both batches is all the passes take. */
+    clg_scratch_release(ctx);
+    CLG_ASSERT_OK(clg_norm_reserve(ctx, s.n, s.c, s.h, s.w, 1));
+    CLG_ASSERT_OK(clg_norm_reserve(ctx, s.nref, s.c, s.h, s.w, 1));
+    const size_t reserved = ctx->scratch_bytes;
     CLG_ASSERT_OK(clg_vbn_ref_forward(ctx, &d.v, &d.yr, &d.xr, pg, pb));
     CLG_ASSERT_OK(clg_vbn_forward(ctx, &d.v, &d.y, &d.mean, &d.rstd, &d.x, pg, pb));
     if (n1 > 0) {
@@ -296,6 +301,7 @@ static void check_backward(clg_ctx *ctx, vshape s, int affine, int with_dyr, siz
     CLG_ASSERT_OK(clg_vbn_backward(ctx, &d.v, &dxb, pdg, pdb, &dyb, &xb, &rb, pg));
     CLG_ASSERT_OK(clg_vbn_ref_backward(ctx, &d.v, &d.dxr, pdg, pdb, with_dyr ? &d.dyr : NULL,
                                        &d.xr, pg));
+    assert_int_equal(ctx->scratch_bytes, reserved);
     float *dx = download(ctx, &d.dx), *dxr = download(ctx, &d.dxr);
     float *dg = download(ctx, &d.dg), *db = download(ctx, &d.db);
 
