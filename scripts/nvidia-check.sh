@@ -59,6 +59,12 @@ for cfg in "32 32" "32 64" "64 64"; do
         grep -E "ms per step|host overhead|images/s" "$logs/$name.txt" | tail -n 3 | tee -a "$summary"
     done
 done
+# The per-channel BN/VBN kernels (CPUs' path) in the same DCGAN-64 step.
+phase train64-ngf64-lag-bncpu 45 env CLGAN_BN_PATH=cpu $B/clgan train dcgan --data $data \
+    --image-size 64 --ngf 64 --ndf 64 --steps $steps --log-every 1000 --sample-every 0 \
+    --ckpt-every 0 --profile --out /tmp/train64-bncpu
+grep -E "batchnorm|ms per step|host overhead" "$logs/train64-ngf64-lag-bncpu.txt" | tee -a "$summary"
+grep -E "batchnorm" "$logs/train64-ngf64-lag.txt" | tee -a "$summary"
 
 # 2. The test suites (test_dist needs mpirun: not here).
 tests=$(ls $B/tests/test_* | grep -v test_dist)
