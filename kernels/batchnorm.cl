@@ -135,6 +135,30 @@ float3 bn_bwd_sums(__global const float *x, __global const float *dy, uint rs, u
     return (float3)(s0, sa, sb);
 }
 
+/* Channel c's statistics (mean mu = K + dm, biased variance v, r =
+ * 1/sqrt(v + eps), M elements) into mean and rstd and, by flags, var and
+ * mean_lo (BN_SAVE_VAR: mean = K + dm exactly as mean + mean_lo, TwoSum; VBN
+ * needs the reference mean beyond float precision at large means) and the
+ * running statistics with the unbiased variance (BN_RUNNING). Every pointer
+ * is at its buffer's offset. */
+void bn_store_stats(__global float *mean, __global float *rstd, __global float *var,
+                    __global float *mean_lo, __global float *run_mean,
+                    __global float *run_var, uint c, float K, float dm, float v, float r,
+                    float M, float momentum, uint flags) {
+    const float mu = K + dm;
+    mean[c] = mu;
+    rstd[c] = r;
+    if (flags & BN_SAVE_VAR) {
+        const float bb = mu - K;
+        var[c] = v;
+        mean_lo[c] = (K - (mu - bb)) + (dm - bb);
+    }
+    if (flags & BN_RUNNING) {
+        run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * mu;
+        run_var[c] = (1.0f - momentum) * run_var[c] + momentum * v * (M / (M - 1.0f));
+    }
+}
+
 /* out = (x - mean) * rstd * gamma + beta with batch statistics.
  * mean, rstd: (C) saved for bn_bwd; var: (C) biased variance and mean_lo: (C)
  * the rounding error of mean (BN_SAVE_VAR);
@@ -167,24 +191,11 @@ __kernel void bn_fwd_train(__global float *out, uint out_off,
         const float s1 = clg_group_sum(sums.x, scratch), s2 = clg_group_sum(sums.y, scratch);
         const float dm = s1 / M;
         const float v = fmax(s2 / M - dm * dm, 0.0f);
-        const float mu = K + dm;
         const float r = 1.0f / sqrt(v + eps);
-        if (lid == 0u) {
-            mean[mean_off + c] = mu;
-            rstd[rstd_off + c] = r;
-            if (flags & BN_SAVE_VAR) {
-                /* mean = K + dm exactly as mean + mean_lo (TwoSum): VBN needs the
-                 * reference mean beyond float precision at large means. */
-                const float bb = mu - K;
-                var[var_off + c] = v;
-                mean_lo[lo_off + c] = (K - (mu - bb)) + (dm - bb);
-            }
-            if (flags & BN_RUNNING) {
-                run_mean[rm_off + c] = (1.0f - momentum) * run_mean[rm_off + c] + momentum * mu;
-                run_var[rv_off + c] =
-                    (1.0f - momentum) * run_var[rv_off + c] + momentum * v * (M / (M - 1.0f));
-            }
-        }
+        if (lid == 0u)
+            bn_store_stats(mean + mean_off, rstd + rstd_off, var + var_off, mean_lo + lo_off,
+                           run_mean + rm_off, run_var + rv_off, c, K, dm, v, r, M, momentum,
+                           flags);
         const float sc = (flags & BN_AFFINE) ? r * gamma[g_off + c] : r;
         const float sh = (flags & BN_AFFINE) ? beta[b_off + c] : 0.0f;
         if (P % BN_VW == 0u) {
@@ -557,20 +568,9 @@ __kernel void bn_split_fwd_final(__global float *coef, uint coef_off,
         const float K = inp[inp_off + c * P], M = (float)N * (float)P;
         const float dm = s1 / M;
         const float v = fmax(s2 / M - dm * dm, 0.0f);
-        const float mu = K + dm;
         const float r = 1.0f / sqrt(v + eps);
-        mean[mean_off + c] = mu;
-        rstd[rstd_off + c] = r;
-        if (flags & BN_SAVE_VAR) {
-            const float bb = mu - K; /* TwoSum, as in bn_fwd_train */
-            var[var_off + c] = v;
-            mean_lo[lo_off + c] = (K - (mu - bb)) + (dm - bb);
-        }
-        if (flags & BN_RUNNING) {
-            run_mean[rm_off + c] = (1.0f - momentum) * run_mean[rm_off + c] + momentum * mu;
-            run_var[rv_off + c] =
-                (1.0f - momentum) * run_var[rv_off + c] + momentum * v * (M / (M - 1.0f));
-        }
+        bn_store_stats(mean + mean_off, rstd + rstd_off, var + var_off, mean_lo + lo_off,
+                       run_mean + rm_off, run_var + rv_off, c, K, dm, v, r, M, momentum, flags);
         coef[coef_off + c] = K;
         coef[coef_off + C + c] = dm;
         coef[coef_off + 2u * C + c] = (flags & BN_AFFINE) ? r * gamma[g_off + c] : r;
