@@ -63,11 +63,11 @@ static void print_profile(const clg_train_profile *prof) {
 
 static int usage(int bad, const char *kind) {
     FILE *f = bad ? stderr : stdout;
-    fprintf(f, "usage: clgan train MODEL [options]\n"
-               "  clgan train --help         this list\n"
-               "  clgan train MODEL --help   the model's flags\nmodels:\n");
+    fprintf(f, "usage: clgan train MODEL [options]   (clgan train MODEL --help for its flags)\n"
+               "\nmodels:\n");
     for (int i = 0; i < clg_model_count(); i++)
-        fprintf(f, "  clgan train %-12s %s\n", clg_model_at(i)->kind, clg_model_at(i)->summary);
+        fprintf(f, "  %-12s %s\n", clg_model_at(i)->kind, clg_model_at(i)->summary);
+    fprintf(f, "\noptions:\n  --help       this list\n");
     if (kind) fprintf(stderr, "clgan train: unknown model '%s'\n", kind);
     return bad ? 2 : 0;
 }

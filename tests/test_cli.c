@@ -79,6 +79,21 @@ static void test_bad_flags(void **state) {
     expect_fail(arch, 2, "--arch 'dcgan': one of mlp|conv");
 }
 
+/* `clgan train --help` exits 0 and lists every model of the table, a line
+ * each starting with its name, as `clgan --help` lists its commands. */
+static void test_train_help(void **state) {
+    (void)state;
+    const char *help[] = {"train", "--help", NULL};
+    char out[8192], line[64];
+    assert_int_equal(run_clgan(help, out, sizeof out), 0);
+    const char *kinds[] = {"gan", "cgan", "lapgan", "dcgan", "ssl", "classifier"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        snprintf(line, sizeof line, "\n  %s ", kinds[i]);
+        if (!strstr(out, line)) fail_msg("clgan train --help does not list %s:\n%s", kinds[i], out);
+    }
+    assert_non_null(strstr(out, "--help"));
+}
+
 /* A checkpoint with one flipped data byte (its CRC32 no longer matches),
  * and one that is not there: `clgan sample` says which and why. */
 static void test_bad_checkpoint(void **state) {
@@ -123,6 +138,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_bad_checkpoint),
+        cmocka_unit_test(test_train_help),
     };
     return clg_test_run_in_tmpdir("cli", dir, sizeof dir, tests, sizeof tests / sizeof tests[0]);
 }
