@@ -46,18 +46,21 @@ static cl_uint split_slices(const clg_ctx *ctx, const clg_tensor *inp) {
     return (cl_uint)(want < cap ? want : cap);
 }
 
-/* The context's scratch as (J, C, S) partial sums then K (C) coefficients. */
-static clg_status split_scratch(clg_ctx *ctx, size_t c, size_t s, int j, int k, cl_mem *out) {
-    return clg_scratch(ctx, c * ((size_t)j * s + (size_t)k) * sizeof(float), out);
+/* The context's scratch as (J, C, S) partial sums then K (C) coefficients:
+ * J, K = 2, 4 forward, 3, 5 backward. */
+static size_t split_bytes(size_t c, size_t s, int j, int k) {
+    return c * ((size_t)j * s + (size_t)k) * sizeof(float);
 }
 
-clg_status clg_norm_reserve(clg_ctx *ctx, int n, int c, int h, int w, int vbn) {
+static clg_status split_scratch(clg_ctx *ctx, size_t c, size_t s, int j, int k, cl_mem *out) {
+    return clg_scratch(ctx, split_bytes(c, s, j, k), out);
+}
+
+clg_status clg_norm_reserve(clg_ctx *ctx, int n, int c, int h, int w) {
     if (!clg_norm_split(ctx)) return CLG_OK;
     clg_tensor shape = clg_tensor_view(NULL, 0, n, c, h, w);
-    size_t s = split_slices(ctx, &shape), need = (size_t)c * (3 * s + 5); /* bn_bwd's, the most */
-    if (vbn && 4 * (size_t)n * (size_t)c > need) need = 4 * (size_t)n * (size_t)c; /* vbn.c */
-    cl_mem unused;
-    return clg_scratch(ctx, need * sizeof(float), &unused);
+    cl_mem unused; /* the backward's need, the larger */
+    return split_scratch(ctx, (size_t)c, split_slices(ctx, &shape), 3, 5, &unused);
 }
 
 /* Items of the apply kernels: vectors of the device's width when rows hold

@@ -73,10 +73,9 @@ clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg
  * 0 where they take the per-channel kernels tuned for CPUs. */
 int clg_norm_split(const clg_ctx *ctx);
 /* Grows the context's scratch to what the split kernels need for an
- * (n, c, h, w) input, with `vbn` virtual batch norm's per-row partials too
- * (nothing on the per-channel path): layers call it when they are built, so
- * training steps allocate nothing. */
-clg_status clg_norm_reserve(clg_ctx *ctx, int n, int c, int h, int w, int vbn);
+ * (n, c, h, w) input (nothing on the per-channel path): layers call it when
+ * they are built, so training steps allocate nothing. */
+clg_status clg_norm_reserve(clg_ctx *ctx, int n, int c, int h, int w);
 
 /* Work-items per channel work-group: 1 on CPUs (PoCL runs a work-group as
  * a loop over its work-items and the kernels vectorise explicitly), 256 (or

@@ -204,6 +204,16 @@ static clg_status check_grads(const char *op, const clg_vbn *v, const clg_tensor
     return CLG_OK;
 }
 
+/* The row backward's partial sums: (4, N, C) floats. */
+static size_t row_partials_bytes(size_t n, size_t c) { return 4 * n * c * sizeof(float); }
+
+clg_status clg_vbn_reserve(clg_ctx *ctx, int n, int c, int h, int w) {
+    CLG_TRY(clg_norm_reserve(ctx, n, c, h, w)); /* the reference pass's batch norm */
+    if (!clg_norm_split(ctx)) return CLG_OK;
+    cl_mem unused;
+    return clg_scratch(ctx, row_partials_bytes((size_t)n, (size_t)c), &unused);
+}
+
 /* The backward on GPUs: vbn_bwd_row writes dinp and each row's share of
  * the sums over examples into the context's scratch, (4, N, C) floats;
  * vbn_bwd_final adds them per channel into dg, db and v's dref_*. */
@@ -214,7 +224,7 @@ static clg_status row_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w), zero = 0;
     cl_float a = 1.0f / (float)(v->n_ref + 1);
     cl_mem part;
-    CLG_TRY(clg_scratch(ctx, 4 * (size_t)n * c * sizeof(float), &part));
+    CLG_TRY(clg_scratch(ctx, row_partials_bytes(n, c), &part));
     cl_kernel k;
     size_t local, groups;
     cl_uint tw;

@@ -45,6 +45,9 @@ typedef struct {
 /* C channels, reference batches of n_ref examples, eps (CLG_BN_EPS = 1e-5). */
 clg_status clg_vbn_create(clg_ctx *ctx, clg_vbn *v, int c, int n_ref, float eps);
 void clg_vbn_free(clg_ctx *ctx, clg_vbn *v);
+/* clg_norm_reserve (batchnorm.h) for VBN on (n, c, h, w) inputs: the
+ * reference pass's batch norm and the row kernels' partial sums. */
+clg_status clg_vbn_reserve(clg_ctx *ctx, int n, int c, int h, int w);
 
 /* gamma (C) from N(1, 0.02) and beta (C) = 0, from a fixed-seed host generator. */
 clg_status clg_vbn_init_params(clg_ctx *ctx, const clg_tensor *gamma, const clg_tensor *beta,

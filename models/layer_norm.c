@@ -50,7 +50,7 @@ static int bn_slots(const clg_layer *l, clg_slot *s) {
  * ctx->dist (host/bn_sync.h), in training mode. */
 static clg_status bn_reserve(clg_ctx *ctx, clg_net *net, clg_layer *l) {
     (void)net;
-    CLG_TRY(clg_norm_reserve(ctx, l->in[0], l->in[1], l->in[2], l->in[3], 0));
+    CLG_TRY(clg_norm_reserve(ctx, l->in[0], l->in[1], l->in[2], l->in[3]));
     if (!ctx->sync_bn || !ctx->dist || ctx->dist->size < 2) return CLG_OK;
     if (!(l->state = calloc(1, sizeof(clg_bn_sync))))
         return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
@@ -119,7 +119,7 @@ static int vbn_slots(const clg_layer *l, clg_slot *s) {
 #define VBN_AT(l, k) (&(l)->t[((l)->a.bn.affine ? 2 : 0) + (k)]) /* 0 mean 1 rstd */
 
 static clg_status vbn_reserve(clg_ctx *ctx, clg_net *net, clg_layer *l) {
-    CLG_TRY(clg_norm_reserve(ctx, l->in[0], l->in[1], l->in[2], l->in[3], 1));
+    CLG_TRY(clg_vbn_reserve(ctx, l->in[0], l->in[1], l->in[2], l->in[3]));
     clg_vbn *v = calloc(1, sizeof *v);
     if (!v) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
     l->state = v;

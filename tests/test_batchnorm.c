@@ -235,7 +235,7 @@ static void check_backward(clg_ctx *ctx, shape4 s, int affine, int fd, int inpla
     const clg_tensor *pg = affine ? &tg : NULL, *pb = affine ? &tb : NULL;
     /* What clg_norm_reserve set aside is all the passes take. */
     clg_scratch_release(ctx);
-    CLG_ASSERT_OK(clg_norm_reserve(ctx, N, C, s.h, s.w, 0));
+    CLG_ASSERT_OK(clg_norm_reserve(ctx, N, C, s.h, s.w));
     const size_t reserved = ctx->scratch_bytes;
     CLG_ASSERT_OK(clg_batchnorm_forward(ctx, &ty, &tmu, &trs, &tx, pg, pb, NULL, NULL, 0.1f, eps));
     CLG_ASSERT_OK(clg_batchnorm_backward(ctx, &tdx, affine ? &tdg : NULL, affine ? &tdb : NULL,

@@ -280,10 +280,10 @@ static void check_backward(clg_ctx *ctx, vshape s, int affine, int with_dyr, siz
      * reference gradients must accumulate over both. */
     const int n1 = s.n / 2;
     const size_t per = (size_t)s.c * s.h * s.w;
-    /* What clg_norm_reserve set aside for both batches is all the passes take. */
+    /* What clg_vbn_reserve set aside for both batches is all the passes take. */
     clg_scratch_release(ctx);
-    CLG_ASSERT_OK(clg_norm_reserve(ctx, s.n, s.c, s.h, s.w, 1));
-    CLG_ASSERT_OK(clg_norm_reserve(ctx, s.nref, s.c, s.h, s.w, 1));
+    CLG_ASSERT_OK(clg_vbn_reserve(ctx, s.n, s.c, s.h, s.w));
+    CLG_ASSERT_OK(clg_vbn_reserve(ctx, s.nref, s.c, s.h, s.w));
     const size_t reserved = ctx->scratch_bytes;
     CLG_ASSERT_OK(clg_vbn_ref_forward(ctx, &d.v, &d.yr, &d.xr, pg, pb));
     CLG_ASSERT_OK(clg_vbn_forward(ctx, &d.v, &d.y, &d.mean, &d.rstd, &d.x, pg, pb));
