@@ -20,7 +20,13 @@ void clg_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t ou
     out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
 }
 
+/* Philox blocks covering [offset, offset + n), n > 0: one work-item each. */
+static size_t blocks_of(uint64_t offset, size_t n) {
+    return (size_t)((offset + n - 1) / 4 - offset / 4 + 1);
+}
+
 /* Both stream kernels share one signature. */
+
 static clg_status stream(clg_ctx *ctx, const char *name, const clg_tensor *out, uint64_t seed,
                          uint64_t offset, float a, float b) {
     const size_t n = clg_tensor_numel(out);
@@ -36,8 +42,7 @@ static clg_status stream(clg_ctx *ctx, const char *name, const clg_tensor *out, 
     cl_float fa = a, fb = b;
     CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_ARG(un), CLG_ARG(s_lo), CLG_ARG(s_hi),
                          CLG_ARG(o_lo), CLG_ARG(o_hi), CLG_ARG(fa), CLG_ARG(fb)));
-    const uint64_t blocks = (offset + n - 1) / 4 - offset / 4 + 1;
-    return clg_launch_flat(ctx, k, (size_t)blocks, NULL);
+    return clg_launch_flat(ctx, k, blocks_of(offset, n), NULL);
 }
 
 clg_status clg_rng_uniform(clg_ctx *ctx, const clg_tensor *out, uint64_t seed, uint64_t offset,
@@ -96,7 +101,7 @@ static clg_status stream_op(clg_ctx *ctx, const char *name, const clg_tensor *ou
         CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_TENSOR_ARGS(in), CLG_ARG(un),
                              CLG_ARG(s_lo), CLG_ARG(s_hi), CLG_ARG(o_lo), CLG_ARG(o_hi),
                              CLG_ARG(fa)));
-    return clg_launch_flat(ctx, k, n, NULL);
+    return clg_launch_flat(ctx, k, blocks_of(offset, n), NULL);
 }
 
 clg_status clg_dropout(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *in, uint64_t seed,

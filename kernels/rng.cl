@@ -88,6 +88,15 @@ __kernel void rng_uniform(__global float *out, uint out_off, uint n, uint seed_l
     }
 }
 
+/* The block's four normals: Box-Muller on words (x, y) and (z, w). */
+float4 rng_normal4(uint4 v) {
+    const float r0 = sqrt(-2.0f * log(rng_u01(v.x)));
+    const float a0 = 2.0f * rng_u01(v.y);
+    const float r1 = sqrt(-2.0f * log(rng_u01(v.z)));
+    const float a1 = 2.0f * rng_u01(v.w);
+    return (float4)(r0 * cospi(a0), r0 * sinpi(a0), r1 * cospi(a1), r1 * sinpi(a1));
+}
+
 __kernel void rng_normal(__global float *out, uint out_off, uint n, uint seed_lo,
                          uint seed_hi, uint offset_lo, uint offset_hi, float mean, float std) {
     const uint2 key = (uint2)(seed_lo, seed_hi);
@@ -95,12 +104,7 @@ __kernel void rng_normal(__global float *out, uint out_off, uint n, uint seed_lo
     RNG_WINDOW(offset, n, b0, nb);
     CLG_FOR_EACH(t, nb) {
         const ulong b = b0 + t;
-        const uint4 v = rng_block(b, key);
-        const float r0 = sqrt(-2.0f * log(rng_u01(v.x)));
-        const float a0 = 2.0f * rng_u01(v.y);
-        const float r1 = sqrt(-2.0f * log(rng_u01(v.z)));
-        const float a1 = 2.0f * rng_u01(v.w);
-        const float4 z = (float4)(r0 * cospi(a0), r0 * sinpi(a0), r1 * cospi(a1), r1 * sinpi(a1));
+        const float4 z = rng_normal4(rng_block(b, key));
         rng_store(out, out_off, n, offset, b, fma((float4)(std), z, (float4)(mean)));
     }
 }
@@ -121,13 +125,24 @@ __kernel void rng_raw(__global uint *out, uint c0, uint c1, uint c2, uint c3, ui
  * e % 4 of block e / 4, as above, so a backward pass regenerates the same
  * draws from (seed, offset) instead of storing a mask. ---- */
 
-/* Words are picked through an array: Oclgrind 21.10 picked the wrong word
- * from a chain of ?: on the vector's components (PoCL was right). */
-float rng_word_u01(ulong e, uint2 key) {
-    const uint4 v = rng_block(e >> 2, key);
-    const uint words[4] = {v.x, v.y, v.z, v.w};
-    return rng_u01(words[(uint)e & 3u]);
-}
+/* The words of block b inside the window [offset, offset + n): for each,
+ * BODY runs with y its value of the block's four (an array) and i its index
+ * in the window. One work-item per block, as the fills above, so each block's
+ * Philox rounds and Box-Muller run once, not once per element. Words are
+ * picked through an array: Oclgrind 21.10 picked the wrong word from a chain
+ * of ?: on a vector's components (PoCL was right). */
+#define RNG_FOR_WORDS(offset, n, b, y4, i, BODY)                                   \
+    do {                                                                            \
+        const float ys_[4] = {(y4).x, (y4).y, (y4).z, (y4).w};                      \
+        for (uint w_ = 0; w_ < 4; w_++) {                                           \
+            const ulong e_ = 4 * (b) + w_;                                          \
+            if (e_ >= (offset) && e_ - (offset) < (n)) {                            \
+                const uint i = (uint)(e_ - (offset));                               \
+                const float y = ys_[w_];                                            \
+                BODY;                                                               \
+            }                                                                       \
+        }                                                                           \
+    } while (0)
 
 /* out = in * (u >= p) * scale: dropout's forward on x, and its backward on
  * dout with the same (seed, offset). */
@@ -136,9 +151,13 @@ __kernel void rng_dropout(__global float *out, uint out_off, __global const floa
                           uint offset_hi, float p, float scale) {
     const uint2 key = (uint2)(seed_lo, seed_hi);
     const ulong offset = ((ulong)offset_hi << 32) | offset_lo;
-    CLG_FOR_EACH(i, n) {
-        const float u = rng_word_u01(offset + i, key);
-        out[out_off + i] = u >= p ? in[in_off + i] * scale : 0.0f;
+    RNG_WINDOW(offset, n, b0, nb);
+    CLG_FOR_EACH(t, nb) {
+        const ulong b = b0 + t;
+        const uint4 v = rng_block(b, key);
+        const float4 u = (float4)(rng_u01(v.x), rng_u01(v.y), rng_u01(v.z), rng_u01(v.w));
+        RNG_FOR_WORDS(offset, n, b, u, i,
+                      out[out_off + i] = y >= p ? in[in_off + i] * scale : 0.0f);
     }
 }
 
@@ -148,14 +167,10 @@ __kernel void rng_add_normal(__global float *out, uint out_off, __global const f
                              uint offset_hi, float std) {
     const uint2 key = (uint2)(seed_lo, seed_hi);
     const ulong offset = ((ulong)offset_hi << 32) | offset_lo;
-    CLG_FOR_EACH(i, n) {
-        const ulong e = offset + i;
-        const uint4 v = rng_block(e >> 2, key);
-        const uint w = (uint)e & 3u;
-        const uint words[4] = {v.x, v.y, v.z, v.w};
-        const float r = sqrt(-2.0f * log(rng_u01(words[w & 2u])));
-        const float a = 2.0f * rng_u01(words[(w & 2u) + 1u]);
-        const float z = (w % 2 == 0) ? r * cospi(a) : r * sinpi(a);
-        out[out_off + i] = fma(std, z, in[in_off + i]);
+    RNG_WINDOW(offset, n, b0, nb);
+    CLG_FOR_EACH(t, nb) {
+        const ulong b = b0 + t;
+        const float4 z = rng_normal4(rng_block(b, key));
+        RNG_FOR_WORDS(offset, n, b, z, i, out[out_off + i] = fma(std, y, in[in_off + i]));
     }
 }
