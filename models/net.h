@@ -115,7 +115,7 @@ const clg_layer_ops *clg_layer_ops_of(clg_layer_kind kind);
 /* Settings of the kinds that have some. */
 typedef union {
     struct { int k, r, stride, pad, bias; clg_conv_desc d; } conv; /* conv, convT; d: set by shape */
-    struct { int out, bias; float init_scale, v_std; } lin; /* linear, wn_linear */
+    struct { int out, bias; float init_scale, v_std; clg_conv_desc d; } lin; /* linear, wn_linear; d: set by shape */
     struct { int affine; } bn;                   /* bn, vbn */
     struct { clg_act act; float slope; } act;
     struct { float p; uint64_t rng_offset; int active; } drop; /* dropout p, noise std */

@@ -252,6 +252,25 @@ static void test_wn_linear_softplus_gradients(void **state) {
     run_check(*state, &net, 0.7f, 21, CLG_NET_TRAIN, 1, "wn_linear/softplus");
 }
 
+/* Linear layers run as 1x1 convolutions: widths of 16 rows and more take
+ * the convolution's vectorised CPU kernel (the small widths above its
+ * column-vector one), in every direction (in and out both >= 16). Checked
+ * twice: the second backward must not see the first's weight gradient
+ * (wn_linear's scratch for it is overwritten, not accumulated). */
+static void test_wide_linear_gradients(void **state) {
+    clg_net net;
+    clg_net_init(&net, 5, 3, 11, 1);
+    CLG_ASSERT_OK(clg_net_wn_linear(&net, "main.0", 40, 1.0f));
+    CLG_ASSERT_OK(clg_net_act(&net, CLG_ACT_TANH, 0.0f));
+    CLG_ASSERT_OK(clg_net_linear(&net, "main.2", 20, 1));
+    gcase g = setup(*state, &net, 0.5f, 23, CLG_NET_TRAIN);
+    for (int pass = 0; pass < 2; pass++) {
+        gstats s = check_gradients(&g, 1);
+        assert_gradients_ok(&s, pass ? "wide wn_linear/linear, again" : "wide wn_linear/linear");
+    }
+    teardown(&g);
+}
+
 /* The improved-gan CIFAR D's kinds: weight-normalised convolutions (3x3
  * padded, stride 2, a 1x1 "NIN") and the global average pool. */
 static void test_wn_conv_gavgpool_gradients(void **state) {
@@ -565,6 +584,7 @@ int main(void) {
         cmocka_unit_test(test_view_first_gradients),
         cmocka_unit_test(test_activation_dropout_noise_pairs),
         cmocka_unit_test(test_wn_linear_softplus_gradients),
+        cmocka_unit_test(test_wide_linear_gradients),
         cmocka_unit_test(test_wn_conv_gavgpool_gradients),
         cmocka_unit_test(test_gavgpool_wn_conv_values),
         cmocka_unit_test(test_vbn_gradients),
