@@ -221,6 +221,7 @@ int cli_bench(int argc, char **argv) {
     clg_ctx *ctx;
     clg_status s = cli_ctx_create(&ctx, device);
     if (s != CLG_OK) return cli_error(s, "opening the device");
+    cli_quick_tune(ctx, 0); /* time the kernels a plain run would use */
     bench_state st = {ctx, reps, NULL, 0, 0, no_refs};
     printf("device: %s (%s, driver %s)\n", ctx->dev.name, ctx->dev.platform_name,
            ctx->dev.driver);

@@ -38,6 +38,10 @@ int cli_is_help(const char *arg);
  * stored for the device (host/gemm_tune.h). Every command opens its device
  * through this; on failure *out is NULL. */
 clg_status cli_ctx_create(clg_ctx **out, const char *device);
+/* The quick conv tune (conv_quick.h) with a progress line on stderr, when
+ * this device has none stored (or force); CLGAN_QUICK_TUNE=0 skips it. A
+ * failure is a warning: the defaults run. */
+void cli_quick_tune(clg_ctx *ctx, int force);
 /* If argv[*i] is --device/-d (consuming its value) set *device and return 1;
  * 0 if it is not; -1 (after a message) if the value is missing. */
 int cli_parse_device(int argc, char **argv, int *i, const char **device);

@@ -2,11 +2,13 @@
  * the library, and turns a status into a message and an exit code; the
  * library itself never prints or exits. */
 #include "cli.h"
+#include "conv_quick.h"
 #include "gemm_tune.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct {
     const char *name;
@@ -76,6 +78,31 @@ clg_status cli_ctx_create(clg_ctx **out, const char *device) {
         *out = NULL;
     }
     return s;
+}
+
+static void quick_progress(void *user, int done, int total) {
+    (void)user;
+    fprintf(stderr, "\rtuning the convolution kernels for this device (once, cached): %d/%d",
+            done, total);
+    fflush(stderr);
+}
+
+void cli_quick_tune(clg_ctx *ctx, int force) {
+    const char *e = getenv("CLGAN_QUICK_TUNE");
+    if (!force && ((e && !strcmp(e, "0")) || clg_conv_quick_done(ctx))) return;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clg_status s = clg_conv_quick_tune(ctx, quick_progress, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double sec = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (s == CLG_OK) {
+        fprintf(stderr, " in %.0f s\n", sec);
+        return;
+    }
+    /* The defaults still run: a failed tune costs speed, not the command. */
+    fprintf(stderr, "\nclgan: warning: the quick conv tune failed (%s: %s); using the "
+                    "defaults\n", clg_status_to_string(s), clg_last_error());
+    clg_clear_error();
 }
 
 int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }

@@ -174,6 +174,8 @@ static int run_ranked(clg_dist *d, clg_train_opts *o, const char *device, int sy
     if (d->size > 1) printf("rank %d of %d (%s): ", d->rank, d->size, clg_dist_backend());
     printf("device: %d:%d %s (%s)\n", ctx->dev.platform_index, ctx->dev.device_index,
            ctx->dev.name, ctx->dev.platform_name);
+    fflush(stdout);
+    if (d->size == 1) cli_quick_tune(ctx, 0); /* ranks would race for the file */
     s = clg_train(ctx, o, &hooks, &prof);
     if (ps.tty) printf("\n");
     int rc = s != CLG_OK ? cli_error(s, "training") : 0;

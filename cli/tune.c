@@ -34,22 +34,14 @@ static const tune_layer tune_layers[] = {
 #define NTUNE (int)(sizeof tune_layers / sizeof tune_layers[0])
 
 typedef struct {
-    clg_conv_desc d;
     clg_conv_dir dir;
     clg_conv_algo algo;
-    clg_tensor x, y, w, dw;
+    clg_conv_bufs b;
 } tune_arg;
 
 static clg_status tune_op(clg_ctx *ctx, void *p) {
     tune_arg *t = p;
-    switch (t->dir) {
-    case CLG_CONV_FWD:
-        return clg_conv2d_forward_algo(ctx, &t->algo, &t->y, &t->x, &t->w, NULL, &t->d);
-    case CLG_CONV_BWD_DATA:
-        return clg_conv2d_backward_data_algo(ctx, &t->algo, &t->x, &t->y, &t->w, NULL, &t->d);
-    default:
-        return clg_conv2d_backward_weight_algo(ctx, &t->algo, &t->dw, NULL, &t->y, &t->x, &t->d);
-    }
+    return clg_conv_run(ctx, t->dir, &t->algo, &t->b);
 }
 
 /* Time the candidates for one (shape, direction); store the fastest. */
@@ -77,7 +69,7 @@ static clg_status tune_one(bench_state *st, tune_arg *t, const char *label) {
             CLG_TRY(s1);
             if (ms < 2.0 * best_ms && reps > 1) CLG_TRY(bench_time(st, tune_op, t, &ms));
             printf("  %-30s %-28s %10.3f ms %8.2f GFLOP/s\n", label, an, ms,
-                   clg_conv_flops(&t->d) / (ms * 1e6));
+                   clg_conv_flops(&t->b.d) / (ms * 1e6));
             if (ms < best_ms) {
                 best_ms = ms;
                 best = t->algo;
@@ -88,11 +80,11 @@ static clg_status tune_one(bench_state *st, tune_arg *t, const char *label) {
     clg_conv_algo_format(&best, an, sizeof an);
     printf("%-32s -> %s (%.3f ms)\n", label, an, best_ms);
     fflush(stdout);
-    return clg_conv_tune_store(st->ctx, t->dir, &t->d, &best);
+    return clg_conv_tune_store(st->ctx, t->dir, &t->b.d, &best);
 }
 
 static int same_key(const tune_arg *a, const clg_conv_desc *d, clg_conv_dir dir) {
-    return a->dir == dir && !memcmp(&a->d, d, sizeof *d);
+    return a->dir == dir && !memcmp(&a->b.d, d, sizeof *d);
 }
 
 static clg_status tune_all(bench_state *st, const char *filter, int batch) {
@@ -125,23 +117,10 @@ static clg_status tune_all(bench_state *st, const char *filter, int batch) {
             }
             tune_arg t;
             memset(&t, 0, sizeof t);
-            t.d = d;
             t.dir = dir;
-            clg_status rc = CLG_OK;
-            CLG_TRY_GOTO(clg_tensor_create(ctx, &t.x, d.N, d.C, d.H, d.W, "tune x"), fail);
-            CLG_TRY_GOTO(clg_tensor_create(ctx, &t.y, d.N, d.K, d.P, d.Q, "tune y"), fail);
-            CLG_TRY_GOTO(clg_tensor_create(ctx, &t.w, d.K, d.C, d.R, d.S, "tune w"), fail);
-            CLG_TRY_GOTO(clg_tensor_create(ctx, &t.dw, d.K, d.C, d.R, d.S, "tune dw"), fail);
-            CLG_TRY_GOTO(clg_fill(ctx, &t.x, 0.5f), fail);
-            CLG_TRY_GOTO(clg_fill(ctx, &t.y, 0.25f), fail);
-            CLG_TRY_GOTO(clg_fill(ctx, &t.w, 0.125f), fail);
-            CLG_TRY_GOTO(clg_fill(ctx, &t.dw, 0.0f), fail);
-            CLG_TRY_GOTO(tune_one(st, &t, name), fail);
-        fail:
-            clg_tensor_free(ctx, &t.x);
-            clg_tensor_free(ctx, &t.y);
-            clg_tensor_free(ctx, &t.w);
-            clg_tensor_free(ctx, &t.dw);
+            CLG_TRY(clg_conv_bufs_create(ctx, &t.b, &d));
+            clg_status rc = tune_one(st, &t, name);
+            clg_conv_bufs_free(ctx, &t.b);
             if (rc != CLG_OK) return rc;
             done[ndone++] = t;
         }
@@ -162,7 +141,9 @@ int cli_tune(int argc, char **argv) {
         if (cli_is_help(a)) {
             printf("usage: clgan tune [--filter NAME | --gemm] [--batch N] [--reps N] "
                    "[--device D]\n\n"
-                   "Times every convolution variant on each DCGAN-64 and DCGAN-32 layer\n"
+                   "Runs the quick tune again (the device's default variants, which\n"
+                   "clgan train and bench run once per device by themselves), then times\n"
+                   "every convolution variant on each DCGAN-64 and DCGAN-32 layer\n"
                    "(conv_<net>_<layer>_<fwd|bwd_data|bwd_weight>, batch N, default 64) on\n"
                    "the device and stores the fastest per shape under the cache directory,\n"
                    "keyed by device and driver; later runs use it. Then times CLBlast's\n"
@@ -211,6 +192,7 @@ int cli_tune(int argc, char **argv) {
         printf("device: %s (%s, driver %s)\nconv choices: %s\nGEMM choice: %s\n",
                ctx->dev.name, ctx->dev.platform_name, ctx->dev.driver, path, gpath);
         bench_state st = {ctx, reps, NULL, 0, 0, 0};
+        if (!gemm_only && !filter) cli_quick_tune(ctx, 1);
         if (!gemm_only) s = tune_all(&st, filter, batch);
         if (s == CLG_OK && !filter) s = tune_gemm(&st);
         free(st.recs);

@@ -16,7 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char line[CLG_TUNE_LINE_MAX];
     while (fgets(line, sizeof line, f)) {
         clg_conv_tune_entry e;
-        if (clg_conv_tune_parse_line(line, &e) && !clg_conv_algo_valid(&e.algo)) abort();
+        if (clg_conv_tune_parse_line(line, &e) &&
+            (!clg_conv_algo_valid(&e.algo) || (e.is_default && !clg_conv_algo_valid(&e.from))))
+            abort();
         clg_gemm_params p;
         if (clg_gemm_params_parse(line, &p)) {
             char text[96];

@@ -3,6 +3,7 @@
  * same three GEMMs (see conv.h). */
 #include "conv.h"
 #include "conv_tune.h"
+#include "elementwise.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -81,6 +82,13 @@ clg_status clg_conv_algo_select(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_d
         return CLG_OK;
     clg_clear_error(); /* an unreadable tune file only costs the tuned choice */
     clg_conv_algo_default(ctx, dir, d, out);
+    clg_conv_algo quick; /* the quick tune's replacement for this default */
+    if (clg_conv_tune_default_lookup(ctx, out, &quick, &found) == CLG_OK && found &&
+        clg_conv_algo_check(ctx, &quick) == CLG_OK) {
+        *out = quick;
+        return CLG_OK;
+    }
+    clg_clear_error();
     if (clg_conv_algo_check(ctx, out) != CLG_OK) {
         /* The variant with the smallest work-groups (16 work-items). */
         *out = algos[NALGOS - 1];
@@ -665,4 +673,43 @@ clg_status clg_conv_reserve(clg_ctx *ctx, const clg_conv_desc *d) {
     if (need == 0) return CLG_OK;
     cl_mem unused;
     return clg_scratch(ctx, need * sizeof(float), &unused);
+}
+
+/* ---- timing helpers --------------------------------------------------------- */
+
+clg_status clg_conv_bufs_create(clg_ctx *ctx, clg_conv_bufs *b, const clg_conv_desc *d) {
+    memset(b, 0, sizeof *b);
+    b->d = *d;
+    clg_status rc = CLG_OK;
+    CLG_TRY_GOTO(clg_tensor_create(ctx, &b->x, d->N, d->C, d->H, d->W, "conv timing x"), fail);
+    CLG_TRY_GOTO(clg_tensor_create(ctx, &b->y, d->N, d->K, d->P, d->Q, "conv timing y"), fail);
+    CLG_TRY_GOTO(clg_tensor_create(ctx, &b->w, d->K, d->C, d->R, d->S, "conv timing w"), fail);
+    CLG_TRY_GOTO(clg_tensor_create(ctx, &b->dw, d->K, d->C, d->R, d->S, "conv timing dw"), fail);
+    CLG_TRY_GOTO(clg_fill(ctx, &b->x, 0.5f), fail);
+    CLG_TRY_GOTO(clg_fill(ctx, &b->y, 0.25f), fail);
+    CLG_TRY_GOTO(clg_fill(ctx, &b->w, 0.125f), fail);
+    CLG_TRY_GOTO(clg_fill(ctx, &b->dw, 0.0f), fail);
+    return CLG_OK;
+fail:
+    clg_conv_bufs_free(ctx, b);
+    return rc;
+}
+
+void clg_conv_bufs_free(clg_ctx *ctx, clg_conv_bufs *b) {
+    clg_tensor_free(ctx, &b->x);
+    clg_tensor_free(ctx, &b->y);
+    clg_tensor_free(ctx, &b->w);
+    clg_tensor_free(ctx, &b->dw);
+}
+
+clg_status clg_conv_run(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_algo *a,
+                        const clg_conv_bufs *b) {
+    switch (dir) {
+    case CLG_CONV_FWD:
+        return clg_conv2d_forward_algo(ctx, a, &b->y, &b->x, &b->w, NULL, &b->d);
+    case CLG_CONV_BWD_DATA:
+        return clg_conv2d_backward_data_algo(ctx, a, &b->x, &b->y, &b->w, NULL, &b->d);
+    default:
+        return clg_conv2d_backward_weight_algo(ctx, a, &b->dw, NULL, &b->y, &b->x, &b->d);
+    }
 }

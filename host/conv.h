@@ -88,4 +88,18 @@ clg_status clg_conv2d_backward_weight_algo(clg_ctx *ctx, const clg_conv_algo *a,
                                            const clg_tensor *dout, const clg_tensor *inp,
                                            const clg_conv_desc *d);
 
+/* The tensors of one convolution for timing a direction (the tuners): the
+ * input x (N, C, H, W), output y (N, K, P, Q), weight w and its gradient dw
+ * (K, C, R, S). */
+typedef struct {
+    clg_conv_desc d;
+    clg_tensor x, y, w, dw;
+} clg_conv_bufs;
+/* Allocated and filled with constants; _free releases them. */
+clg_status clg_conv_bufs_create(clg_ctx *ctx, clg_conv_bufs *b, const clg_conv_desc *d);
+void clg_conv_bufs_free(clg_ctx *ctx, clg_conv_bufs *b);
+/* One pass of direction `dir` with variant `a` on b's tensors (no bias). */
+clg_status clg_conv_run(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_algo *a,
+                        const clg_conv_bufs *b);
+
 #endif

@@ -121,3 +121,10 @@ clg_status clg_conv_algo_parse(const char *s, clg_conv_algo *out) {
     *out = a;
     return CLG_OK;
 }
+
+int clg_conv_algo_same(const clg_conv_algo *a, const clg_conv_algo *b) {
+    char x[64], y[64];
+    clg_conv_algo_format(a, x, sizeof x);
+    clg_conv_algo_format(b, y, sizeof y);
+    return !strcmp(x, y);
+}

@@ -64,5 +64,7 @@ int clg_conv_algo_valid(const clg_conv_algo *a);
  * plus ":sN" for a fixed split. */
 void clg_conv_algo_format(const clg_conv_algo *a, char *buf, size_t cap);
 clg_status clg_conv_algo_parse(const char *s, clg_conv_algo *out);
+/* 1 when a and b are the same variant (the same text form). */
+int clg_conv_algo_same(const clg_conv_algo *a, const clg_conv_algo *b);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef clg_conv_tune_entry tune_entry;
 
@@ -27,10 +28,18 @@ clg_status clg_conv_tune_path(const clg_ctx *ctx, char *buf, size_t cap) {
     return clg_device_file(ctx, "conv-tune", buf, cap);
 }
 
-static clg_status put(clg_conv_dir dir, const int *v, const clg_conv_algo *a) {
+/* Entries with the same key: the same shape and direction, or defaults
+ * replacing the same variant. */
+static int same_key(const tune_entry *a, const tune_entry *b) {
+    if (a->is_default || b->is_default)
+        return a->is_default && b->is_default && clg_conv_algo_same(&a->from, &b->from);
+    return a->dir == b->dir && !memcmp(a->v, b->v, sizeof a->v);
+}
+
+static clg_status put(const tune_entry *t) {
     for (int i = 0; i < table.n; i++)
-        if (table.e[i].dir == dir && !memcmp(table.e[i].v, v, sizeof table.e[i].v)) {
-            table.e[i].algo = *a;
+        if (same_key(&table.e[i], t)) {
+            table.e[i].algo = t->algo;
             return CLG_OK;
         }
     if (table.n == table.cap) {
@@ -40,11 +49,26 @@ static clg_status put(clg_conv_dir dir, const int *v, const clg_conv_algo *a) {
         table.e = e;
         table.cap = cap;
     }
-    tune_entry *t = &table.e[table.n++];
-    t->dir = dir;
-    memcpy(t->v, v, sizeof t->v);
-    t->algo = *a;
+    table.e[table.n++] = *t;
     return CLG_OK;
+}
+
+static tune_entry shape_entry(clg_conv_dir dir, const clg_conv_desc *d, const clg_conv_algo *a) {
+    tune_entry t;
+    memset(&t, 0, sizeof t);
+    t.dir = dir;
+    key_of(d, t.v);
+    t.algo = *a;
+    return t;
+}
+
+static tune_entry default_entry(const clg_conv_algo *from, const clg_conv_algo *to) {
+    tune_entry t;
+    memset(&t, 0, sizeof t);
+    t.is_default = 1;
+    t.from = *from;
+    t.algo = *to;
+    return t;
 }
 
 static int dir_parse(const char *s) {
@@ -53,9 +77,23 @@ static int dir_parse(const char *s) {
     return -1;
 }
 
+static int parse_default(const char *line, clg_conv_tune_entry *out) {
+    char from[128], to[128];
+    clg_conv_algo a, b;
+    if (sscanf(line, "default %127s %127s", from, to) != 2) return 0;
+    if (clg_conv_algo_parse(from, &a) != CLG_OK || clg_conv_algo_parse(to, &b) != CLG_OK) {
+        clg_clear_error();
+        return 0;
+    }
+    *out = default_entry(&a, &b);
+    return 1;
+}
+
 int clg_conv_tune_parse_line(const char *line, clg_conv_tune_entry *out) {
     char dname[32], algo[128];
     int *v = out->v;
+    if (!strncmp(line, "default ", 8)) return parse_default(line, out);
+    out->is_default = 0;
     if (sscanf(line, "%31s %d %d %d %d %d %d %d %d %d %127s", dname, &v[0], &v[1], &v[2], &v[3],
                &v[4], &v[5], &v[6], &v[7], &v[8], algo) != 11)
         return 0;
@@ -83,7 +121,7 @@ static clg_status load(const clg_ctx *ctx) {
     while (fgets(line, sizeof line, f)) {
         tune_entry t;
         if (!clg_conv_tune_parse_line(line, &t)) continue;
-        clg_status s = put(t.dir, t.v, &t.algo);
+        clg_status s = put(&t);
         if (s != CLG_OK) {
             fclose(f);
             return s;
@@ -100,7 +138,8 @@ clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_d
     int v[9];
     key_of(d, v);
     for (int i = 0; i < table.n; i++)
-        if (table.e[i].dir == dir && !memcmp(table.e[i].v, v, sizeof v)) {
+        if (!table.e[i].is_default && table.e[i].dir == dir &&
+            !memcmp(table.e[i].v, v, sizeof v)) {
             *out = table.e[i].algo;
             *found = 1;
             return CLG_OK;
@@ -108,14 +147,47 @@ clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_d
     return CLG_OK;
 }
 
-clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
-                               const clg_conv_algo *a) {
+clg_status clg_conv_tune_default_lookup(clg_ctx *ctx, const clg_conv_algo *def,
+                                        clg_conv_algo *out, int *found) {
+    *found = 0;
+    CLG_TRY(load(ctx));
+    for (int i = 0; i < table.n; i++)
+        if (table.e[i].is_default && clg_conv_algo_same(&table.e[i].from, def)) {
+            *out = table.e[i].algo;
+            *found = 1;
+            return CLG_OK;
+        }
+    return CLG_OK;
+}
+
+int clg_conv_tune_has_defaults(clg_ctx *ctx) {
+    if (load(ctx) != CLG_OK) {
+        clg_clear_error();
+        return 0;
+    }
+    for (int i = 0; i < table.n; i++)
+        if (table.e[i].is_default) return 1;
+    return 0;
+}
+
+static void write_entry(FILE *f, const tune_entry *t) {
+    char algo[128], from[128];
+    clg_conv_algo_format(&t->algo, algo, sizeof algo);
+    if (t->is_default) {
+        clg_conv_algo_format(&t->from, from, sizeof from);
+        fprintf(f, "default %s %s\n", from, algo);
+        return;
+    }
+    fprintf(f, "%s %d %d %d %d %d %d %d %d %d %s\n", clg_conv_dir_name(t->dir), t->v[0],
+            t->v[1], t->v[2], t->v[3], t->v[4], t->v[5], t->v[6], t->v[7], t->v[8], algo);
+}
+
+/* Add t to the table and rewrite its file (a temporary file, renamed). */
+static clg_status store(clg_ctx *ctx, const tune_entry *t) {
     CLG_TRY(load(ctx));
     if (!table.path[0])
         return clg_fail(CLG_ERR_IO, "conv tune: the cache is disabled (CLGAN_NO_CACHE)");
-    int v[9];
-    key_of(d, v);
-    CLG_TRY(put(dir, v, a));
+    CLG_TRY(put(t));
     {
         /* The folders above the table file. */
         char folder[4096];
@@ -126,24 +198,29 @@ clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_de
             CLG_TRY(clg_mkdir_p(folder));
         }
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", table.path);
+    char tmp[4200]; /* per process: two processes may store at once */
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", table.path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return clg_fail(CLG_ERR_IO, "conv tune: cannot write %s: %s", tmp, strerror(errno));
     fprintf(f, "# clgan conv tuning for %s (%s, driver %s)\n", ctx->dev.name,
             ctx->dev.platform_name, ctx->dev.driver);
-    for (int i = 0; i < table.n; i++) {
-        const tune_entry *t = &table.e[i];
-        char algo[128];
-        clg_conv_algo_format(&t->algo, algo, sizeof algo);
-        fprintf(f, "%s %d %d %d %d %d %d %d %d %d %s\n", clg_conv_dir_name(t->dir),
-                t->v[0], t->v[1], t->v[2], t->v[3], t->v[4], t->v[5], t->v[6], t->v[7], t->v[8],
-                algo);
-    }
+    for (int i = 0; i < table.n; i++) write_entry(f, &table.e[i]);
     if (fclose(f) != 0 || rename(tmp, table.path) != 0) {
         remove(tmp);
         return clg_fail(CLG_ERR_IO, "conv tune: cannot write %s: %s", table.path,
                         strerror(errno));
     }
     return CLG_OK;
+}
+
+clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
+                               const clg_conv_algo *a) {
+    tune_entry t = shape_entry(dir, d, a);
+    return store(ctx, &t);
+}
+
+clg_status clg_conv_tune_default_store(clg_ctx *ctx, const clg_conv_algo *from,
+                                       const clg_conv_algo *to) {
+    tune_entry t = default_entry(from, to);
+    return store(ctx, &t);
 }

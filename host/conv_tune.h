@@ -3,6 +3,8 @@
  * program.h) in conv-tune-<key>.txt, where key hashes the platform, device
  * and driver. One line per (direction, shape):
  *   fwd N C H W K R S stride pad ALGO        (ALGO as clg_conv_algo_format)
+ * and, from the quick tune (conv_quick.h), one line per device default:
+ *   default FROM TO                           (run TO where the default is FROM)
  * Lines that do not parse are ignored. The table is read once per process
  * and device; not thread-safe. CLGAN_NO_CACHE=1 disables lookups and stores.
  *
@@ -15,10 +17,14 @@
 #include "conv_desc.h"
 #include "runtime.h"
 
-/* One stored choice: the direction, the shape key and the variant. */
+/* One stored choice: the direction, the shape key and the variant; or, for
+ * a "default" line (is_default), the default it replaces (from; dir and v
+ * unused). */
 typedef struct {
+    int is_default;
     clg_conv_dir dir;
     int v[9]; /* N C H W K R S stride pad */
+    clg_conv_algo from;
     clg_conv_algo algo;
 } clg_conv_tune_entry;
 
@@ -35,6 +41,16 @@ clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_d
 /* Record a choice (replacing any for the same key) and rewrite the file. */
 clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
                                const clg_conv_algo *a);
+/* *found = 1 and *out set when the quick tune stored a replacement for the
+ * device default `def` (any line for it: TO may equal FROM). */
+clg_status clg_conv_tune_default_lookup(clg_ctx *ctx, const clg_conv_algo *def,
+                                        clg_conv_algo *out, int *found);
+/* Record "default FROM TO" (replacing any for FROM) and rewrite the file. */
+clg_status clg_conv_tune_default_store(clg_ctx *ctx, const clg_conv_algo *from,
+                                       const clg_conv_algo *to);
+/* 1 when the device's table holds at least one default line. */
+int clg_conv_tune_has_defaults(clg_ctx *ctx);
+
 /* The file this device's choices live in ("" when the cache is disabled). */
 clg_status clg_conv_tune_path(const clg_ctx *ctx, char *buf, size_t cap);
 

@@ -22,6 +22,7 @@
  * CLGAN_TEST_SMALL=1 (Oclgrind) keeps a few small shapes, all variants. */
 #include "testutil.h"
 #include "conv.h"
+#include "conv_quick.h"
 #include "conv_tune.h"
 
 #include <math.h>
@@ -669,6 +670,17 @@ static void test_algo_strings(void **state) {
                              "fwd 1 1 1 1 1 1 1 1 tiled:64x64x16:4x4\n",
                              "fwd 1 1 1 1 1 1 1 1 1 tiled:2048x2048x2048:16x16\n", ""};
     for (int i = 0; i < 5; i++) assert_int_equal(clg_conv_tune_parse_line(ignored[i], &e), 0);
+    /* The quick tune's lines: a default and its replacement. */
+    assert_int_equal(clg_conv_tune_parse_line("default mvec:4x16:6:8x1 mvec:2x8:8:8x1\n", &e), 1);
+    assert_int_equal(e.is_default, 1);
+    assert_int_equal(e.from.kind, CLG_CONV_MVEC);
+    assert_int_equal(e.from.wm, 4);
+    assert_int_equal(e.algo.vw, 8);
+    assert_int_equal(e.algo.nb, 8);
+    const char *bad_defaults[] = {"default mvec:4x16:6:8x1\n", "default junk mvec:2x8:8:8x1\n",
+                                  "default mvec:4x16:6:8x1 tiled:2048x2048x2048:16x16\n"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(clg_conv_tune_parse_line(bad_defaults[i], &e), 0);
 }
 
 /* A stored choice is found again, also after the table is re-read from disk. */
@@ -712,11 +724,68 @@ static void test_tune_store_lookup(void **state) {
     clg_test_cache_env_restore(&env);
 }
 
+static void count_progress(void *user, int done, int total) {
+    int *calls = user;
+    assert_int_equal(done, ++*calls);
+    assert_true(done <= total);
+}
+
+/* The quick tune stores a replacement for the default of the shapes it
+ * timed, plain calls pick it up, a hand-stored one is followed, and a
+ * choice stored for the very shape still wins. Its own cache (programs
+ * included), two candidates. */
+static void test_quick_tune(void **state) {
+    clg_ctx *ctx = *state;
+    char dir[] = "/tmp/clgan-conv-quick-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    clg_test_cache_env env;
+    clg_test_cache_env_set(&env, dir);
+    clg_conv_desc d, other;
+    CLG_ASSERT_OK(clg_conv_desc_init(&d, 2, 8, 6, 6, 32, 3, 3, 1, 1));
+    CLG_ASSERT_OK(clg_conv_desc_init(&other, 3, 8, 6, 6, 32, 3, 3, 1, 1));
+    clg_conv_dir fwd = CLG_CONV_FWD;
+    clg_conv_algo def, got;
+    clg_conv_algo_default(ctx, fwd, &d, &def);
+    assert_int_equal(clg_conv_quick_done(ctx), 0);
+    int calls = 0;
+    CLG_ASSERT_OK(clg_conv_quick_tune_shapes(ctx, &d, &fwd, 1, 2, count_progress, &calls));
+    assert_true(calls >= 1 && calls <= 2);
+    assert_int_equal(clg_conv_quick_done(ctx), 1);
+    clg_conv_algo stored;
+    int found = 0;
+    CLG_ASSERT_OK(clg_conv_tune_default_lookup(ctx, &def, &stored, &found));
+    assert_int_equal(found, 1);
+    assert_int_equal(stored.kind, def.kind); /* a candidate of the default's kind */
+    CLG_ASSERT_OK(clg_conv_algo_select(ctx, fwd, &other, &got));
+    assert_true(clg_conv_algo_same(&got, &stored));
+    /* Another variant of the same kind, stored by hand, is followed. */
+    clg_conv_algo alt = def;
+    for (int i = 0; i < clg_conv_algo_count(); i++) {
+        clg_conv_algo a = *clg_conv_algo_at(i);
+        if (a.kind == CLG_CONV_MVEC) a.vw = def.vw;
+        if (a.kind == def.kind && !clg_conv_algo_same(&a, &def) && clg_conv_algo_check(ctx, &a) == CLG_OK)
+            alt = a;
+    }
+    assert_false(clg_conv_algo_same(&alt, &def));
+    CLG_ASSERT_OK(clg_conv_tune_default_store(ctx, &def, &alt));
+    CLG_ASSERT_OK(clg_conv_algo_select(ctx, fwd, &other, &got));
+    assert_true(clg_conv_algo_same(&got, &alt));
+    /* A choice for the very shape comes first. */
+    CLG_ASSERT_OK(clg_conv_tune_store(ctx, fwd, &other, &def));
+    CLG_ASSERT_OK(clg_conv_algo_select(ctx, fwd, &other, &got));
+    assert_true(clg_conv_algo_same(&got, &def));
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    clg_test_cache_env_restore(&env);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_invalid_args),
         cmocka_unit_test(test_algo_strings),
         cmocka_unit_test(test_tune_store_lookup),
+        cmocka_unit_test(test_quick_tune),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_conv_finite_differences),
         cmocka_unit_test(test_transpose_finite_differences),

@@ -1,0 +1,131 @@
+/* conv_quick.c: the quick per-device tune (conv_quick.h). */
+#include "conv_quick.h"
+#include "conv_tune.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_SHAPES 16
+#define MAX_CANDIDATES 32
+
+int clg_conv_quick_done(clg_ctx *ctx) {
+    char path[4096];
+    if (clg_conv_tune_path(ctx, path, sizeof path) != CLG_OK) {
+        clg_clear_error();
+        return 1;
+    }
+    return !path[0] || clg_conv_tune_has_defaults(ctx);
+}
+
+/* def first, then the listed variants of def's kind (mvec at def's vector
+ * width) that this device can run, each once. */
+static int candidates(clg_ctx *ctx, const clg_conv_algo *def, clg_conv_algo *out, int max) {
+    int n = 0;
+    out[n++] = *def;
+    for (int i = 0; i < clg_conv_algo_count() && n < max; i++) {
+        clg_conv_algo a = *clg_conv_algo_at(i);
+        if (a.kind != def->kind) continue;
+        if (a.kind == CLG_CONV_MVEC) a.vw = def->vw;
+        int dup = 0;
+        for (int k = 0; k < n; k++) dup |= clg_conv_algo_same(&out[k], &a);
+        if (dup || !clg_conv_algo_valid(&a) || clg_conv_algo_check(ctx, &a) != CLG_OK) {
+            clg_clear_error();
+            continue;
+        }
+        out[n++] = a;
+    }
+    return n;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* Best of 3 wall times of a's passes over the group's shapes, after one
+ * untimed run (which builds the program). */
+static clg_status time_group(clg_ctx *ctx, const clg_conv_algo *a, const clg_conv_bufs *b,
+                             const clg_conv_dir *dir, const int *group, int ng, double *ms) {
+    *ms = 1e30;
+    for (int rep = 0; rep < 4; rep++) {
+        double t0 = now_ms();
+        for (int g = 0; g < ng; g++) CLG_TRY(clg_conv_run(ctx, dir[group[g]], a, &b[group[g]]));
+        CLG_TRY(clg_ctx_finish(ctx));
+        double t = now_ms() - t0;
+        if (rep > 0 && t < *ms) *ms = t;
+    }
+    return CLG_OK;
+}
+
+/* Times the candidates of default def over the shapes in group; stores the fastest. */
+static clg_status tune_group(clg_ctx *ctx, const clg_conv_algo *def, const clg_conv_bufs *b,
+                             const clg_conv_dir *dir, const int *group, int ng, int maxc,
+                             clg_progress_fn fn, void *user, int *done, int total) {
+    clg_conv_algo c[MAX_CANDIDATES];
+    int nc = candidates(ctx, def, c, maxc);
+    int best = 0;
+    double best_ms = 1e30;
+    for (int i = 0; i < nc; i++) {
+        double ms;
+        CLG_TRY(time_group(ctx, &c[i], b, dir, group, ng, &ms));
+        if (ms < best_ms) best_ms = ms, best = i;
+        if (fn) fn(user, ++*done, total);
+    }
+    return clg_conv_tune_default_store(ctx, def, &c[best]);
+}
+
+clg_status clg_conv_quick_tune_shapes(clg_ctx *ctx, const clg_conv_desc *d,
+                                      const clg_conv_dir *dir, int n, int max_candidates,
+                                      clg_progress_fn fn, void *user) {
+    if (n < 1 || n > MAX_SHAPES)
+        return clg_fail(CLG_ERR_INVALID_ARG, "conv quick tune: %d shapes (1 to %d)", n,
+                        MAX_SHAPES);
+    int maxc = max_candidates > 0 && max_candidates < MAX_CANDIDATES ? max_candidates
+                                                                      : MAX_CANDIDATES;
+    clg_conv_algo def[MAX_SHAPES];
+    clg_conv_bufs b[MAX_SHAPES];
+    int nb = 0, total = 0, done = 0;
+    clg_status rc = CLG_OK;
+    for (int i = 0; i < n; i++) clg_conv_algo_default(ctx, dir[i], &d[i], &def[i]);
+    for (int i = 0; i < n; i++) { /* the candidates to time, for the progress line */
+        int first = 1;
+        for (int k = 0; k < i; k++) first &= !clg_conv_algo_same(&def[k], &def[i]);
+        if (first) {
+            clg_conv_algo c[MAX_CANDIDATES];
+            total += candidates(ctx, &def[i], c, maxc);
+        }
+    }
+    for (nb = 0; nb < n; nb++) CLG_TRY_GOTO(clg_conv_bufs_create(ctx, &b[nb], &d[nb]), out);
+    for (int i = 0; i < n; i++) {
+        int group[MAX_SHAPES], ng = 0, first = 1;
+        for (int k = 0; k < i; k++) first &= !clg_conv_algo_same(&def[k], &def[i]);
+        if (!first) continue;
+        for (int k = i; k < n; k++)
+            if (clg_conv_algo_same(&def[k], &def[i])) group[ng++] = k;
+        CLG_TRY_GOTO(tune_group(ctx, &def[i], b, dir, group, ng, maxc, fn, user, &done, total),
+                     out);
+    }
+out:
+    for (int i = 0; i < nb; i++) clg_conv_bufs_free(ctx, &b[i]);
+    return rc;
+}
+
+clg_status clg_conv_quick_tune(clg_ctx *ctx, clg_progress_fn fn, void *user) {
+    /* DCGAN-32's D2 and D3 at both widths (ndf 64 and 32; G2 and G3 run the
+     * same three GEMMs with the roles exchanged): 32 to 256 GEMM rows, both
+     * row classes of the CPU defaults. */
+    static const int layers[][3] = {{64, 128, 16}, {128, 256, 8}, {32, 64, 16}, {64, 128, 8}};
+    clg_conv_desc d[3 * 4];
+    clg_conv_dir dir[3 * 4];
+    int n = 0;
+    for (int l = 0; l < 4; l++)
+        for (int k = 0; k < CLG_CONV_DIR_COUNT; k++) {
+            CLG_TRY(clg_conv_desc_init(&d[n], 32, layers[l][0], layers[l][2], layers[l][2],
+                                       layers[l][1], 4, 4, 2, 1));
+            dir[n++] = (clg_conv_dir)k;
+        }
+    return clg_conv_quick_tune_shapes(ctx, d, dir, n, 0, fn, user);
+}
