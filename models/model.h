@@ -133,7 +133,8 @@ struct clg_model_ops {
     int (*levels)(clg_model *m, const clg_tensor **out, int cap);
     /* Once after create and before a resumed checkpoint loads (may be NULL):
      * what the model takes from the training set itself (a labelled subset,
-     * a data-dependent initialisation). */
+     * a data-dependent initialisation). Alike on every data-parallel rank;
+     * batches drawn from it later take the rank's share (parallel.h). */
     clg_status (*prepare)(clg_ctx *ctx, clg_model *m, const clg_dataset *train);
     /* The device tensor that holds a step's loss statistics once the step
      * has run, every value finite in a healthy step (may be NULL): lets the

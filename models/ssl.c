@@ -58,6 +58,7 @@
  * default is the MNIST code's 0.003 (its CIFAR code: --lr 0.0003, decayed
  * linearly over the last two thirds of 1200 epochs). */
 #include "ssl.h"
+#include "parallel.h"
 #include "data.h"
 #include "elementwise.h"
 #include "gan_pair.h"
@@ -347,12 +348,13 @@ static clg_status ops_prepare(clg_ctx *ctx, clg_model *mm, const clg_dataset *tr
 
 /* The labelled batch of a step: positions step * B .. of the labelled
  * examples in a fresh permutation each pass (as the reference concatenates
- * permutations), so it depends only on (seed, step). */
+ * permutations), so it depends only on (seed, step). A data-parallel rank
+ * (batch b = B / ranks) takes its share: rank r the b from step * B + r b. */
 static clg_status labelled_batch(clg_ctx *ctx, ssl_model *m, long step) {
-    const int b = m->cfg.batch;
+    const int b = m->cfg.batch, ranks = clg_dp_ranks(ctx), rank = clg_dp_rank(ctx);
     int32_t y[4096];
     for (int i = 0; i < b; i++) {
-        const long q = step * b + i, pass = q / m->n_lab;
+        const long q = (step * ranks + rank) * b + i, pass = q / m->n_lab;
         if (pass != m->perm_index) {
             clg_permutation(m->cfg.seed ^ 0x3c6ef372fe94f82bULL, pass, m->n_lab, m->perm);
             m->perm_index = pass;
@@ -395,7 +397,7 @@ clg_status clg_ssl_d_grads(clg_ctx *ctx, clg_model *mm, const clg_tensor *unl, l
     CLG_TRY(d_term(ctx, m, &m->x_lab, -1.0f, 1.0f, 0));
     if (!(w > 0)) return CLG_OK;
     CLG_TRY(d_term(ctx, m, unl, 1.0f, 0.5f * w, 1));
-    CLG_TRY(clg_model_noise(ctx, p->s.noise_seed, &p->z, 0, index));
+    CLG_TRY(clg_model_noise_share(ctx, p->s.noise_seed, &p->z, 0, index));
     CLG_TRY(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));
     return d_term(ctx, m, clg_net_output(&p->g), 0.0f, 0.5f * w, 2);
 }

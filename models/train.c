@@ -159,9 +159,6 @@ static clg_status build(run *r, clg_ctx *ctx) {
 
 static clg_status create_model(run *r, clg_ctx *ctx) {
     CLG_TRY(build(r, ctx));
-    if (r->ops->prepare && r->ranks > 1)
-        return clg_fail(CLG_ERR_INVALID_ARG, "%s trains in one process (its own labelled batches "
-                        "are not split over ranks)", r->ops->kind);
     if (r->ops->prepare) CLG_TRY(r->ops->prepare(ctx, r->m, &r->ld.ds));
     if (r->o->resume) {
         clg_ckpt_extra at;
