@@ -76,16 +76,21 @@ clg_status clg_dcgan_d_layers(clg_net *d, const clg_dcgan_config *c) {
         CLG_TRY(clg_net_act(d, CLG_ACT_LEAKY_RELU, 0.2f));
         idx += 3;
     }
-    CLG_TRY(clg_net_name_tap(d, "features"));
     snprintf(name, sizeof name, "main.%d", idx);
     const int logits = c->k_plus_one ? c->classes : 1; /* the K+1 D: K class logits */
+    /* The tap "features" (feature matching's) is D's last hidden layer, the
+     * logits layer's input: with minibatch discrimination the feature map
+     * and the minibatch features beside it, so G's feature matching sees
+     * what D tells batches apart by. */
     if (c->mbd[0] > 0) { /* on the flattened last feature map, then the logits */
         const int *o = d->layers[d->count - 1].out;
         CLG_TRY(clg_net_reshape(d, o[1] * o[2] * o[3], 1, 1));
         CLG_TRY(clg_net_mbd(d, name, c->mbd[0], c->mbd[1]));
+        CLG_TRY(clg_net_name_tap(d, "features"));
         snprintf(name, sizeof name, "main.%d", idx + 1);
         return clg_net_linear(d, name, logits, 1);
     }
+    CLG_TRY(clg_net_name_tap(d, "features"));
     CLG_TRY(clg_net_conv(d, name, logits, 4, 1, 0, 0));
     return clg_net_reshape(d, logits, 1, 1);
 }

@@ -12,8 +12,10 @@
  * drawn for the labels of the real batch they are trained against.
  * Three of Salimans et al.'s techniques as DCGAN has them: feature matching
  * (on D's last hidden layer, the tap "features": the MLP's second LeakyReLU
- * before its dropout), minibatch discrimination before D's last linear
- * layer, historical averaging; one-sided smoothing is --real-label. */
+ * before its dropout; with minibatch discrimination, that layer's output:
+ * the dropped-out features and the minibatch features), minibatch
+ * discrimination before D's last linear layer, historical averaging;
+ * one-sided smoothing is --real-label. */
 #include "gan.h"
 #include "dcgan.h"
 #include "labels.h"
@@ -93,12 +95,13 @@ clg_status clg_gan_mlp_d(clg_net *d, const clg_gan_config *c) {
         name_of(nm, 3 * k);
         CLG_TRY(clg_net_linear(d, nm, c->hidden_d, 1));
         CLG_TRY(clg_net_act(d, CLG_ACT_LEAKY_RELU, 0.2f));
-        if (k == 1) CLG_TRY(clg_net_name_tap(d, "features"));
+        if (k == 1 && c->mbd[0] == 0) CLG_TRY(clg_net_name_tap(d, "features"));
         CLG_TRY(clg_net_dropout(d, c->dropout));
     }
     name_of(nm, 6);
-    if (c->mbd[0] > 0) {
+    if (c->mbd[0] > 0) { /* the tap then holds the minibatch features too */
         CLG_TRY(clg_net_mbd(d, nm, c->mbd[0], c->mbd[1]));
+        CLG_TRY(clg_net_name_tap(d, "features"));
         name_of(nm, 7);
     }
     return clg_net_linear(d, nm, 1, 1);

@@ -86,12 +86,13 @@ static clg_status level_d(clg_net *d, const clg_lapgan_config *c, int s, uint64_
     CLG_TRY(clg_net_act(d, CLG_ACT_RELU, 0.0f));
     CLG_TRY(clg_net_conv(d, "main.2", c->ndf, 5, 2, 2, 1));
     CLG_TRY(clg_net_act(d, CLG_ACT_RELU, 0.0f));
-    CLG_TRY(clg_net_name_tap(d, "features"));
+    if (c->mbd[0] == 0) CLG_TRY(clg_net_name_tap(d, "features"));
     CLG_TRY(clg_net_dropout(d, c->dropout));
-    if (c->mbd[0] > 0) {
+    if (c->mbd[0] > 0) { /* the tap: the features and the minibatch features */
         const int *o = d->layers[d->count - 1].out;
         CLG_TRY(clg_net_reshape(d, o[1] * o[2] * o[3], 1, 1));
         CLG_TRY(clg_net_mbd(d, "main.5", c->mbd[0], c->mbd[1]));
+        CLG_TRY(clg_net_name_tap(d, "features"));
         return clg_net_linear(d, "main.6", 1, 1);
     }
     return clg_net_linear(d, "main.5", 1, 1);

@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "dcgan.h"
 #include "elementwise.h"
+#include "gan.h"
 #include "gan_pair.h"
 #include "safetensors.h"
 #include "train.h"
@@ -395,6 +396,47 @@ static void test_dcgan_with_options(void **state) {
     clg_safetensors_free(&st);
 }
 
+/* The layer that carries the tap "features" in an unallocated net. */
+static int tap_layer(const clg_net *d) {
+    for (int i = 0; i < d->count; i++)
+        if (!strcmp(d->layers[i].tap, "features")) return i;
+    fail_msg("no tap 'features'");
+    return -1;
+}
+
+/* Feature matching's tap is D's last hidden layer, the input of its last
+ * layer: with --mbd the minibatch features are part of it (B more
+ * features), so G's feature matching sees them; without, the last feature
+ * map. DCGAN's D and the MLP GAN's. */
+static void test_fm_tap_is_last_hidden_layer(void **state) {
+    (void)state;
+    int flat = 0; /* the last feature map's size, from the net without MBD */
+    for (int mbd = 0; mbd < 2; mbd++) {
+        clg_dcgan_config c = clg_dcgan_config_default();
+        c.ndf = 4, c.batch = 8, c.mbd[0] = mbd ? 6 : 0, c.mbd[1] = 3;
+        clg_net d;
+        CLG_ASSERT_OK(clg_dcgan_build_d(&d, &c));
+        int t = tap_layer(&d);
+        const int *o = d.layers[t].out;
+        if (mbd) {
+            assert_int_equal(t, d.count - 2); /* then the logits' linear layer */
+            assert_int_equal(o[1], flat + 6); /* the feature map and B = 6 */
+        } else {
+            assert_int_equal(t, d.count - 3); /* then the 4x4 conv and a reshape */
+            assert_true(o[2] == 4 && o[3] == 4 && o[1] > c.ndf);
+            flat = o[1] * o[2] * o[3];
+        }
+        clg_gan_config g = clg_gan_config_default(0);
+        g.batch = 8, g.nc = 1, g.image_size = 28, g.hidden_d = 16;
+        g.mbd[0] = mbd ? 6 : 0, g.mbd[1] = 3;
+        clg_net gd;
+        CLG_ASSERT_OK(clg_gan_mlp_d(&gd, &g));
+        t = tap_layer(&gd);
+        assert_int_equal(gd.layers[t].out[1], mbd ? 16 + 6 : 16);
+        if (mbd) assert_int_equal(t, gd.count - 2);
+    }
+}
+
 /* --k-plus-one through the trainer on labelled IDX files (with MBD, whose
  * linear layer gives the K logits): D's last layer has one output per
  * class, the settings are in the checkpoint, resume is bit-identical, the
@@ -484,6 +526,7 @@ int main(void) {
         cmocka_unit_test(test_one_sided_label_smoothing),
         cmocka_unit_test(test_k_plus_one),
         cmocka_unit_test(test_dcgan_with_options),
+        cmocka_unit_test(test_fm_tap_is_last_hidden_layer),
         cmocka_unit_test(test_dcgan_k_plus_one),
         cmocka_unit_test(test_vbn_sample_independent_of_batch),
     };
