@@ -46,6 +46,11 @@ note "== $(date -u '+%Y-%m-%d %H:%M') UTC; $(nvidia-smi --query-gpu=name,driver_
     --format=csv,noheader 2>/dev/null)"
 $B/clgan devices 2>&1 | tee -a "$summary"
 
+# 0. The quick conv tune, once (later phases would otherwise spend their time on it).
+phase quick-tune 60 $B/clgan train dcgan --data $data --image-size 32 --steps 1 \
+    --sample-every 0 --ckpt-every 0 --out /tmp/quick-tune
+grep -h default /tmp/clgan-cache/clgan/conv-tune-*.txt 2>/dev/null | tee -a "$summary"
+
 # 1. Training steps: DCGAN-32 (the demo's width and ngf = 64) and DCGAN-64,
 #    host overhead with and without the lagged statistics.
 for cfg in "32 32" "32 64" "64 64"; do
