@@ -7,6 +7,7 @@
 #include "gemm.h"
 #include "json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,10 @@ int cli_bench(int argc, char **argv) {
                    "n = 1024). --filter keeps the benchmarks whose name contains NAME.\n"
                    "--json writes an array of {name, shape, impl, device, ms, gflops, gbps}.\n"
                    "--no-reference times clgan's conv kernels alone, without CLBlast's\n"
-                   "paths (scripts/compare-pytorch.py compares them with PyTorch).\n");
+                   "paths (scripts/compare-pytorch.py compares them with PyTorch).\n"
+                   "Families (names start so): conv_ (DCGAN layers), bn_/vbn_ (batch\n"
+                   "norms), mbd_, dnet_ (D with and without MBD), dense_ (train ssl's\n"
+                   "fully connected layers: clgan's 1x1 convolutions and CLBlast's SGEMM).\n");
             return 0;
         }
         if ((!strcmp(a, "--filter") || !strcmp(a, "--json") || !strcmp(a, "--reps")) &&
@@ -233,6 +237,7 @@ int cli_bench(int argc, char **argv) {
     if (s == CLG_OK) s = bench_conv(&st, filter);
     if (s == CLG_OK) s = bench_norm(&st, filter);
     if (s == CLG_OK) s = bench_dnet(&st, filter);
+    if (s == CLG_OK) s = bench_dense(&st, filter);
     if (s != CLG_OK) rc = cli_error(s, "bench");
     if (rc == 0 && st.n == 2 && filter && !bench_wanted(filter, "copy") &&
         !bench_wanted(filter, "sgemm")) {
@@ -242,5 +247,29 @@ int cli_bench(int argc, char **argv) {
     if (rc == 0 && json && write_json(json, &st) != 0) rc = 1;
     free(st.recs);
     clg_ctx_free(ctx);
+    return rc;
+}
+
+/* max |a - b| / max |b| between two tensors of the same size. */
+clg_status bench_rel_diff(clg_ctx *ctx, const clg_tensor *a, const clg_tensor *b, double *out) {
+    size_t n = clg_tensor_numel(a);
+    float *ha = malloc(n * sizeof *ha), *hb = malloc(n * sizeof *hb);
+    clg_status rc = CLG_OK;
+    if (!ha || !hb) {
+        rc = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+        goto done;
+    }
+    CLG_TRY_GOTO(clg_tensor_download(ctx, a, ha), done);
+    CLG_TRY_GOTO(clg_tensor_download(ctx, b, hb), done);
+    double err = 0, scale = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        scale = fmax(scale, fabs(hb[i]));
+        double e = fabs((double)ha[i] - hb[i]);
+        if (!(e <= err)) err = e;
+    }
+    *out = err / scale;
+done:
+    free(ha);
+    free(hb);
     return rc;
 }

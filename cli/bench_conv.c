@@ -145,30 +145,6 @@ static clg_status op_im2col_gemm(clg_ctx *ctx, void *p) {
 
 /* ---- one layer ------------------------------------------------------------ */
 
-/* max |a - b| / max |b| between two tensors of the same size. */
-static clg_status rel_diff(clg_ctx *ctx, const clg_tensor *a, const clg_tensor *b, double *out) {
-    size_t n = clg_tensor_numel(a);
-    float *ha = malloc(n * sizeof *ha), *hb = malloc(n * sizeof *hb);
-    clg_status rc = CLG_OK;
-    if (!ha || !hb) {
-        rc = clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
-        goto done;
-    }
-    CLG_TRY_GOTO(clg_tensor_download(ctx, a, ha), done);
-    CLG_TRY_GOTO(clg_tensor_download(ctx, b, hb), done);
-    double err = 0, scale = 1e-30;
-    for (size_t i = 0; i < n; i++) {
-        scale = fmax(scale, fabs(hb[i]));
-        double e = fabs((double)ha[i] - hb[i]);
-        if (!(e <= err)) err = e;
-    }
-    *out = err / scale;
-done:
-    free(ha);
-    free(hb);
-    return rc;
-}
-
 /* The tensor the direction writes. */
 static const clg_tensor *result_of(const conv_arg *a) {
     return a->conv_op == CLG_CONV_FWD ? &a->y : a->conv_op == CLG_CONV_BWD_DATA ? &a->x : &a->dw;
@@ -186,7 +162,7 @@ static clg_status verify(clg_ctx *ctx, conv_arg *a, bench_op other, const char *
     if (a->conv_op == CLG_CONV_BWD_WEIGHT) CLG_TRY(clg_fill(ctx, &a->dw, 0.0f));
     CLG_TRY(other(ctx, a));
     double err = 0;
-    CLG_TRY(rel_diff(ctx, &keep, &ref, &err));
+    CLG_TRY(bench_rel_diff(ctx, &keep, &ref, &err));
     if (!(err <= 1e-3))
         return clg_fail(CLG_ERR_UNSUPPORTED, "bench conv: %s disagrees with clgan (rel err %.3g)",
                         what, err);

@@ -94,6 +94,33 @@ static void test_train_help(void **state) {
     assert_non_null(strstr(out, "--help"));
 }
 
+/* `clgan bench --filter dense_ssl_D6`: the three passes of a linear layer
+ * on clgan's kernels and on CLBlast's, which bench compares before timing
+ * (it fails when they disagree): six records. */
+static void test_bench_dense(void **state) {
+    (void)state;
+    const char *args[] = {"bench", "--filter", "dense_ssl_D6", "--reps", "1", NULL};
+    char out[8192];
+    int rc = run_clgan(args, out, sizeof out);
+    if (rc != 0) fail_msg("clgan bench exited %d:\n%s", rc, out);
+    /* One line per pass and implementation: name, shape, impl, ms. */
+    const char *impl[] = {"clgan", "clblast"}, *pass[] = {"fwd", "bwd_data", "bwd_weight"};
+    for (int d = 0; d < 3; d++)
+        for (int i = 0; i < 2; i++) {
+            char want[128];
+            snprintf(want, sizeof want, "\ndense_ssl_D6_%s", pass[d]);
+            int found = 0;
+            for (const char *at = strstr(out, want); at; at = strstr(at + 1, want)) {
+                char name[64], shape1[32], shape2[32], shape3[32], im[32];
+                if (sscanf(at + 1, "%63s %31s %31s %31s %31s", name, shape1, shape2, shape3, im) ==
+                        5 &&
+                    !strcmp(name, want + 1) && !strcmp(shape3, "250->10") && !strcmp(im, impl[i]))
+                    found = 1;
+            }
+            if (!found) fail_msg("no %s record of %s in:\n%s", impl[i], want + 1, out);
+        }
+}
+
 /* A checkpoint with one flipped data byte (its CRC32 no longer matches),
  * and one that is not there: `clgan sample` says which and why. */
 static void test_bad_checkpoint(void **state) {
@@ -139,6 +166,7 @@ int main(void) {
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_bad_checkpoint),
         cmocka_unit_test(test_train_help),
+        cmocka_unit_test(test_bench_dense),
     };
     return clg_test_run_in_tmpdir("cli", dir, sizeof dir, tests, sizeof tests / sizeof tests[0]);
 }
