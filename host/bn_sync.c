@@ -95,15 +95,21 @@ clg_status clg_bn_sync_forward(clg_ctx *ctx, clg_dist *d, clg_bn_sync *s,
 
 /* The extra gradients w.r.t. the local mean and variance that turn bn_bwd's
  * local terms into the global ones (bn_sync.h); A, B: this rank's sums,
- * Ag, Bg: the global ones, B of bn_bwd around the local mean. */
-static void corrections(clg_bn_sync *s, const float *q, int ranks) {
+ * Ag, Bg: the global ones, B of bn_bwd around the local mean. dstats's
+ * gradients w.r.t. the global statistics (or NULL) in the local terms: a
+ * value's share of the global mean is 1/ranks of its share of the local
+ * one, and (x - mu_g)^2 = (x - mu_l)^2 + 2 (x - mu_l) dmu + dmu^2 moves
+ * 2 dmu of the variance's gradient onto the mean. */
+static void corrections(clg_bn_sync *s, const float *q, int ranks, const float *dstats) {
     const int C = s->C;
     for (int c = 0; c < C; c++) {
         const double r = AT(s, H_RSTD)[c], g = AT(s, H_GAMMA)[c];
         const double A = AT(s, H_A)[c], Bl = AT(s, H_B)[c], Ag = q[c], Bg = q[C + c];
         const double dmu = (double)AT(s, H_LMEAN)[c] - AT(s, H_MU_G)[c];
-        AT(s, H_DVX)[c] = (float)(-0.5 * r * r * g * (Bg / ranks - Bl));
-        AT(s, H_DMX)[c] = (float)(r * g * (A - Ag / ranks) - r * r * g * Bg * dmu / ranks);
+        const double em = dstats ? dstats[c] : 0.0, ev = dstats ? dstats[C + c] : 0.0;
+        AT(s, H_DVX)[c] = (float)(-0.5 * r * r * g * (Bg / ranks - Bl) + ev);
+        AT(s, H_DMX)[c] =
+            (float)(r * g * (A - Ag / ranks) - r * r * g * Bg * dmu / ranks + em + 2.0 * dmu * ev);
     }
 }
 
@@ -127,7 +133,7 @@ clg_status clg_bn_sync_backward(clg_ctx *ctx, clg_dist *d, clg_bn_sync *s,
                                 const clg_tensor *dinp, const clg_tensor *dgamma,
                                 const clg_tensor *dbeta, const clg_tensor *dout,
                                 const clg_tensor *inp, const clg_tensor *rstd,
-                                const clg_tensor *gamma) {
+                                const clg_tensor *gamma, const float *dstats) {
     if (!s->synced)
         return clg_fail(CLG_ERR_INVALID_ARG, "synchronised batch norm: backward without its "
                         "forward");
@@ -139,7 +145,7 @@ clg_status clg_bn_sync_backward(clg_ctx *ctx, clg_dist *d, clg_bn_sync *s,
     CLG_TRY(clg_bn_backward_stats(ctx, dinp, &s->sb, &s->sa, dout, inp, &s->lmean, rstd, g, NULL,
                                   NULL));
     CLG_TRY(global_sums(ctx, d, s, gamma, q));
-    corrections(s, q, d->size);
+    corrections(s, q, d->size, dstats);
     CLG_TRY(clg_tensor_upload(ctx, &s->dmx, AT(s, H_DMX)));
     CLG_TRY(clg_tensor_upload(ctx, &s->dvx, AT(s, H_DVX)));
     /* Pass 2: the input gradient with the global terms. */

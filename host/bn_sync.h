@@ -42,11 +42,14 @@ clg_status clg_bn_sync_forward(clg_ctx *ctx, clg_dist *d, clg_bn_sync *s,
                                float momentum, float eps);
 
 /* As clg_batchnorm_backward after clg_bn_sync_forward (mean and rstd as it
- * saved them); dgamma, dbeta NULL: no parameter gradient. */
+ * saved them); dgamma, dbeta NULL: no parameter gradient. dstats (host, 2C
+ * floats, or NULL): gradients from elsewhere w.r.t. the global mean (C) and
+ * biased variance (C), each the mean over ranks of the ranks' own (as VBN's
+ * reference statistics collect them), added in. */
 clg_status clg_bn_sync_backward(clg_ctx *ctx, clg_dist *d, clg_bn_sync *s,
                                 const clg_tensor *dinp, const clg_tensor *dgamma,
                                 const clg_tensor *dbeta, const clg_tensor *dout,
                                 const clg_tensor *inp, const clg_tensor *rstd,
-                                const clg_tensor *gamma);
+                                const clg_tensor *gamma, const float *dstats);
 
 #endif

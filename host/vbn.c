@@ -2,6 +2,7 @@
  * through kernels/batchnorm.cl. */
 #include "vbn.h"
 #include "batchnorm.h"
+#include "elementwise.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@ clg_status clg_vbn_create(clg_ctx *ctx, clg_vbn *v, int c, int n_ref, float eps)
     for (int i = 0; i < 6; i++) ts[i] = clg_tensor_view(NULL, 0, 1, c, 1, 1);
     CLG_TRY(clg_block_alloc(ctx, &v->blk, ts, 6, "vbn statistics"));
     v->c = c;
-    v->n_ref = n_ref;
+    v->n_ref = v->n_all = n_ref;
     v->eps = eps;
     v->ref_mean = ts[0];
     v->ref_var = ts[1];
@@ -38,7 +39,30 @@ clg_status clg_vbn_create(clg_ctx *ctx, clg_vbn *v, int c, int n_ref, float eps)
 
 void clg_vbn_free(clg_ctx *ctx, clg_vbn *v) {
     if (v->blk.buf) clg_block_free(ctx, &v->blk);
+    if (v->sync) clg_bn_sync_free(ctx, v->sync);
+    free(v->sync);
     memset(v, 0, sizeof *v);
+}
+
+clg_status clg_vbn_sync(clg_ctx *ctx, clg_vbn *v, clg_dist *d) {
+    if (!v->blk.buf || v->sync) return clg_fail(CLG_ERR_INVALID_ARG, "vbn_sync: not created, or twice");
+    if (!(v->sync = calloc(1, sizeof *v->sync)))
+        return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    CLG_TRY(clg_bn_sync_create(ctx, v->sync, v->c));
+    v->dist = d;
+    v->n_all = v->n_ref * d->size;
+    return CLG_OK;
+}
+
+/* The synchronised reference statistics: the global mean and rstd from
+ * bn_sync, its variance, no rounding-error term. */
+static clg_status ref_stats_sync(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_ref,
+                                 const clg_tensor *inp_ref, const clg_tensor *gamma,
+                                 const clg_tensor *beta) {
+    CLG_TRY(clg_bn_sync_forward(ctx, v->dist, v->sync, out_ref, &v->ref_mean, &v->ref_rstd,
+                                inp_ref, gamma, beta, NULL, NULL, 0.0f, v->eps));
+    CLG_TRY(clg_copy(ctx, &v->ref_var, &v->sync->gvar));
+    return clg_tensor_zero(ctx, &v->ref_mean_lo);
 }
 
 clg_status clg_vbn_init_params(clg_ctx *ctx, const clg_tensor *gamma, const clg_tensor *beta,
@@ -87,6 +111,7 @@ clg_status clg_vbn_ref_recompute(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out
     if (inp_ref->n != v->n_ref)
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: reference batch of %d, the vbn was made for %d",
                         op, inp_ref->n, v->n_ref);
+    if (v->sync) return ref_stats_sync(ctx, v, out_ref, inp_ref, gamma, beta);
     return clg_bn_forward_stats(ctx, out_ref, &v->ref_mean, &v->ref_rstd, &v->ref_var,
                                 &v->ref_mean_lo, inp_ref, gamma, beta, NULL, NULL, 0.0f, v->eps);
 }
@@ -169,7 +194,7 @@ clg_status clg_vbn_forward(clg_ctx *ctx, const clg_vbn *v, const clg_tensor *out
     const clg_tensor *g = gamma ? gamma : inp, *b = beta ? beta : inp;
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
     cl_uint flags = gamma ? VBN_AFFINE : 0, tw = 1;
-    cl_float a = 1.0f / (float)(v->n_ref + 1), eps = v->eps;
+    cl_float a = 1.0f / (float)(v->n_all + 1), eps = v->eps;
     cl_kernel k;
     size_t local, groups = clg_bn_groups(ctx, (inp->c + 7) / 8);
     const int rows = clg_norm_split(ctx);
@@ -222,7 +247,7 @@ static clg_status row_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
                                const clg_tensor *dout, const clg_tensor *inp,
                                const clg_tensor *rstd, const clg_tensor *g, cl_uint flags) {
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w), zero = 0;
-    cl_float a = 1.0f / (float)(v->n_ref + 1);
+    cl_float a = 1.0f / (float)(v->n_all + 1);
     cl_mem part;
     CLG_TRY(clg_scratch(ctx, row_partials_bytes(n, c), &part));
     cl_kernel k;
@@ -262,7 +287,7 @@ clg_status clg_vbn_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
     size_t local;
     CLG_TRY(vbn_kernel(ctx, inp, "vbn_bwd", &k, &local));
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
-    cl_float a = 1.0f / (float)(v->n_ref + 1);
+    cl_float a = 1.0f / (float)(v->n_all + 1);
     CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dinp), CLG_TENSOR_ARGS(dg), CLG_TENSOR_ARGS(db),
                          CLG_TENSOR_ARGS(&v->dref_mean), CLG_TENSOR_ARGS(&v->dref_var),
                          CLG_TENSOR_ARGS(dout), CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(rstd),
@@ -270,6 +295,31 @@ clg_status clg_vbn_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp,
                          CLG_TENSOR_ARGS(g), CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a),
                          CLG_ARG(flags), CLG_LOCAL(local * sizeof(float))));
     return clg_launch_1d(ctx, k, clg_bn_groups(ctx, (inp->c + 7) / 8) * local, local, NULL);
+}
+
+/* The gradients w.r.t. the statistics, averaged over the ranks, into the
+ * synchronised batch norm's backward of this rank's reference rows (which
+ * needs dout_ref: zeros when nothing downstream used the output). */
+static clg_status ref_backward_sync(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp_ref,
+                                   const clg_tensor *dgamma, const clg_tensor *dbeta,
+                                   const clg_tensor *dout_ref, const clg_tensor *inp_ref,
+                                   const clg_tensor *gamma) {
+    const int c = v->c;
+    if (!dout_ref)
+        return clg_fail(CLG_ERR_INVALID_ARG, "vbn_ref_backward: over several ranks it needs the "
+                        "reference output's gradient (zeros when nothing used it)");
+    float *h = malloc((size_t)2 * (size_t)c * sizeof *h);
+    if (!h) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+    clg_status rc = CLG_OK;
+    CLG_TRY_GOTO(clg_tensor_download(ctx, &v->dref_mean, h), done);
+    CLG_TRY_GOTO(clg_tensor_download(ctx, &v->dref_var, h + c), done);
+    CLG_TRY_GOTO(clg_dist_allreduce_sum(v->dist, h, (size_t)2 * (size_t)c), done);
+    for (int i = 0; i < 2 * c; i++) h[i] /= (float)v->dist->size;
+    rc = clg_bn_sync_backward(ctx, v->dist, v->sync, dinp_ref, dgamma, dbeta, dout_ref, inp_ref,
+                              &v->ref_rstd, gamma, h);
+done:
+    free(h);
+    return rc;
 }
 
 clg_status clg_vbn_ref_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp_ref,
@@ -282,6 +332,7 @@ clg_status clg_vbn_ref_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: reference batch of %d, the vbn was made for %d",
                         op, inp_ref->n, v->n_ref);
     CLG_TRY(check_grads(op, v, gamma, dgamma, dbeta));
+    if (v->sync) return ref_backward_sync(ctx, v, dinp_ref, dgamma, dbeta, dout_ref, inp_ref, gamma);
     /* Without dout_ref nothing reaches gamma/beta from the reference output. */
     return clg_bn_backward_stats(ctx, dinp_ref, dout_ref ? dgamma : NULL,
                                  dout_ref ? dbeta : NULL, dout_ref, inp_ref, &v->ref_mean,

@@ -92,7 +92,8 @@ static clg_status bn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const cl
      * nobody needs it. */
     if (s && s->synced)
         return clg_bn_sync_backward(ctx, ctx->dist, s, b->dx ? b->dx : b->spare, dparam(l, b, 0),
-                                    dparam(l, b, 1), b->dout, b->x, BN_AT(l, 3), gamma_of(l));
+                                    dparam(l, b, 1), b->dout, b->x, BN_AT(l, 3), gamma_of(l),
+                                    NULL);
     return clg_batchnorm_backward(ctx, b->dx ? b->dx : b->spare, dparam(l, b, 0), dparam(l, b, 1),
                                   b->dout, b->x, BN_AT(l, 2), BN_AT(l, 3), gamma_of(l));
 }
@@ -123,7 +124,9 @@ static clg_status vbn_reserve(clg_ctx *ctx, clg_net *net, clg_layer *l) {
     clg_vbn *v = calloc(1, sizeof *v);
     if (!v) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
     l->state = v;
-    return clg_vbn_create(ctx, v, l->in[1], l->in[0], net->bn_eps);
+    CLG_TRY(clg_vbn_create(ctx, v, l->in[1], l->in[0], net->bn_eps));
+    /* Data-parallel ranks share one reference batch (vbn.h, net.h). */
+    return ctx->dist && ctx->dist->size > 1 ? clg_vbn_sync(ctx, v, ctx->dist) : CLG_OK;
 }
 
 static void vbn_release(clg_ctx *ctx, clg_layer *l) {

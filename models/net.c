@@ -2,6 +2,7 @@
  * forward and backward over the layer-kind table. See net.h for the memory
  * plan; what each kind computes is in its own file (models/layer_*.c). */
 #include "net.h"
+#include "dist.h"
 #include "elementwise.h"
 
 #include <stdio.h>
@@ -114,8 +115,10 @@ static clg_status alloc_block(clg_ctx *ctx, clg_net *net, clg_block *blk, int b,
     int vbn = 0;
     for (int i = 0; b == CLG_SLOT_BUFFER && i < net->count; i++)
         vbn |= net->layers[i].kind == CLG_LAYER_VBN;
-    if (vbn) {
-        ts[n] = clg_tensor_view(NULL, 0, net->in[0], net->in[1], net->in[2], net->in[3]);
+    if (vbn) { /* data-parallel ranks hold the whole batch, and run their share */
+        const int ranks = ctx->dist ? ctx->dist->size : 1;
+        net->vbn_first = ctx->dist ? ctx->dist->rank * net->in[0] : 0;
+        ts[n] = clg_tensor_view(NULL, 0, net->in[0] * ranks, net->in[1], net->in[2], net->in[3]);
         dst[n++] = &net->vbn_input;
     }
     if (n == 0) return CLG_OK;
@@ -223,15 +226,26 @@ clg_status clg_net_forward(clg_ctx *ctx, clg_net *net, const clg_tensor *inp,
     return CLG_OK;
 }
 
+/* This process's rows of the reference batch (all of them in one process). */
+static clg_tensor vbn_share(const clg_net *net) {
+    const clg_tensor *t = &net->vbn_input;
+    const size_t per = (size_t)t->c * (size_t)t->h * (size_t)t->w;
+    return clg_tensor_slice(t, (size_t)net->vbn_first * per, net->batch, t->c, t->h, t->w);
+}
+
 clg_status clg_net_vbn_reference(clg_ctx *ctx, clg_net *net, const clg_tensor *ref) {
     if (!net->vbn_input.buf)
         return clg_fail(CLG_ERR_INVALID_ARG, "vbn_reference: the network has no VBN layer");
     if (ref) {
+        if (net->vbn_input.n != net->batch)
+            return clg_fail(CLG_ERR_INVALID_ARG, "vbn_reference: over several ranks the "
+                            "reference batch is the network's own");
         CLG_TRY(check_input(net, ref, "vbn_reference"));
         CLG_TRY(clg_copy(ctx, &net->vbn_input, ref));
     }
+    clg_tensor share = vbn_share(net);
     net->vbn_ref = 1;
-    clg_status rc = clg_net_forward(ctx, net, &net->vbn_input, CLG_NET_BATCH_STATS);
+    clg_status rc = clg_net_forward(ctx, net, &share, CLG_NET_BATCH_STATS);
     net->vbn_ref = 0;
     return rc;
 }
@@ -239,11 +253,11 @@ clg_status clg_net_vbn_reference(clg_ctx *ctx, clg_net *net, const clg_tensor *r
 clg_status clg_net_vbn_reference_backward(clg_ctx *ctx, clg_net *net) {
     if (!net->vbn_input.buf)
         return clg_fail(CLG_ERR_INVALID_ARG, "vbn_reference_backward: the network has no VBN layer");
-    clg_tensor dout = clg_net_doutput(net);
+    clg_tensor dout = clg_net_doutput(net), share = vbn_share(net);
     net->vbn_ref = 2;
-    clg_status rc = clg_net_forward(ctx, net, &net->vbn_input, CLG_NET_BATCH_STATS);
+    clg_status rc = clg_net_forward(ctx, net, &share, CLG_NET_BATCH_STATS);
     if (rc == CLG_OK) rc = clg_tensor_zero(ctx, &dout);
-    if (rc == CLG_OK) rc = clg_net_backward(ctx, net, &net->vbn_input, NULL, 1);
+    if (rc == CLG_OK) rc = clg_net_backward(ctx, net, &share, NULL, 1);
     net->vbn_ref = 0;
     return rc;
 }

@@ -158,7 +158,10 @@ struct clg_net {
     uint64_t rng_seed, rng_counter; /* dropout and noise draw at rng_counter */
     const clg_tensor *side[CLG_NET_MAX_SIDES]; /* concat's side inputs, set before forward */
     clg_tensor vbn_input; /* (batch, in...) the VBN reference batch, in the buffers block
-                             (saved with the net as "vbn_reference") when a layer is VBN */
+                             (saved with the net as "vbn_reference") when a layer is VBN;
+                             with data-parallel ranks (batch x ranks, in...): the whole
+                             batch, of which each rank runs rows vbn_first.. (batch) */
+    int vbn_first;
     int vbn_ref;   /* 1 during clg_net_vbn_reference (VBN layers take statistics),
                       2 during clg_net_vbn_reference_backward */
     int data_init; /* 1 during clg_net_data_init: WN layers set g, b from their output */

@@ -28,15 +28,6 @@ clg_status clg_dp_share_config(const clg_model_ops *ops, const void *cfg, int ra
                     ops->kind, ranks);
 }
 
-clg_status clg_dp_check_model(clg_model *m) {
-    clg_model_part parts[CLG_MODEL_MAX_PARTS];
-    int n = m->ops->parts(m, parts);
-    for (int k = 0; k < n; k++)
-        if (parts[k].net->vbn_input.buf)
-            return clg_fail(CLG_ERR_UNSUPPORTED, "virtual batch norm (--vbn) keeps a reference "
-                            "batch of the batch's rows: not with several ranks");
-    return CLG_OK;
-}
 
 static clg_status bcast_block(clg_ctx *ctx, const clg_block *b) {
     if (!b->buf) return CLG_OK;

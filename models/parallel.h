@@ -17,10 +17,6 @@ int clg_dp_rank(const clg_ctx *ctx);
  * `ranks`; fails unless the model has that field and it divides. */
 clg_status clg_dp_share_config(const clg_model_ops *ops, const void *cfg, int ranks, void **out);
 
-/* Fails for what cannot be split over ranks: a VBN reference batch (its
- * rows are the batch's, so a rank's checkpoint would not load alone). */
-clg_status clg_dp_check_model(clg_model *m);
-
 /* Every tensor of every part (parameters, buffers, Adam moments, weight
  * average, historical mean) from rank 0 to all. */
 clg_status clg_dp_bcast_model(clg_ctx *ctx, clg_model *m);

@@ -152,9 +152,8 @@ static clg_status build(run *r, clg_ctx *ctx) {
     clg_status rc = clg_dp_share_config(r->ops, r->cfg, r->ranks, &share);
     if (rc == CLG_OK) rc = r->ops->create(ctx, share, 0, &r->m);
     free(share);
-    if (rc != CLG_OK || r->ranks == 1) return rc;
-    r->m->cfg = r->cfg;
-    return clg_dp_check_model(r->m);
+    if (rc == CLG_OK && r->ranks > 1) r->m->cfg = r->cfg;
+    return rc;
 }
 
 static clg_status create_model(run *r, clg_ctx *ctx) {

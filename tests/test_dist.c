@@ -9,7 +9,8 @@
  *   step 7 keeps them together;
  * - GAN, cGAN, LAPGAN and the classifier (with --sync-bn) log the same
  *   metrics over 2 ranks as in one process; ssl too without G, and D's
- *   side of its first step with G;
+ *   side of its first step with G; DCGAN with --vbn (the reference batch
+ *   split, its statistics synchronised) as in one process;
  * - a rank that fails (a device that does not exist) ends every rank with
  *   its message and a non-zero status, within a timeout.
  *
@@ -228,6 +229,26 @@ static void test_every_model_splits(void **state) {
     }
 }
 
+/* --vbn: every rank holds the whole reference batch (so the checkpoint is
+ * one process's) and runs its share of it; the reference statistics and
+ * their gradients are taken over every rank. Losses and every tensor match
+ * one process (D's BN synced too), and the checkpoint samples alone. */
+static void test_vbn_splits(void **state) {
+    (void)state;
+    if (!mpi_ready()) skip();
+    char path[400], mpi[128], cmd[1024];
+    snprintf(path, sizeof path, "%s/toy.idx", dir);
+    clg_test_write_idx(path, 64, 0);
+    mpirun2(mpi, sizeof mpi);
+    assert_int_equal(train("", "one", 5, DCGAN " --vbn"), 0);
+    assert_int_equal(train(mpi, "two", 5, DCGAN " --vbn --sync-bn"), 0);
+    assert_logs_match("one", "two", 5);
+    assert_checkpoints_match();
+    snprintf(cmd, sizeof cmd, "build/clgan sample '%s/two/checkpoint.safetensors' -n 16 -o "
+             "'%s/two-vbn.png' > /dev/null 2>&1", dir, dir);
+    assert_int_equal(sh(cmd), 0);
+}
+
 /* ssl: each rank takes its share of the labelled, unlabelled and generated
  * batches. Without G (--unlabeled-weight 0) the run matches one process
  * step by step, test accuracy included. With G, feature matching compares
@@ -275,6 +296,7 @@ int main(void) {
         cmocka_unit_test(test_two_ranks_match_one),
         cmocka_unit_test(test_every_model_splits),
         cmocka_unit_test(test_ssl_splits),
+        cmocka_unit_test(test_vbn_splits),
         cmocka_unit_test(test_failing_rank_ends_all),
     };
     return clg_test_run_in_tmpdir("dist", dir, sizeof dir, tests, sizeof tests / sizeof tests[0]);
