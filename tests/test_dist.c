@@ -186,21 +186,31 @@ static void assert_checkpoints_match_only(const char *only) {
 
 static void assert_checkpoints_match(void) { assert_checkpoints_match_only(NULL); }
 
-static void test_two_ranks_match_one(void **state) {
-    (void)state;
-    if (!mpi_ready()) skip();
-    char path[400], mpi[128], cmd[1024];
+/* DCGAN with `flags` in one process and over 2 ranks (with --sync-bn), 5
+ * steps on the toy set: the logs and every tensor match, and the 2-rank
+ * checkpoint samples in one process. mpi: the launcher, for more runs. */
+static void two_match_one(const char *flags, char *mpi, size_t cap) {
+    char path[400], cmd[1024], one[256], two[256];
     snprintf(path, sizeof path, "%s/toy.idx", dir);
     clg_test_write_idx(path, 64, 0);
-    mpirun2(mpi, sizeof mpi);
-    assert_int_equal(train("", "one", 5, DCGAN), 0);
-    assert_int_equal(train(mpi, "two", 5, DCGAN " --sync-bn"), 0);
+    mpirun2(mpi, cap);
+    snprintf(one, sizeof one, DCGAN "%s", flags);
+    snprintf(two, sizeof two, DCGAN "%s --sync-bn", flags);
+    assert_int_equal(train("", "one", 5, one), 0);
+    assert_int_equal(train(mpi, "two", 5, two), 0);
     assert_logs_match("one", "two", 5);
     assert_checkpoints_match();
-    /* The 2-rank checkpoint in one process. */
     snprintf(cmd, sizeof cmd, "build/clgan sample '%s/two/checkpoint.safetensors' -n 16 -o "
              "'%s/two.png' > /dev/null 2>&1", dir, dir);
     assert_int_equal(sh(cmd), 0);
+}
+
+static void test_two_ranks_match_one(void **state) {
+    (void)state;
+    if (!mpi_ready()) skip();
+    char mpi[128];
+    two_match_one("", mpi, sizeof mpi);
+    /* Both resumed to step 7. */
     assert_int_equal(train("", "one", 7, DCGAN " --resume"), 0);
     assert_int_equal(train(mpi, "two", 7, DCGAN " --sync-bn --resume"), 0);
     assert_logs_match("one", "two", 7);
@@ -236,17 +246,8 @@ static void test_every_model_splits(void **state) {
 static void test_vbn_splits(void **state) {
     (void)state;
     if (!mpi_ready()) skip();
-    char path[400], mpi[128], cmd[1024];
-    snprintf(path, sizeof path, "%s/toy.idx", dir);
-    clg_test_write_idx(path, 64, 0);
-    mpirun2(mpi, sizeof mpi);
-    assert_int_equal(train("", "one", 5, DCGAN " --vbn"), 0);
-    assert_int_equal(train(mpi, "two", 5, DCGAN " --vbn --sync-bn"), 0);
-    assert_logs_match("one", "two", 5);
-    assert_checkpoints_match();
-    snprintf(cmd, sizeof cmd, "build/clgan sample '%s/two/checkpoint.safetensors' -n 16 -o "
-             "'%s/two-vbn.png' > /dev/null 2>&1", dir, dir);
-    assert_int_equal(sh(cmd), 0);
+    char mpi[128];
+    two_match_one(" --vbn", mpi, sizeof mpi);
 }
 
 /* ssl: each rank takes its share of the labelled, unlabelled and generated
