@@ -10,13 +10,44 @@
 #define MAX_SHAPES 16
 #define MAX_CANDIDATES 32
 
+/* DCGAN-32's D2 and D3 at both widths (ndf 64 and 32; G2 and G3 run the
+ * same three GEMMs with the roles exchanged) at batch 32, every direction:
+ * 32 to 256 GEMM rows, both row classes of the CPU defaults. */
+#define QUICK_SHAPES 12
+static clg_status quick_shapes(clg_conv_desc *d, clg_conv_dir *dir) {
+    static const int layers[][3] = {{64, 128, 16}, {128, 256, 8}, {32, 64, 16}, {64, 128, 8}};
+    int n = 0;
+    for (int l = 0; l < 4; l++)
+        for (int k = 0; k < CLG_CONV_DIR_COUNT; k++) {
+            CLG_TRY(clg_conv_desc_init(&d[n], 32, layers[l][0], layers[l][2], layers[l][2],
+                                       layers[l][1], 4, 4, 2, 1));
+            dir[n++] = (clg_conv_dir)k;
+        }
+    return CLG_OK;
+}
+
 int clg_conv_quick_done(clg_ctx *ctx) {
     char path[4096];
-    if (clg_conv_tune_path(ctx, path, sizeof path) != CLG_OK) {
+    clg_conv_desc d[QUICK_SHAPES];
+    clg_conv_dir dir[QUICK_SHAPES];
+    if (clg_conv_tune_path(ctx, path, sizeof path) != CLG_OK || quick_shapes(d, dir) != CLG_OK) {
         clg_clear_error();
         return 1;
     }
-    return !path[0] || clg_conv_tune_has_defaults(ctx);
+    if (!path[0]) return 1;
+    /* Every default these shapes take here has its line (another vector
+     * width, say, has other defaults). */
+    for (int i = 0; i < QUICK_SHAPES; i++) {
+        clg_conv_algo def, to;
+        int found = 0;
+        clg_conv_algo_default(ctx, dir[i], &d[i], &def);
+        if (clg_conv_tune_default_lookup(ctx, &def, &to, &found) != CLG_OK) {
+            clg_clear_error();
+            return 1; /* an unreadable table: nothing to gain by tuning into it */
+        }
+        if (!found) return 0;
+    }
+    return 1;
 }
 
 /* def first, then the listed variants of def's kind (mvec at def's vector
@@ -114,18 +145,8 @@ out:
 }
 
 clg_status clg_conv_quick_tune(clg_ctx *ctx, clg_progress_fn fn, void *user) {
-    /* DCGAN-32's D2 and D3 at both widths (ndf 64 and 32; G2 and G3 run the
-     * same three GEMMs with the roles exchanged): 32 to 256 GEMM rows, both
-     * row classes of the CPU defaults. */
-    static const int layers[][3] = {{64, 128, 16}, {128, 256, 8}, {32, 64, 16}, {64, 128, 8}};
-    clg_conv_desc d[3 * 4];
-    clg_conv_dir dir[3 * 4];
-    int n = 0;
-    for (int l = 0; l < 4; l++)
-        for (int k = 0; k < CLG_CONV_DIR_COUNT; k++) {
-            CLG_TRY(clg_conv_desc_init(&d[n], 32, layers[l][0], layers[l][2], layers[l][2],
-                                       layers[l][1], 4, 4, 2, 1));
-            dir[n++] = (clg_conv_dir)k;
-        }
-    return clg_conv_quick_tune_shapes(ctx, d, dir, n, 0, fn, user);
+    clg_conv_desc d[QUICK_SHAPES];
+    clg_conv_dir dir[QUICK_SHAPES];
+    CLG_TRY(quick_shapes(d, dir));
+    return clg_conv_quick_tune_shapes(ctx, d, dir, QUICK_SHAPES, 0, fn, user);
 }

@@ -17,8 +17,10 @@
 /* Called after each timed candidate: done of total. */
 typedef void (*clg_progress_fn)(void *user, int done, int total);
 
-/* 1 when the quick tune has nothing to do on ctx's device: its choices are
- * stored, or the cache is disabled (CLGAN_NO_CACHE: nowhere to keep them). */
+/* 1 when the quick tune has nothing to do on ctx's device: a choice is
+ * stored for every default its shapes take (CLGAN_VECTOR_WIDTH, say, gives
+ * other defaults), or the cache is disabled (CLGAN_NO_CACHE: nowhere to
+ * keep them). */
 int clg_conv_quick_done(clg_ctx *ctx);
 
 /* The tune over shapes d[i] in directions dir[i] (i < n): shapes whose

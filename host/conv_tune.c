@@ -160,16 +160,6 @@ clg_status clg_conv_tune_default_lookup(clg_ctx *ctx, const clg_conv_algo *def,
     return CLG_OK;
 }
 
-int clg_conv_tune_has_defaults(clg_ctx *ctx) {
-    if (load(ctx) != CLG_OK) {
-        clg_clear_error();
-        return 0;
-    }
-    for (int i = 0; i < table.n; i++)
-        if (table.e[i].is_default) return 1;
-    return 0;
-}
-
 static void write_entry(FILE *f, const tune_entry *t) {
     char algo[128], from[128];
     clg_conv_algo_format(&t->algo, algo, sizeof algo);

@@ -48,8 +48,6 @@ clg_status clg_conv_tune_default_lookup(clg_ctx *ctx, const clg_conv_algo *def,
 /* Record "default FROM TO" (replacing any for FROM) and rewrite the file. */
 clg_status clg_conv_tune_default_store(clg_ctx *ctx, const clg_conv_algo *from,
                                        const clg_conv_algo *to);
-/* 1 when the device's table holds at least one default line. */
-int clg_conv_tune_has_defaults(clg_ctx *ctx);
 
 /* The file this device's choices live in ("" when the cache is disabled). */
 clg_status clg_conv_tune_path(const clg_ctx *ctx, char *buf, size_t cap);

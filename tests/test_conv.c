@@ -747,10 +747,12 @@ static void test_quick_tune(void **state) {
     clg_conv_algo def, got;
     clg_conv_algo_default(ctx, fwd, &d, &def);
     assert_int_equal(clg_conv_quick_done(ctx), 0);
+    /* A line for a variant no shape takes by default leaves the work to do. */
+    CLG_ASSERT_OK(clg_conv_tune_default_store(ctx, clg_conv_algo_at(1), clg_conv_algo_at(1)));
+    assert_int_equal(clg_conv_quick_done(ctx), 0);
     int calls = 0;
     CLG_ASSERT_OK(clg_conv_quick_tune_shapes(ctx, &d, &fwd, 1, 2, count_progress, &calls));
     assert_true(calls >= 1 && calls <= 2);
-    assert_int_equal(clg_conv_quick_done(ctx), 1);
     clg_conv_algo stored;
     int found = 0;
     CLG_ASSERT_OK(clg_conv_tune_default_lookup(ctx, &def, &stored, &found));
