@@ -254,11 +254,12 @@ static void test_vbn_splits(void **state) {
  * batches. Without G (--unlabeled-weight 0) the run matches one process
  * step by step, test accuracy included. With G, feature matching compares
  * each rank's share of the means (as DCGAN's does), so G's loss and update
- * differ; D's step comes first, so after one step D's tensors (its weights,
- * moments and weight average) and every logged value but G's loss match.
- * At DCGAN's lr (2e-4), which the tolerance is made for (above): at ssl's
- * 3e-3 an Adam first step on a gradient near 0 moves by a fraction of lr
- * that rounding sets (4e-4 apart seen). */
+ * differ; D's step comes first, so after one step D's Adam moments (its
+ * gradient, and the gradient squared) and every logged value but G's loss
+ * match. Not D's weights: Adam's first step moves a weight by about lr
+ * times the sign of its gradient, and weight norm leaves some gradients
+ * near zero, where the two runs' rounding picks the sign (Intel's runtime:
+ * 1.6 lr apart; PoCL: 0.15 lr). At DCGAN's lr (2e-4), for the logged values. */
 static void test_ssl_splits(void **state) {
     (void)state;
     if (!mpi_ready()) skip();
@@ -271,7 +272,7 @@ static void test_ssl_splits(void **state) {
     assert_int_equal(train("", "one", 1, SSL), 0);
     assert_int_equal(train(mpi, "two", 1, SSL), 0);
     assert_logs_match_but("one", "two", 2, "loss_g");
-    assert_checkpoints_match_only("D.");
+    assert_checkpoints_match_only("optD.");
 #undef SSL
 }
 
