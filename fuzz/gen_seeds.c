@@ -142,7 +142,7 @@ static void tune_seeds(void) {
         "fwd 64 3 32 32 16 3 3 1 1 tiled:64x64x16:4x4\n"
         "bwd_data 64 16 16 16 32 4 4 2 1 direct:2x4:8x8:32x32x8:s2\n"
         "bwd_weight 1 1 4 4 1 1 1 1 0 tiled:32x32x8:2x4:s0\n"
-        "default mvec:4x16:6:8x1 mvec:2x16:8:8x1\n",
+        "default fwd mvec:4x16:6:8x1 mvec:2x16:8:8x1\n",
         "Xgemm 64 64 16 8 8 4 4 2\n",
     };
     for (int i = 0; i < 2; i++) write_seed("tune", i, s[i], strlen(s[i]));

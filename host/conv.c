@@ -86,7 +86,7 @@ clg_status clg_conv_algo_select(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_d
     clg_clear_error(); /* an unreadable tune file only costs the tuned choice */
     clg_conv_algo_default(ctx, dir, d, out);
     clg_conv_algo quick; /* the quick tune's replacement for this default */
-    if (clg_conv_tune_default_lookup(ctx, out, &quick, &found) == CLG_OK && found &&
+    if (clg_conv_tune_default_lookup(ctx, dir, out, &quick, &found) == CLG_OK && found &&
         clg_conv_algo_check(ctx, &quick) == CLG_OK) {
         *out = quick;
         return CLG_OK;

@@ -9,6 +9,7 @@
 
 #define MAX_SHAPES 16
 #define MAX_CANDIDATES 32
+#define QUICK_MARGIN 0.95
 
 /* DCGAN-32's D2 and D3 at both widths (ndf 64 and 32; G2 and G3 run the
  * same three GEMMs with the roles exchanged) at batch 32, every direction:
@@ -41,7 +42,7 @@ int clg_conv_quick_done(clg_ctx *ctx) {
         clg_conv_algo def, to;
         int found = 0;
         clg_conv_algo_default(ctx, dir[i], &d[i], &def);
-        if (clg_conv_tune_default_lookup(ctx, &def, &to, &found) != CLG_OK) {
+        if (clg_conv_tune_default_lookup(ctx, dir[i], &def, &to, &found) != CLG_OK) {
             clg_clear_error();
             return 1; /* an unreadable table: nothing to gain by tuning into it */
         }
@@ -91,21 +92,37 @@ static clg_status time_group(clg_ctx *ctx, const clg_conv_algo *a, const clg_con
     return CLG_OK;
 }
 
-/* Times the candidates of default def over the shapes in group; stores the fastest. */
+/* Times the candidates of default def over the shapes in group (one
+ * direction); stores the fastest for that direction. */
 static clg_status tune_group(clg_ctx *ctx, const clg_conv_algo *def, const clg_conv_bufs *b,
                              const clg_conv_dir *dir, const int *group, int ng, int maxc,
                              clg_progress_fn fn, void *user, int *done, int total) {
     clg_conv_algo c[MAX_CANDIDATES];
     int nc = candidates(ctx, def, c, maxc);
     int best = 0;
-    double best_ms = 1e30;
+    double best_ms = 1e30, def_ms = 1e30;
     for (int i = 0; i < nc; i++) {
         double ms;
         CLG_TRY(time_group(ctx, &c[i], b, dir, group, ng, &ms));
+        if (i == 0) def_ms = ms; /* c[0] is the default */
         if (ms < best_ms) best_ms = ms, best = i;
         if (fn) fn(user, ++*done, total);
     }
-    return clg_conv_tune_default_store(ctx, def, &c[best]);
+    /* A shared machine's timings swing by several percent from run to
+     * run: the default stays unless another beats it by 5%. */
+    if (best_ms > QUICK_MARGIN * def_ms) best = 0;
+    return clg_conv_tune_default_store(ctx, dir[group[0]], def, &c[best]);
+}
+
+/* Shapes i and k are tuned together: the same default in the same direction. */
+static int same_group(const clg_conv_algo *def, const clg_conv_dir *dir, int i, int k) {
+    return dir[i] == dir[k] && clg_conv_algo_same(&def[i], &def[k]);
+}
+
+static int first_of_group(const clg_conv_algo *def, const clg_conv_dir *dir, int i) {
+    for (int k = 0; k < i; k++)
+        if (same_group(def, dir, i, k)) return 0;
+    return 1;
 }
 
 clg_status clg_conv_quick_tune_shapes(clg_ctx *ctx, const clg_conv_desc *d,
@@ -122,20 +139,17 @@ clg_status clg_conv_quick_tune_shapes(clg_ctx *ctx, const clg_conv_desc *d,
     clg_status rc = CLG_OK;
     for (int i = 0; i < n; i++) clg_conv_algo_default(ctx, dir[i], &d[i], &def[i]);
     for (int i = 0; i < n; i++) { /* the candidates to time, for the progress line */
-        int first = 1;
-        for (int k = 0; k < i; k++) first &= !clg_conv_algo_same(&def[k], &def[i]);
-        if (first) {
+        if (first_of_group(def, dir, i)) {
             clg_conv_algo c[MAX_CANDIDATES];
             total += candidates(ctx, &def[i], c, maxc);
         }
     }
     for (nb = 0; nb < n; nb++) CLG_TRY_GOTO(clg_conv_bufs_create(ctx, &b[nb], &d[nb]), out);
     for (int i = 0; i < n; i++) {
-        int group[MAX_SHAPES], ng = 0, first = 1;
-        for (int k = 0; k < i; k++) first &= !clg_conv_algo_same(&def[k], &def[i]);
-        if (!first) continue;
+        int group[MAX_SHAPES], ng = 0;
+        if (!first_of_group(def, dir, i)) continue;
         for (int k = i; k < n; k++)
-            if (clg_conv_algo_same(&def[k], &def[i])) group[ng++] = k;
+            if (same_group(def, dir, i, k)) group[ng++] = k;
         CLG_TRY_GOTO(tune_group(ctx, &def[i], b, dir, group, ng, maxc, fn, user, &done, total),
                      out);
     }

@@ -1,12 +1,13 @@
 /* conv_quick.h: the quick per-device tune. For each default variant that
  * clg_conv_algo_default gives a class of shapes on this device (say mvec
- * 4 x 16 rows x 6 columns for 64 output channels and more on AVX-512), the
- * variants of the same kind (mvec blocks at the device's vector width; the
- * tiled or direct tiles) are timed on representative DCGAN-32 shapes of
- * that class and the fastest is stored as a "default FROM TO" line of the
- * device's conv tune table (conv_tune.h). Plain conv calls then run TO
- * wherever the default is FROM; a choice `clgan tune` stored for the very
- * shape still comes first. Seconds on a CPU, most of it building the
+ * 4 x 16 rows x 6 columns for 64 output channels and more on AVX-512), and
+ * each direction, the variants of the same kind (mvec blocks at the
+ * device's vector width; the tiled or direct tiles) are timed on
+ * representative DCGAN-32 shapes of that class and the fastest is stored
+ * as a "default DIR FROM TO" line of the device's conv tune table
+ * (conv_tune.h). Plain conv calls in direction DIR then run TO wherever
+ * the default is FROM; a choice `clgan tune` stored for the very shape
+ * still comes first. Seconds on a CPU, most of it building the
  * candidates' programs (cached); run once per device (clgan train and bench
  * call it when the table has no default line). */
 #ifndef CLG_CONV_QUICK_H
@@ -24,9 +25,10 @@ typedef void (*clg_progress_fn)(void *user, int done, int total);
 int clg_conv_quick_done(clg_ctx *ctx);
 
 /* The tune over shapes d[i] in directions dir[i] (i < n): shapes whose
- * defaults agree form a group, each candidate's time is the sum of its
+ * defaults and directions agree form a group, each candidate's time is the sum of its
  * best-of-3 wall times over the group, and the group's fastest is stored
- * (also when it is the default, which marks the work done). At most
+ * if it beats the default by 5%, else the default (which marks the work
+ * done). At most
  * max_candidates a group, the default first (0: all). fn may be NULL. */
 clg_status clg_conv_quick_tune_shapes(clg_ctx *ctx, const clg_conv_desc *d,
                                       const clg_conv_dir *dir, int n, int max_candidates,

@@ -29,10 +29,11 @@ clg_status clg_conv_tune_path(const clg_ctx *ctx, char *buf, size_t cap) {
 }
 
 /* Entries with the same key: the same shape and direction, or defaults
- * replacing the same variant. */
+ * replacing the same variant in the same direction. */
 static int same_key(const tune_entry *a, const tune_entry *b) {
     if (a->is_default || b->is_default)
-        return a->is_default && b->is_default && clg_conv_algo_same(&a->from, &b->from);
+        return a->is_default && b->is_default && a->dir == b->dir &&
+               clg_conv_algo_same(&a->from, &b->from);
     return a->dir == b->dir && !memcmp(a->v, b->v, sizeof a->v);
 }
 
@@ -62,10 +63,12 @@ static tune_entry shape_entry(clg_conv_dir dir, const clg_conv_desc *d, const cl
     return t;
 }
 
-static tune_entry default_entry(const clg_conv_algo *from, const clg_conv_algo *to) {
+static tune_entry default_entry(clg_conv_dir dir, const clg_conv_algo *from,
+                                const clg_conv_algo *to) {
     tune_entry t;
     memset(&t, 0, sizeof t);
     t.is_default = 1;
+    t.dir = dir;
     t.from = *from;
     t.algo = *to;
     return t;
@@ -80,12 +83,15 @@ static int dir_parse(const char *s) {
 static int parse_default(const char *line, clg_conv_tune_entry *out) {
     char from[128], to[128];
     clg_conv_algo a, b;
-    if (sscanf(line, "default %127s %127s", from, to) != 2) return 0;
+    char dname[32];
+    if (sscanf(line, "default %31s %127s %127s", dname, from, to) != 3) return 0;
+    const int dir = dir_parse(dname);
+    if (dir < 0) return 0;
     if (clg_conv_algo_parse(from, &a) != CLG_OK || clg_conv_algo_parse(to, &b) != CLG_OK) {
         clg_clear_error();
         return 0;
     }
-    *out = default_entry(&a, &b);
+    *out = default_entry((clg_conv_dir)dir, &a, &b);
     return 1;
 }
 
@@ -147,12 +153,13 @@ clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_d
     return CLG_OK;
 }
 
-clg_status clg_conv_tune_default_lookup(clg_ctx *ctx, const clg_conv_algo *def,
+clg_status clg_conv_tune_default_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_algo *def,
                                         clg_conv_algo *out, int *found) {
     *found = 0;
     CLG_TRY(load(ctx));
     for (int i = 0; i < table.n; i++)
-        if (table.e[i].is_default && clg_conv_algo_same(&table.e[i].from, def)) {
+        if (table.e[i].is_default && table.e[i].dir == dir &&
+            clg_conv_algo_same(&table.e[i].from, def)) {
             *out = table.e[i].algo;
             *found = 1;
             return CLG_OK;
@@ -165,7 +172,7 @@ static void write_entry(FILE *f, const tune_entry *t) {
     clg_conv_algo_format(&t->algo, algo, sizeof algo);
     if (t->is_default) {
         clg_conv_algo_format(&t->from, from, sizeof from);
-        fprintf(f, "default %s %s\n", from, algo);
+        fprintf(f, "default %s %s %s\n", clg_conv_dir_name(t->dir), from, algo);
         return;
     }
     fprintf(f, "%s %d %d %d %d %d %d %d %d %d %s\n", clg_conv_dir_name(t->dir), t->v[0],
@@ -209,8 +216,8 @@ clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_de
     return store(ctx, &t);
 }
 
-clg_status clg_conv_tune_default_store(clg_ctx *ctx, const clg_conv_algo *from,
+clg_status clg_conv_tune_default_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_algo *from,
                                        const clg_conv_algo *to) {
-    tune_entry t = default_entry(from, to);
+    tune_entry t = default_entry(dir, from, to);
     return store(ctx, &t);
 }

@@ -4,7 +4,7 @@
  * and driver. One line per (direction, shape):
  *   fwd N C H W K R S stride pad ALGO        (ALGO as clg_conv_algo_format)
  * and, from the quick tune (conv_quick.h), one line per device default:
- *   default FROM TO                           (run TO where the default is FROM)
+ *   default DIR FROM TO        (run TO in direction DIR where the default is FROM)
  * Lines that do not parse are ignored. The table is read once per process
  * and device; not thread-safe. CLGAN_NO_CACHE=1 disables lookups and stores.
  *
@@ -18,8 +18,8 @@
 #include "runtime.h"
 
 /* One stored choice: the direction, the shape key and the variant; or, for
- * a "default" line (is_default), the default it replaces (from; dir and v
- * unused). */
+ * a "default" line (is_default), the direction and the default it replaces
+ * (from; v unused). */
 typedef struct {
     int is_default;
     clg_conv_dir dir;
@@ -42,11 +42,12 @@ clg_status clg_conv_tune_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_d
 clg_status clg_conv_tune_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_desc *d,
                                const clg_conv_algo *a);
 /* *found = 1 and *out set when the quick tune stored a replacement for the
- * device default `def` (any line for it: TO may equal FROM). */
-clg_status clg_conv_tune_default_lookup(clg_ctx *ctx, const clg_conv_algo *def,
+ * device default `def` in direction `dir` (any line: TO may equal FROM). */
+clg_status clg_conv_tune_default_lookup(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_algo *def,
                                         clg_conv_algo *out, int *found);
-/* Record "default FROM TO" (replacing any for FROM) and rewrite the file. */
-clg_status clg_conv_tune_default_store(clg_ctx *ctx, const clg_conv_algo *from,
+/* Record "default DIR FROM TO" (replacing any for DIR and FROM) and rewrite
+ * the file. */
+clg_status clg_conv_tune_default_store(clg_ctx *ctx, clg_conv_dir dir, const clg_conv_algo *from,
                                        const clg_conv_algo *to);
 
 /* The file this device's choices live in ("" when the cache is disabled). */

@@ -671,15 +671,19 @@ static void test_algo_strings(void **state) {
                              "fwd 1 1 1 1 1 1 1 1 1 tiled:2048x2048x2048:16x16\n", ""};
     for (int i = 0; i < 5; i++) assert_int_equal(clg_conv_tune_parse_line(ignored[i], &e), 0);
     /* The quick tune's lines: a default and its replacement. */
-    assert_int_equal(clg_conv_tune_parse_line("default mvec:4x16:6:8x1 mvec:2x8:8:8x1\n", &e), 1);
+    assert_int_equal(
+        clg_conv_tune_parse_line("default bwd_weight mvec:4x16:6:8x1 mvec:2x8:8:8x1\n", &e), 1);
     assert_int_equal(e.is_default, 1);
+    assert_int_equal(e.dir, CLG_CONV_BWD_WEIGHT);
     assert_int_equal(e.from.kind, CLG_CONV_MVEC);
     assert_int_equal(e.from.wm, 4);
     assert_int_equal(e.algo.vw, 8);
     assert_int_equal(e.algo.nb, 8);
-    const char *bad_defaults[] = {"default mvec:4x16:6:8x1\n", "default junk mvec:2x8:8:8x1\n",
-                                  "default mvec:4x16:6:8x1 tiled:2048x2048x2048:16x16\n"};
-    for (int i = 0; i < 3; i++)
+    const char *bad_defaults[] = {"default mvec:4x16:6:8x1 mvec:2x8:8:8x1\n", /* no direction */
+                                  "default fwd mvec:4x16:6:8x1\n",
+                                  "default fwd junk mvec:2x8:8:8x1\n",
+                                  "default fwd mvec:4x16:6:8x1 tiled:2048x2048x2048:16x16\n"};
+    for (int i = 0; i < 4; i++)
         assert_int_equal(clg_conv_tune_parse_line(bad_defaults[i], &e), 0);
 }
 
@@ -748,14 +752,15 @@ static void test_quick_tune(void **state) {
     clg_conv_algo_default(ctx, fwd, &d, &def);
     assert_int_equal(clg_conv_quick_done(ctx), 0);
     /* A line for a variant no shape takes by default leaves the work to do. */
-    CLG_ASSERT_OK(clg_conv_tune_default_store(ctx, clg_conv_algo_at(1), clg_conv_algo_at(1)));
+    CLG_ASSERT_OK(clg_conv_tune_default_store(ctx, CLG_CONV_FWD, clg_conv_algo_at(1),
+                                              clg_conv_algo_at(1)));
     assert_int_equal(clg_conv_quick_done(ctx), 0);
     int calls = 0;
     CLG_ASSERT_OK(clg_conv_quick_tune_shapes(ctx, &d, &fwd, 1, 2, count_progress, &calls));
     assert_true(calls >= 1 && calls <= 2);
     clg_conv_algo stored;
     int found = 0;
-    CLG_ASSERT_OK(clg_conv_tune_default_lookup(ctx, &def, &stored, &found));
+    CLG_ASSERT_OK(clg_conv_tune_default_lookup(ctx, fwd, &def, &stored, &found));
     assert_int_equal(found, 1);
     assert_int_equal(stored.kind, def.kind); /* a candidate of the default's kind */
     CLG_ASSERT_OK(clg_conv_algo_select(ctx, fwd, &other, &got));
@@ -769,9 +774,14 @@ static void test_quick_tune(void **state) {
             alt = a;
     }
     assert_false(clg_conv_algo_same(&alt, &def));
-    CLG_ASSERT_OK(clg_conv_tune_default_store(ctx, &def, &alt));
+    CLG_ASSERT_OK(clg_conv_tune_default_store(ctx, fwd, &def, &alt));
     CLG_ASSERT_OK(clg_conv_algo_select(ctx, fwd, &other, &got));
     assert_true(clg_conv_algo_same(&got, &alt));
+    /* ... in its direction only: backward-data keeps its own. */
+    clg_conv_algo def_bd;
+    clg_conv_algo_default(ctx, CLG_CONV_BWD_DATA, &other, &def_bd);
+    CLG_ASSERT_OK(clg_conv_algo_select(ctx, CLG_CONV_BWD_DATA, &other, &got));
+    assert_true(clg_conv_algo_same(&got, &def_bd));
     /* A choice for the very shape comes first. */
     CLG_ASSERT_OK(clg_conv_tune_store(ctx, fwd, &other, &def));
     CLG_ASSERT_OK(clg_conv_algo_select(ctx, fwd, &other, &got));
