@@ -63,11 +63,12 @@ static void print_profile(const clg_train_profile *prof) {
 
 static int usage(int bad, const char *kind) {
     FILE *f = bad ? stderr : stdout;
-    fprintf(f, "usage: clgan train MODEL [options]   (clgan train MODEL --help for its flags)\n"
+    fprintf(f, "usage: clgan train MODEL [options]\n"
+               "       clgan train MODEL --help   its flags\n"
+               "       clgan train --help         this list\n"
                "\nmodels:\n");
     for (int i = 0; i < clg_model_count(); i++)
-        fprintf(f, "  %-12s %s\n", clg_model_at(i)->kind, clg_model_at(i)->summary);
-    fprintf(f, "\noptions:\n  --help       this list\n");
+        fprintf(f, "  clgan train %-12s %s\n", clg_model_at(i)->kind, clg_model_at(i)->summary);
     if (kind) fprintf(stderr, "clgan train: unknown model '%s'\n", kind);
     return bad ? 2 : 0;
 }
