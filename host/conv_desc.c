@@ -122,9 +122,15 @@ clg_status clg_conv_algo_parse(const char *s, clg_conv_algo *out) {
     return CLG_OK;
 }
 
+/* The fields clg_conv_algo_format writes, compared directly: plain conv
+ * calls ask this of the quick tune's lines on every call. */
 int clg_conv_algo_same(const clg_conv_algo *a, const clg_conv_algo *b) {
-    char x[64], y[64];
-    clg_conv_algo_format(a, x, sizeof x);
-    clg_conv_algo_format(b, y, sizeof y);
-    return !strcmp(x, y);
+    if (a->kind != b->kind || a->wm != b->wm || a->vw != b->vw ||
+        (a->split > 0 ? a->split : 0) != (b->split > 0 ? b->split : 0))
+        return 0;
+    const int tile = a->tm == b->tm && a->tn == b->tn && a->tk == b->tk;
+    const int local = a->lx == b->lx && a->ly == b->ly;
+    if (a->kind == CLG_CONV_TILED) return tile;
+    if (a->kind == CLG_CONV_MVEC) return local && a->nb == b->nb;
+    return local && tile;
 }

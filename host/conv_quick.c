@@ -52,8 +52,9 @@ int clg_conv_quick_done(clg_ctx *ctx) {
 }
 
 /* def first, then the listed variants of def's kind (mvec at def's vector
- * width) that this device can run, each once. */
-static int candidates(clg_ctx *ctx, const clg_conv_algo *def, clg_conv_algo *out, int max) {
+ * width), each once; whether the device runs them is asked when they are
+ * timed (that builds their programs, under the progress line). */
+static int candidates(const clg_conv_algo *def, clg_conv_algo *out, int max) {
     int n = 0;
     out[n++] = *def;
     for (int i = 0; i < clg_conv_algo_count() && n < max; i++) {
@@ -62,11 +63,7 @@ static int candidates(clg_ctx *ctx, const clg_conv_algo *def, clg_conv_algo *out
         if (a.kind == CLG_CONV_MVEC) a.vw = def->vw;
         int dup = 0;
         for (int k = 0; k < n; k++) dup |= clg_conv_algo_same(&out[k], &a);
-        if (dup || !clg_conv_algo_valid(&a) || clg_conv_algo_check(ctx, &a) != CLG_OK) {
-            clg_clear_error();
-            continue;
-        }
-        out[n++] = a;
+        if (!dup && clg_conv_algo_valid(&a)) out[n++] = a;
     }
     return n;
 }
@@ -98,12 +95,14 @@ static clg_status tune_group(clg_ctx *ctx, const clg_conv_algo *def, const clg_c
                              const clg_conv_dir *dir, const int *group, int ng, int maxc,
                              clg_progress_fn fn, void *user, int *done, int total) {
     clg_conv_algo c[MAX_CANDIDATES];
-    int nc = candidates(ctx, def, c, maxc);
+    int nc = candidates(def, c, maxc);
     int best = 0;
     double best_ms = 1e30, def_ms = 1e30;
     for (int i = 0; i < nc; i++) {
-        double ms;
-        CLG_TRY(time_group(ctx, &c[i], b, dir, group, ng, &ms));
+        double ms = 1e30; /* a variant the device cannot run is never chosen */
+        if (clg_conv_algo_check(ctx, &c[i]) == CLG_OK)
+            CLG_TRY(time_group(ctx, &c[i], b, dir, group, ng, &ms));
+        clg_clear_error();
         if (i == 0) def_ms = ms; /* c[0] is the default */
         if (ms < best_ms) best_ms = ms, best = i;
         if (fn) fn(user, ++*done, total);
@@ -141,7 +140,7 @@ clg_status clg_conv_quick_tune_shapes(clg_ctx *ctx, const clg_conv_desc *d,
     for (int i = 0; i < n; i++) { /* the candidates to time, for the progress line */
         if (first_of_group(def, dir, i)) {
             clg_conv_algo c[MAX_CANDIDATES];
-            total += candidates(ctx, &def[i], c, maxc);
+            total += candidates(&def[i], c, maxc);
         }
     }
     for (nb = 0; nb < n; nb++) CLG_TRY_GOTO(clg_conv_bufs_create(ctx, &b[nb], &d[nb]), out);

@@ -26,7 +26,6 @@ static size_t blocks_of(uint64_t offset, size_t n) {
 }
 
 /* Both stream kernels share one signature. */
-
 static clg_status stream(clg_ctx *ctx, const char *name, const clg_tensor *out, uint64_t seed,
                          uint64_t offset, float a, float b) {
     const size_t n = clg_tensor_numel(out);

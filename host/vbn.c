@@ -41,16 +41,18 @@ void clg_vbn_free(clg_ctx *ctx, clg_vbn *v) {
     if (v->blk.buf) clg_block_free(ctx, &v->blk);
     if (v->sync) clg_bn_sync_free(ctx, v->sync);
     free(v->sync);
+    free(v->hstats);
     memset(v, 0, sizeof *v);
 }
 
-clg_status clg_vbn_sync(clg_ctx *ctx, clg_vbn *v, clg_dist *d) {
-    if (!v->blk.buf || v->sync) return clg_fail(CLG_ERR_INVALID_ARG, "vbn_sync: not created, or twice");
-    if (!(v->sync = calloc(1, sizeof *v->sync)))
-        return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
+clg_status clg_vbn_sync(clg_ctx *ctx, clg_vbn *v) {
+    if (!v->blk.buf || v->sync || !ctx->dist)
+        return clg_fail(CLG_ERR_INVALID_ARG, "vbn_sync: not created, twice, or no ranks");
+    v->sync = calloc(1, sizeof *v->sync);
+    v->hstats = malloc((size_t)2 * (size_t)v->c * sizeof *v->hstats);
+    if (!v->sync || !v->hstats) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
     CLG_TRY(clg_bn_sync_create(ctx, v->sync, v->c));
-    v->dist = d;
-    v->n_all = v->n_ref * d->size;
+    v->n_all = v->n_ref * ctx->dist->size;
     return CLG_OK;
 }
 
@@ -59,7 +61,7 @@ clg_status clg_vbn_sync(clg_ctx *ctx, clg_vbn *v, clg_dist *d) {
 static clg_status ref_stats_sync(clg_ctx *ctx, clg_vbn *v, const clg_tensor *out_ref,
                                  const clg_tensor *inp_ref, const clg_tensor *gamma,
                                  const clg_tensor *beta) {
-    CLG_TRY(clg_bn_sync_forward(ctx, v->dist, v->sync, out_ref, &v->ref_mean, &v->ref_rstd,
+    CLG_TRY(clg_bn_sync_forward(ctx, ctx->dist, v->sync, out_ref, &v->ref_mean, &v->ref_rstd,
                                 inp_ref, gamma, beta, NULL, NULL, 0.0f, v->eps));
     CLG_TRY(clg_copy(ctx, &v->ref_var, &v->sync->gvar));
     return clg_tensor_zero(ctx, &v->ref_mean_lo);
@@ -308,18 +310,13 @@ static clg_status ref_backward_sync(clg_ctx *ctx, clg_vbn *v, const clg_tensor *
     if (!dout_ref)
         return clg_fail(CLG_ERR_INVALID_ARG, "vbn_ref_backward: over several ranks it needs the "
                         "reference output's gradient (zeros when nothing used it)");
-    float *h = malloc((size_t)2 * (size_t)c * sizeof *h);
-    if (!h) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
-    clg_status rc = CLG_OK;
-    CLG_TRY_GOTO(clg_tensor_download(ctx, &v->dref_mean, h), done);
-    CLG_TRY_GOTO(clg_tensor_download(ctx, &v->dref_var, h + c), done);
-    CLG_TRY_GOTO(clg_dist_allreduce_sum(v->dist, h, (size_t)2 * (size_t)c), done);
-    for (int i = 0; i < 2 * c; i++) h[i] /= (float)v->dist->size;
-    rc = clg_bn_sync_backward(ctx, v->dist, v->sync, dinp_ref, dgamma, dbeta, dout_ref, inp_ref,
-                              &v->ref_rstd, gamma, h);
-done:
-    free(h);
-    return rc;
+    float *h = v->hstats;
+    CLG_TRY(clg_tensor_download(ctx, &v->dref_mean, h));
+    CLG_TRY(clg_tensor_download(ctx, &v->dref_var, h + c));
+    CLG_TRY(clg_dist_allreduce_sum(ctx->dist, h, (size_t)2 * (size_t)c));
+    for (int i = 0; i < 2 * c; i++) h[i] /= (float)ctx->dist->size;
+    return clg_bn_sync_backward(ctx, ctx->dist, v->sync, dinp_ref, dgamma, dbeta, dout_ref,
+                                inp_ref, &v->ref_rstd, gamma, h);
 }
 
 clg_status clg_vbn_ref_backward(clg_ctx *ctx, clg_vbn *v, const clg_tensor *dinp_ref,

@@ -35,8 +35,9 @@ typedef struct {
     int c, n_ref;             /* n_ref: this process's reference rows */
     int n_all;                /* the whole reference batch's (all ranks) */
     float eps;
-    clg_dist *dist;           /* several ranks (clg_vbn_sync), else NULL */
-    clg_bn_sync *sync;        /* then: the reference statistics over every rank */
+    clg_bn_sync *sync;        /* several ranks (clg_vbn_sync): the reference statistics
+                                 over ctx->dist's ranks, else NULL */
+    float *hstats;            /* then: host room for the statistics' gradients (2 C) */
     clg_block blk;            /* one buffer for the six vectors */
     clg_tensor ref_mean;      /* (C) mean of the reference batch */
     clg_tensor ref_mean_lo;   /* (C) its float rounding error (exact mean = sum) */
@@ -49,15 +50,15 @@ typedef struct {
 /* C channels, reference batches of n_ref examples, eps (CLG_BN_EPS = 1e-5). */
 clg_status clg_vbn_create(clg_ctx *ctx, clg_vbn *v, int c, int n_ref, float eps);
 void clg_vbn_free(clg_ctx *ctx, clg_vbn *v);
-/* Data-parallel ranks (d->size > 1), each holding an equal share of one
+/* Data-parallel ranks (ctx->dist, size > 1), each holding an equal share of one
  * reference batch: from here on the reference passes take the statistics
  * of the whole batch (bn_sync.h, the same on every rank; the mean's
  * rounding-error term is left out), examples are mixed with it as one of
- * d->size * n_ref + 1, and the reference backward adds the mean over ranks
+ * (ranks x n_ref) + 1, and the reference backward adds the mean over ranks
  * of the gradients w.r.t. the statistics that each rank's examples
  * collected, so N ranks compute what one process with the whole reference
  * batch and minibatch computes. */
-clg_status clg_vbn_sync(clg_ctx *ctx, clg_vbn *v, clg_dist *d);
+clg_status clg_vbn_sync(clg_ctx *ctx, clg_vbn *v);
 /* clg_norm_reserve (batchnorm.h) for VBN on (n, c, h, w) inputs: the
  * reference pass's batch norm and the row kernels' partial sums. */
 clg_status clg_vbn_reserve(clg_ctx *ctx, int n, int c, int h, int w);

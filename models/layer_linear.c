@@ -5,8 +5,9 @@
  *
  * A linear layer is a 1x1 convolution of 1x1 images: x (N, in) is the input
  * (N, C = in, 1, 1), w (out, in) the weight (K = out, C, 1, 1), so it runs on
- * host/conv's kernels (2 to 4 times as fast as CLBlast's GEMM on PoCL at the
- * ssl model's shapes, see BENCHMARKS.md), bias and its gradient included. */
+ * host/conv's kernels (several times as fast as CLBlast's GEMM on PoCL at
+ * the ssl model's shapes: `clgan bench --filter dense`, BENCHMARKS.md), bias
+ * and its gradient included. */
 #include "layers.h"
 #include "elementwise.h"
 #include "weightnorm.h"

@@ -126,7 +126,7 @@ static clg_status vbn_reserve(clg_ctx *ctx, clg_net *net, clg_layer *l) {
     l->state = v;
     CLG_TRY(clg_vbn_create(ctx, v, l->in[1], l->in[0], net->bn_eps));
     /* Data-parallel ranks share one reference batch (vbn.h, net.h). */
-    return ctx->dist && ctx->dist->size > 1 ? clg_vbn_sync(ctx, v, ctx->dist) : CLG_OK;
+    return ctx->dist && ctx->dist->size > 1 ? clg_vbn_sync(ctx, v) : CLG_OK;
 }
 
 static void vbn_release(clg_ctx *ctx, clg_layer *l) {

@@ -648,6 +648,17 @@ static void test_algo_strings(void **state) {
         CLG_ASSERT_OK(clg_conv_algo_parse(buf, &back));
         assert_memory_equal(&a, &back, sizeof a);
     }
+    /* Two variants are the same exactly when their text forms are. */
+    for (int i = 0; i < clg_conv_algo_count(); i++)
+        for (int j = 0; j < clg_conv_algo_count(); j++)
+            for (int sp = 0; sp < 2; sp++) {
+                clg_conv_algo x = *clg_conv_algo_at(i), y = *clg_conv_algo_at(j);
+                char bx[64], by[64];
+                y.split = sp * 3;
+                clg_conv_algo_format(&x, bx, sizeof bx);
+                clg_conv_algo_format(&y, by, sizeof by);
+                assert_int_equal(clg_conv_algo_same(&x, &y), !strcmp(bx, by));
+            }
     clg_conv_algo a;
     assert_int_equal(clg_conv_algo_parse("tiled:64x64x16:3x8", &a), CLG_ERR_FORMAT);
     assert_int_equal(clg_conv_algo_parse("tiled:64x64x16:8x8junk", &a), CLG_ERR_FORMAT);
