@@ -1,7 +1,8 @@
 /* bench_dense.c: `clgan bench` records for fully connected layers (--filter
  * dense): the three passes of each layer of `train ssl`'s networks at batch
  * 100 (improved-gan's MNIST D: 784 -> 1000 -> 500 -> 250 -> 250 -> 250 ->
- * 10; its G: 100 -> 500 -> 500 -> 784), as clgan runs them (1x1
+ * 10; its G: 100 -> 500 -> 500 -> 784), and minibatch discrimination's
+ * projection at batch 64, as clgan runs them (1x1
  * convolutions on the conv kernels, models/layer_linear.c) and as CLBlast's
  * SGEMM would, from the same tensors; the two results are compared first.
  *   fwd         y (N, out) = x (N, in) w^T
@@ -16,10 +17,16 @@
 
 static const struct {
     const char *name;
-    int in, out;
-} dense_layers[] = {{"ssl_D1", 784, 1000}, {"ssl_D2", 1000, 500}, {"ssl_D3", 500, 250},
-                    {"ssl_D4", 250, 250},  {"ssl_D6", 250, 10},   {"ssl_G1", 100, 500},
-                    {"ssl_G2", 500, 500},  {"ssl_G3", 500, 784}};
+    int n, in, out;
+} dense_layers[] = {{"ssl_D1", 100, 784, 1000}, {"ssl_D2", 100, 1000, 500},
+                    {"ssl_D3", 100, 500, 250},  {"ssl_D4", 100, 250, 250},
+                    {"ssl_D6", 100, 250, 10},   {"ssl_G1", 100, 100, 500},
+                    {"ssl_G2", 100, 500, 500},  {"ssl_G3", 100, 500, 784},
+                    /* minibatch discrimination's projection at DCGAN-64 (A = 8192
+                     * features, B*C = 500), the adjoint convolution host/mbd.c
+                     * runs: its fwd is MBD's backward to f, bwd_data MBD's
+                     * forward, bwd_weight the gradient of T */
+                    {"mbd64", 64, 500, 8192}};
 
 typedef struct {
     clg_conv_bufs b;
@@ -98,8 +105,8 @@ clg_status bench_dense(bench_state *st, const char *filter) {
             dense_arg a;
             a.dir = (clg_conv_dir)k;
             clg_conv_desc d;
-            CLG_TRY(clg_conv_desc_init(&d, 100, dense_layers[l].in, 1, 1, dense_layers[l].out, 1,
-                                       1, 1, 0));
+            CLG_TRY(clg_conv_desc_init(&d, dense_layers[l].n, dense_layers[l].in, 1, 1,
+                                       dense_layers[l].out, 1, 1, 1, 0));
             CLG_TRY(clg_conv_bufs_create(st->ctx, &a.b, &d));
             clg_status rc = dense_pass(st, &a, name);
             clg_conv_bufs_free(st->ctx, &a.b);

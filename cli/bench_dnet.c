@@ -60,10 +60,13 @@ static clg_status dnet_pair(bench_state *st, int size, int ndf) {
         rc = bench_add(st, name, shape, k ? "D + MBD 100,5" : "D", best[k], 0, 0);
     }
     if (rc == CLG_OK) {
-        snprintf(name, sizeof name, "dnet_mbd_share/%d", size);
-        printf("  MBD (100,5) share of D's forward + backward, DCGAN-%d: %.1f%%\n", size,
-               100.0 * (best[1] - best[0]) / best[1]);
-        rc = bench_add(st, name, shape, "(t_mbd - t) / t_mbd", best[1] - best[0], 0, 0);
+        /* the record's time is MBD's own (t_mbd - t); the share goes in its label */
+        char what[48];
+        double share = 100.0 * (best[1] - best[0]) / best[1];
+        snprintf(name, sizeof name, "dnet_mbd_extra/%d", size);
+        snprintf(what, sizeof what, "t_mbd - t: %.1f%% of t_mbd", share);
+        printf("  MBD (100,5) share of D's forward + backward, DCGAN-%d: %.1f%%\n", size, share);
+        rc = bench_add(st, name, shape, what, best[1] - best[0], 0, 0);
     }
     dnet_free(st->ctx, &a[0]);
     dnet_free(st->ctx, &a[1]);
@@ -71,9 +74,9 @@ static clg_status dnet_pair(bench_state *st, int size, int ndf) {
 }
 
 clg_status bench_dnet(bench_state *st, const char *filter) {
-    if (bench_wanted(filter, "dnet_fwd+bwd/32") || bench_wanted(filter, "dnet_mbd_share/32"))
+    if (bench_wanted(filter, "dnet_fwd+bwd/32") || bench_wanted(filter, "dnet_mbd_extra/32"))
         CLG_TRY(dnet_pair(st, 32, 32));
-    if (bench_wanted(filter, "dnet_fwd+bwd/64") || bench_wanted(filter, "dnet_mbd_share/64"))
+    if (bench_wanted(filter, "dnet_fwd+bwd/64") || bench_wanted(filter, "dnet_mbd_extra/64"))
         CLG_TRY(dnet_pair(st, 64, 64));
     return CLG_OK;
 }

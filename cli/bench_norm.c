@@ -14,8 +14,8 @@
  * kernels read x twice (the second time from cache): no credit for that.
  * vbn_ref_* are the reference batch's passes (batchnorm.cl kernels).
  * Each op is timed on the kernels the device takes by default ("clgan") and
- * on the other path forced on (ctx->norm_path: "clgan-split", the GPU
- * kernels, on CPUs; "clgan-channel", the CPU kernels, on GPUs). */
+ * on each path forced on (ctx->norm_path: "clgan-channel", the CPU kernels;
+ * "clgan-split", the GPU kernels). */
 #include "bench.h"
 #include "batchnorm.h"
 #include "elementwise.h"
@@ -108,21 +108,25 @@ fail:
     return rc;
 }
 
-/* One record for the kernels the device takes by default ("clgan"), one
- * for the other path forced on: "clgan-split" (several work-groups per
- * channel, GPUs' default) or "clgan-channel" (the CPU kernels). */
+/* One record for the kernels the device takes by default ("clgan"), and
+ * one for each path forced on: "clgan-channel" (the CPU kernels) and
+ * "clgan-split" (several work-groups per channel; GPUs take it for rows
+ * long enough). */
 static clg_status time_paths(bench_state *st, bench_op op, norm_arg *a, const char *name,
                              const char *shape, double bytes) {
     clg_ctx *ctx = st->ctx;
-    const int saved = ctx->norm_path, split = clg_norm_split(ctx);
-    double ms, other_ms;
-    CLG_TRY(bench_time(st, op, a, &ms));
-    ctx->norm_path = split ? CLG_NORM_CPU : CLG_NORM_GPU;
-    clg_status rc = bench_time(st, op, a, &other_ms);
+    const int saved = ctx->norm_path;
+    double ms[3];
+    clg_status rc = bench_time(st, op, a, &ms[0]);
+    ctx->norm_path = CLG_NORM_CPU;
+    if (rc == CLG_OK) rc = bench_time(st, op, a, &ms[1]);
+    ctx->norm_path = CLG_NORM_GPU;
+    if (rc == CLG_OK) rc = bench_time(st, op, a, &ms[2]);
     ctx->norm_path = saved;
     CLG_TRY(rc);
-    CLG_TRY(bench_add(st, name, shape, "clgan", ms, 0, bytes));
-    return bench_add(st, name, shape, split ? "clgan-channel" : "clgan-split", other_ms, 0, bytes);
+    CLG_TRY(bench_add(st, name, shape, "clgan", ms[0], 0, bytes));
+    CLG_TRY(bench_add(st, name, shape, "clgan-channel", ms[1], 0, bytes));
+    return bench_add(st, name, shape, "clgan-split", ms[2], 0, bytes);
 }
 
 static clg_status bench_norm_shapes(bench_state *st, const char *filter) {
@@ -173,20 +177,20 @@ static clg_status bench_norm_shapes(bench_state *st, const char *filter) {
 
 typedef struct {
     int n, a, b, c;
-    clg_tensor f, t, bias, out, m, dout, df, dt, dbias, dm;
+    clg_tensor f, t, bias, out, m, dout, df, dt, dbias, dm, mn;
 } mbd_arg;
 
 static clg_status mbd_fwd_op(clg_ctx *ctx, void *p) {
     mbd_arg *g = p;
-    return clg_mbd_forward(ctx, &g->out, &g->m, &g->f, &g->t, &g->bias, g->b, g->c);
+    return clg_mbd_forward(ctx, &g->out, &g->m, &g->mn, &g->f, &g->t, &g->bias, g->b, g->c);
 }
 static clg_status mbd_fwdbwd_op(clg_ctx *ctx, void *p) {
     mbd_arg *g = p;
     CLG_TRY(mbd_fwd_op(ctx, p));
-    return clg_mbd_backward(ctx, &g->df, &g->dt, &g->dbias, &g->dm, &g->dout, &g->f, &g->t,
-                            &g->m, g->b, g->c);
+    return clg_mbd_backward(ctx, &g->df, &g->dt, &g->dbias, &g->dm, &g->mn, &g->dout, &g->f,
+                            &g->t, &g->m, g->b, g->c);
 }
-/* The pairwise part alone (the GEMMs are CLBlast's, benchmarked as sgemm). */
+/* The pairwise part alone (the projection is a 1x1 convolution, as conv). */
 static clg_status mbd_pair_fwd_op(clg_ctx *ctx, void *p) {
     mbd_arg *g = p;
     return clg_mbd_pairs_forward(ctx, &g->out, &g->m, &g->bias, g->n, g->a, g->b, g->c);
@@ -199,7 +203,7 @@ static clg_status mbd_pair_bwd_op(clg_ctx *ctx, void *p) {
 
 static void mbd_free(clg_ctx *ctx, mbd_arg *g) {
     clg_tensor *ts[] = {&g->f, &g->t, &g->bias, &g->out, &g->m,
-                        &g->dout, &g->df, &g->dt, &g->dbias, &g->dm};
+                        &g->dout, &g->df, &g->dt, &g->dbias, &g->dm, &g->mn};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) clg_tensor_free(ctx, ts[i]);
 }
 
@@ -220,7 +224,7 @@ static clg_status bench_mbd(bench_state *st, const char *filter) {
             any |= want[k];
         }
         if (!any) continue;
-        mbd_arg g = {N, A, B, C, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
+        mbd_arg g = {N, A, B, C, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
         struct {
             clg_tensor *t;
             int n, c;
@@ -229,7 +233,7 @@ static clg_status bench_mbd(bench_state *st, const char *filter) {
             {&g.f, N, A, 0.01f},       {&g.t, A, B * C, 0.001f}, {&g.bias, 1, B, 0.0f},
             {&g.out, N, A + B, 0.0f},  {&g.m, B * C, N, 0.0f},   {&g.dout, N, A + B, 0.5f},
             {&g.df, N, A, 0.0f},       {&g.dt, A, B * C, 0.0f},  {&g.dbias, 1, B, 0.0f},
-            {&g.dm, B * C, N, 0.0f},
+            {&g.dm, B * C, N, 0.0f},   {&g.mn, N, B * C, 0.0f},
         };
         for (size_t k = 0; k < sizeof plan / sizeof *plan; k++) {
             CLG_TRY_GOTO(clg_tensor_create(st->ctx, plan[k].t, plan[k].n, plan[k].c, 1, 1,
@@ -237,11 +241,12 @@ static clg_status bench_mbd(bench_state *st, const char *filter) {
             CLG_TRY_GOTO(clg_fill(st->ctx, plan[k].t, plan[k].v), done);
         }
         /* Distinct rows, so the kernel sums are not all one value. */
+        CLG_TRY_GOTO(clg_mbd_reserve(st->ctx, N, A, B, C), done);
         CLG_TRY_GOTO(mbd_fwd_op(st->ctx, &g), done);
         snprintf(shape, sizeof shape, "N=%d A=%d B=%d C=%d", N, A, B, C);
         const double pairs = (double)N * (N - 1) * B * C;
         const bench_op op[3] = {mbd_fwdbwd_op, mbd_pair_fwd_op, mbd_pair_bwd_op};
-        /* fwd+bwd: the three GEMMs (2*N*A*B*C each) plus the pairwise kernels
+        /* fwd+bwd: the three projections (2*N*A*B*C each) plus the pairwise kernels
          * (about 3 flops per pair and dim forward, 6 backward). */
         const double flops[3] = {3.0 * 2.0 * N * (double)A * B * C + 9.0 * pairs, 3.0 * pairs,
                                  6.0 * pairs};
@@ -250,13 +255,13 @@ static clg_status bench_mbd(bench_state *st, const char *filter) {
             snprintf(name, sizeof name, "%s/%s", kinds[k], tag);
             double ms;
             int reps = st->reps;
-            /* fwd+bwd is three A x B*C GEMMs: seconds per run on a CPU at the
-             * larger sizes, so best of 2 after the warm-up */
+            /* fwd+bwd is three A x B*C products: seconds per run on a CPU at
+             * the larger sizes, so best of 2 after the warm-up */
             if (k == 0 && st->reps > 2) st->reps = 2;
             rc = bench_time(st, op[k], &g, &ms);
             st->reps = reps;
             if (rc != CLG_OK) goto done;
-            CLG_TRY_GOTO(bench_add(st, name, shape, k == 0 ? "clgan+clblast" : "clgan", ms,
+            CLG_TRY_GOTO(bench_add(st, name, shape, "clgan", ms,
                                    flops[k], 0), done);
         }
     done:

@@ -6,6 +6,12 @@
 #define BN_SPLIT_GROUPS_PER_CU 8 /* split kernels: work-groups per compute unit */
 #define BN_SLICE_MIN 2048        /* split kernels: elements per slice, at least */
 #define BN_SPLIT_LOCAL 256       /* split kernels: work-items per group, at most */
+/* GPUs: N*H*W per channel from which the split kernels run. Below it their
+ * three launches cost more than they win: on the H200 (2026-11-28, clgan
+ * bench --filter norm) the per-channel kernels were 1.5 to 2.0x faster at
+ * 1,024 to 16,384 values per channel and the split ones 1.1 to 1.6x faster
+ * at 65,536. */
+#define BN_SPLIT_MIN_COUNT 32768
 
 /* Kernel flags, as in kernels/batchnorm.cl. */
 enum {
@@ -33,6 +39,14 @@ int clg_norm_split(const clg_ctx *ctx) {
     return (ctx->dev.type & CL_DEVICE_TYPE_GPU) != 0;
 }
 
+/* This tensor's BN takes the split kernels: forced, or on a GPU with
+ * enough values per channel. */
+static int bn_split(const clg_ctx *ctx, const clg_tensor *inp) {
+    if (!clg_norm_split(ctx)) return 0;
+    const size_t m = (size_t)inp->n * (size_t)inp->h * (size_t)inp->w;
+    return ctx->norm_path == CLG_NORM_GPU || m >= BN_SPLIT_MIN_COUNT;
+}
+
 /* Slices per channel for the split kernels: enough work-groups to give every
  * compute unit BN_SPLIT_GROUPS_PER_CU of them, each at least BN_SLICE_MIN
  * elements (fewer slices for small channels: a slice's partial sums cost a
@@ -57,8 +71,8 @@ static clg_status split_scratch(clg_ctx *ctx, size_t c, size_t s, int j, int k, 
 }
 
 clg_status clg_norm_reserve(clg_ctx *ctx, int n, int c, int h, int w) {
-    if (!clg_norm_split(ctx)) return CLG_OK;
     clg_tensor shape = clg_tensor_view(NULL, 0, n, c, h, w);
+    if (!bn_split(ctx, &shape)) return CLG_OK;
     cl_mem unused; /* the backward's need, the larger */
     return split_scratch(ctx, (size_t)c, split_slices(ctx, &shape), 3, 5, &unused);
 }
@@ -261,7 +275,7 @@ clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_t
     const fwd_args a = {out, mean, rstd, var ? var : mean, mean_lo ? mean_lo : mean,
                         running_mean ? running_mean : mean, running_var ? running_var : mean,
                         inp, gamma ? gamma : inp, beta ? beta : inp, eps, momentum, flags};
-    return clg_norm_split(ctx) ? split_forward(ctx, &a) : channel_forward(ctx, &a);
+    return bn_split(ctx, inp) ? split_forward(ctx, &a) : channel_forward(ctx, &a);
 }
 
 clg_status clg_batchnorm_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
@@ -333,7 +347,7 @@ clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg
     const bwd_args a = {dinp, dgamma ? dgamma : mean, dbeta ? dbeta : mean, dout ? dout : inp,
                         inp, mean, rstd, gamma ? gamma : mean, dmean_x ? dmean_x : mean,
                         dvar_x ? dvar_x : mean, flags};
-    return clg_norm_split(ctx) ? split_backward(ctx, &a) : channel_backward(ctx, &a);
+    return bn_split(ctx, inp) ? split_backward(ctx, &a) : channel_backward(ctx, &a);
 }
 
 clg_status clg_batchnorm_backward(clg_ctx *ctx, const clg_tensor *dinp, const clg_tensor *dgamma,

@@ -1,7 +1,10 @@
-/* mbd.c: host side of minibatch discrimination: the GEMMs through clg_gemm
- * (CLBlast) and the wrappers for kernels/mbd.cl. */
+/* mbd.c: host side of minibatch discrimination: the projection M = f T and
+ * its gradients as a transposed 1x1 convolution of 1x1 images on host/conv's
+ * kernels (f (N, A) the input (N, C_in = A, 1, 1), T (A, B*C) the weight
+ * (C_in, C_out = B*C, 1, 1), as layer_linear.c runs dense layers), and the
+ * wrappers for kernels/mbd.cl. */
 #include "mbd.h"
-#include "gemm.h"
+#include "conv.h"
 
 #define FAMILY "mbd"
 #define COPY_LOCAL 64
@@ -25,16 +28,46 @@ static clg_status check_dims(const char *op, int N, int A, int B, int C) {
     return CLG_OK;
 }
 
-/* dst[r*ldd + c] = src[r*lds + c] for r < rows, c < cols. */
+/* dst[r*ldd + c] = src[r*lds + c] (+= with add) for r < rows, c < cols. */
 static clg_status copy_cols(clg_ctx *ctx, const clg_tensor *dst, size_t ldd, const clg_tensor *src,
-                            size_t lds, int rows, int cols) {
+                            size_t lds, int rows, int cols, int add) {
     cl_kernel k;
     CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "mbd_copy_cols", &k));
-    cl_uint dl = (cl_uint)ldd, sl = (cl_uint)lds, nc = (cl_uint)cols;
+    cl_uint dl = (cl_uint)ldd, sl = (cl_uint)lds, nc = (cl_uint)cols, a = (cl_uint)add;
     CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dst), CLG_ARG(dl), CLG_TENSOR_ARGS(src), CLG_ARG(sl),
-                         CLG_ARG(nc)));
+                         CLG_ARG(nc), CLG_ARG(a)));
     size_t local = clg_local_size(ctx, k, COPY_LOCAL);
     return clg_launch_2d(ctx, k, (size_t)cols, (size_t)rows, local, 1, NULL);
+}
+
+/* dst (cols, rows) = src (rows, cols) transposed. */
+static clg_status transpose(clg_ctx *ctx, const clg_tensor *dst, const clg_tensor *src, int rows,
+                            int cols) {
+    cl_kernel k;
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "mbd_transpose", &k));
+    cl_uint r = (cl_uint)rows, c = (cl_uint)cols;
+    CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(dst), CLG_TENSOR_ARGS(src), CLG_ARG(r), CLG_ARG(c)));
+    size_t local = clg_local_size(ctx, k, COPY_LOCAL);
+    return clg_launch_2d(ctx, k, (size_t)rows, (size_t)cols, local, 1, NULL);
+}
+
+/* The projection as a transposed 1x1 convolution: input (N, A, 1, 1),
+ * weight (A, B*C, 1, 1), output (N, B*C, 1, 1). */
+static clg_status proj_desc(clg_conv_desc *d, int N, int A, int B, int C) {
+    if ((size_t)B * (size_t)C > INT32_MAX)
+        return clg_fail(CLG_ERR_INVALID_ARG, "mbd: %d kernels of %d dimensions", B, C);
+    return clg_conv_transpose_desc_init(d, N, A, 1, 1, B * C, 1, 1, 1, 0);
+}
+
+static clg_tensor as_1x1(const clg_tensor *t, int n, int c) {
+    return clg_tensor_view(t->buf, t->off, n, c, 1, 1);
+}
+
+clg_status clg_mbd_reserve(clg_ctx *ctx, int N, int A, int B, int C) {
+    clg_conv_desc d;
+    CLG_TRY(check_dims("mbd_reserve", N, A, B, C));
+    CLG_TRY(proj_desc(&d, N, A, B, C));
+    return clg_conv_reserve(ctx, &d);
 }
 
 clg_status clg_mbd_pairs_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *m,
@@ -56,20 +89,23 @@ clg_status clg_mbd_pairs_forward(clg_ctx *ctx, const clg_tensor *out, const clg_
 }
 
 clg_status clg_mbd_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *m,
-                           const clg_tensor *f, const clg_tensor *t, const clg_tensor *bias,
-                           int B, int C) {
+                           const clg_tensor *mn, const clg_tensor *f, const clg_tensor *t,
+                           const clg_tensor *bias, int B, int C) {
     const char *op = "mbd_forward";
     const int N = f->n;
     const int A = N > 0 ? (int)(clg_tensor_numel(f) / (size_t)N) : 0;
+    clg_conv_desc d;
     CLG_TRY(check_dims(op, N, A, B, C));
+    CLG_TRY(proj_desc(&d, N, A, B, C));
     CLG_TRY(want_numel(op, "t", t, (size_t)A * B * C, "(A, B*C)"));
     CLG_TRY(want_numel(op, "m", m, (size_t)B * C * N, "(B*C, N)"));
+    CLG_TRY(want_numel(op, "mn", mn, (size_t)B * C * N, "(N, B*C)"));
     CLG_TRY(want_numel(op, "out", out, (size_t)N * (size_t)(A + B), "(N, A+B)"));
-    const size_t bc = (size_t)B * C;
-    /* m = T^T f^T: (B*C x A) (A x N) */
-    CLG_TRY(clg_gemm(ctx, 1, 1, bc, (size_t)N, (size_t)A, 1.0f, t, bc, f, (size_t)A, 0.0f, m,
-                     (size_t)N, NULL));
-    CLG_TRY(copy_cols(ctx, out, (size_t)(A + B), f, (size_t)A, N, A));
+    const int bc = B * C;
+    clg_tensor fv = as_1x1(f, N, A), tv = as_1x1(t, A, bc), mv = as_1x1(mn, N, bc);
+    CLG_TRY(clg_conv_transpose2d_forward(ctx, &mv, &fv, &tv, NULL, &d)); /* mn = f T */
+    CLG_TRY(transpose(ctx, m, mn, N, bc));
+    CLG_TRY(copy_cols(ctx, out, (size_t)(A + B), f, (size_t)A, N, A, 0));
     return clg_mbd_pairs_forward(ctx, out, m, bias, N, A, B, C);
 }
 
@@ -97,26 +133,31 @@ clg_status clg_mbd_pairs_backward(clg_ctx *ctx, const clg_tensor *dm, const clg_
 }
 
 clg_status clg_mbd_backward(clg_ctx *ctx, const clg_tensor *df, const clg_tensor *dt,
-                            const clg_tensor *dbias, const clg_tensor *dm,
+                            const clg_tensor *dbias, const clg_tensor *dm, const clg_tensor *mn,
                             const clg_tensor *dout, const clg_tensor *f, const clg_tensor *t,
                             const clg_tensor *m, int B, int C) {
     const char *op = "mbd_backward";
     const int N = f->n;
     const int A = N > 0 ? (int)(clg_tensor_numel(f) / (size_t)N) : 0;
+    clg_conv_desc d;
     CLG_TRY(check_dims(op, N, A, B, C));
+    CLG_TRY(proj_desc(&d, N, A, B, C));
     CLG_TRY(want_numel(op, "df", df, (size_t)N * A, "(N, A)"));
     CLG_TRY(want_numel(op, "t", t, (size_t)A * B * C, "(A, B*C)"));
+    CLG_TRY(want_numel(op, "mn", mn, (size_t)B * C * N, "(N, B*C)"));
     if (dt) CLG_TRY(want_numel(op, "dt", dt, (size_t)A * B * C, "(A, B*C)"));
     if (df->buf == dout->buf)
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: df must not share dout's buffer", op);
-    const size_t bc = (size_t)B * C;
+    const int bc = B * C;
     CLG_TRY(clg_mbd_pairs_backward(ctx, dm, dbias, dout, m, N, A, B, C));
-    /* df = dout[:, :A] + dM T^T = dout[:, :A] + dm^T T^T */
-    CLG_TRY(copy_cols(ctx, df, (size_t)A, dout, (size_t)(A + B), N, A));
-    CLG_TRY(clg_gemm(ctx, 1, 1, (size_t)N, (size_t)A, bc, 1.0f, dm, (size_t)N, t, bc, 1.0f, df,
-                     (size_t)A, NULL));
-    /* dT += f^T dM = f^T dm^T (dt NULL: no parameter gradients wanted) */
+    CLG_TRY(transpose(ctx, mn, dm, bc, N)); /* mn = dM (N, B*C) */
+    clg_tensor fv = as_1x1(f, N, A), tv = as_1x1(t, A, bc), dv = as_1x1(mn, N, bc);
+    clg_tensor dfv = as_1x1(df, N, A);
+    /* df = dM T^T + dout[:, :A] */
+    CLG_TRY(clg_conv_transpose2d_backward_data(ctx, &dfv, &dv, &tv, &d));
+    CLG_TRY(copy_cols(ctx, df, (size_t)A, dout, (size_t)(A + B), N, A, 1));
+    /* dT += f^T dM (dt NULL: no parameter gradients wanted) */
     if (!dt) return CLG_OK;
-    return clg_gemm(ctx, 1, 1, (size_t)A, bc, (size_t)N, 1.0f, f, (size_t)A, dm, (size_t)N, 1.0f,
-                    dt, bc, NULL);
+    clg_tensor dtv = as_1x1(dt, A, bc);
+    return clg_conv_transpose2d_backward_weight(ctx, &dtv, NULL, &dv, &fv, &d);
 }

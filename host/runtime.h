@@ -81,8 +81,8 @@ typedef struct clg_ctx {
     struct clg_dist *dist;
     int sync_bn;
     /* Which BN/VBN kernels run (host/batchnorm.c, host/vbn.c): CLG_NORM_AUTO
-     * takes the split kernels (several work-groups per channel) on GPUs and
-     * the per-channel ones elsewhere; $CLGAN_BN_PATH = gpu | cpu sets it at
+     * takes the split kernels (several work-groups per channel) on GPUs, for
+     * BN where N*H*W is large enough, and the per-channel ones elsewhere; $CLGAN_BN_PATH = gpu | cpu sets it at
      * creation. norm_slices > 0 fixes BN's slices per channel (tests). */
     int norm_path, norm_slices;
 } clg_ctx;

@@ -1,6 +1,6 @@
 /* mbd.cl: minibatch discrimination (Salimans et al. 2016), the pairwise part.
  *
- * The host computes M = f T with CLBlast and stores it transposed, m = M^T
+ * The host computes M = f T (host/conv's kernels) and stores it transposed, m = M^T
  * of shape (B*C, N): row b*C + c holds dimension c of kernel b for every
  * example, so the N values a work-item compares against are contiguous. Then
  *     c_b(i, j) = exp(-sum_c |M[i,b,c] - M[j,b,c]|)
@@ -133,10 +133,21 @@ __kernel void mbd_dbias(__global float *dbias, uint dbias_off,
     }
 }
 
-/* dst[r*ldd + col] = src[r*lds + col] for col < cols; a 2-D launch of
- * (cols rounded up, rows). */
+/* dst[r*ldd + col] = src[r*lds + col] (added to dst with add != 0) for
+ * col < cols; a 2-D launch of (cols rounded up, rows). */
 __kernel void mbd_copy_cols(__global float *dst, uint dst_off, uint ldd,
-                            __global const float *src, uint src_off, uint lds, uint cols) {
+                            __global const float *src, uint src_off, uint lds, uint cols,
+                            uint add) {
     const uint col = (uint)get_global_id(0), r = (uint)get_global_id(1);
-    if (col < cols) dst[dst_off + r * ldd + col] = src[src_off + r * lds + col];
+    if (col >= cols) return;
+    const float v = src[src_off + r * lds + col];
+    dst[dst_off + r * ldd + col] = add ? dst[dst_off + r * ldd + col] + v : v;
+}
+
+/* dst (cols, rows) = src (rows, cols)^T; a 2-D launch of (rows rounded up,
+ * cols), so that neighbouring work-items write neighbouring values. */
+__kernel void mbd_transpose(__global float *dst, uint dst_off, __global const float *src,
+                            uint src_off, uint rows, uint cols) {
+    const uint r = (uint)get_global_id(0), c = (uint)get_global_id(1);
+    if (r < rows) dst[dst_off + c * rows + r] = src[src_off + r * cols + c];
 }

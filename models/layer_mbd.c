@@ -7,7 +7,7 @@
 #include "elementwise.h"
 #include "mbd.h"
 
-enum { T, BIAS, M, DM };
+enum { T, BIAS, M, DM, MN };
 
 static clg_status mbd_shape(clg_layer *l) {
     int b = l->a.mbd.B, c = l->a.mbd.C;
@@ -26,7 +26,8 @@ static int mbd_slots(const clg_layer *l, clg_slot *s) {
     s[BIAS] = clg_slot_make(CLG_SLOT_PARAM, "bias", 1, l->a.mbd.B, 1, 1, 1);
     s[M] = clg_slot_make(CLG_SLOT_SAVED, NULL, bc, l->in[0], 1, 1, 2);
     s[DM] = clg_slot_make(CLG_SLOT_SAVED, NULL, bc, l->in[0], 1, 1, 2);
-    return 4;
+    s[MN] = clg_slot_make(CLG_SLOT_SAVED, NULL, l->in[0], bc, 1, 1, 2);
+    return 5;
 }
 
 static clg_status mbd_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t seed) {
@@ -38,20 +39,25 @@ static clg_status mbd_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t se
 static clg_status mbd_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
                               clg_net_mode mode) {
     (void)net, (void)mode;
-    return clg_mbd_forward(ctx, &l->output, &l->t[M], x, &l->t[T], &l->t[BIAS], l->a.mbd.B,
-                           l->a.mbd.C);
+    return clg_mbd_forward(ctx, &l->output, &l->t[M], &l->t[MN], x, &l->t[T], &l->t[BIAS],
+                           l->a.mbd.B, l->a.mbd.C);
 }
 
 static clg_status mbd_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
     (void)net;
     int pg = b->param_grads;
     return clg_mbd_backward(ctx, b->dx ? b->dx : b->spare, pg ? &l->dt[T] : NULL,
-                            pg ? &l->dt[BIAS] : NULL, &l->t[DM], b->dout, b->x, &l->t[T], &l->t[M],
-                            l->a.mbd.B, l->a.mbd.C);
+                            pg ? &l->dt[BIAS] : NULL, &l->t[DM], &l->t[MN], b->dout, b->x,
+                            &l->t[T], &l->t[M], l->a.mbd.B, l->a.mbd.C);
+}
+
+static clg_status mbd_reserve(clg_ctx *ctx, clg_net *net, clg_layer *l) {
+    (void)net;
+    return clg_mbd_reserve(ctx, l->in[0], (int)clg_layer_in_features(l), l->a.mbd.B, l->a.mbd.C);
 }
 
 const clg_layer_ops clg_layer_mbd_ops = {"mbd", 0, mbd_shape, mbd_slots, mbd_init, mbd_forward,
-                                         mbd_backward, NULL, NULL};
+                                         mbd_backward, mbd_reserve, NULL};
 
 clg_status clg_net_mbd(clg_net *net, const char *name, int B, int C) {
     clg_layer_args a = {.mbd = {B, C}};

@@ -289,6 +289,13 @@ def device_info(args, info):
         info["platform"] = m.group(1).strip()
 
 
+def cuda_lanes(torch):
+    """FP32 cores per SM (NVIDIA's CUDA C guide, arithmetic throughput table):
+    128 from compute capability 8.6 on (and 5.x, 6.1), 64 on 6.0, 7.x and 8.0."""
+    major, minor = torch.cuda.get_device_capability(0)
+    return 64 if (major, minor) in ((6, 0), (8, 0)) or major == 7 else 128
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -314,9 +321,11 @@ def main():
                     help="threads on both sides: PyTorch's set_num_threads and PoCL's "
                          "POCL_MAX_PTHREAD_COUNT (default: the device's compute units, "
                          "PoCL left as it is)")
-    ap.add_argument("--fma-lanes", type=int, default=16,
-                    help="float FMAs per cycle and core for the peak (16: two 256-bit FMA "
-                         "pipes, AVX2 cores and AMD Zen 4; 32: two 512-bit pipes)")
+    ap.add_argument("--fma-lanes", type=int,
+                    help="float FMAs per cycle and compute unit for the peak (default on a "
+                         "CPU 16: two 256-bit FMA pipes, AVX2 cores and AMD Zen 4; 32: two "
+                         "512-bit pipes; with --torch-device cuda, the FP32 cores per SM of "
+                         "the GPU's compute capability)")
     ap.add_argument("--device", help="clgan --device")
     ap.add_argument("--torch-device", default="cpu",
                     help="PyTorch's device: cpu, or cuda to compare clgan on an NVIDIA GPU "
@@ -354,6 +363,8 @@ def main():
     threads = args.threads or info.get("compute_units") or os.cpu_count()
     torch.set_num_threads(threads)
     torch.manual_seed(1)
+    if args.fma_lanes is None:
+        args.fma_lanes = cuda_lanes(torch) if args.torch_device != "cpu" else 16
     if args.torch_device != "cpu":
         torch.backends.cudnn.benchmark = True  # cuDNN's own per-shape tuning, as users run it
         # float32 arithmetic as clgan's, unless asked: TF32 tensor cores round inputs to 10 bits

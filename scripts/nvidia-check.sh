@@ -4,8 +4,8 @@
 # overhead, with lagged statistics and with CLGAN_SYNC_STEPS=1), `clgan bench`
 # (conv against CLBlast, BN/VBN against the copy roofline, MBD's share of D),
 # scripts/compare-pytorch.py against PyTorch CUDA on the same GPU (DCGAN-64
-# and DCGAN-32 steps, every conv pass), the test suites, and a checkpoint
-# read by PyTorch. Needs what scripts/nvidia-prepare.sh puts in .dev (carry
+# and DCGAN-32 steps, every conv pass), a checkpoint read by PyTorch, and
+# the test suites. Needs what scripts/nvidia-prepare.sh puts in .dev (carry
 # it). Each phase has a time limit; everything lands in ${OUT:-/tmp/nvidia-out}
 # as summary.txt (also on stdout) and all.tgz (logs, JSON, Markdown, samples).
 # NVIDIA_CHECK_ANY=1 runs it on whatever OpenCL device is there (to try the
@@ -71,17 +71,11 @@ phase train64-ngf64-lag-bncpu 45 env CLGAN_BN_PATH=cpu $B/clgan train dcgan --da
 grep -E "batchnorm|ms per step|host overhead" "$logs/train64-ngf64-lag-bncpu.txt" | tee -a "$summary"
 grep -E "batchnorm" "$logs/train64-ngf64-lag.txt" | tee -a "$summary"
 
-# 2. The test suites (test_dist needs mpirun: not here).
-tests=$(ls $B/tests/test_* | grep -v test_dist)
-phase tests 180 scripts/run-tests.sh $tests
-tail -n 4 "$logs/tests.txt" | tee -a "$summary"
-grep -E "FAILED|ERROR" "$logs/tests.txt" | head -n 20 | tee -a "$summary"
-
-# 3. The benchmark (conv vs CLBlast, norm vs copy, MBD).
+# 2. The benchmark (conv vs CLBlast, norm vs copy, MBD).
 phase bench 120 $B/clgan bench $bfilter --json "$logs/bench.json"
 grep -E "^(copy|sgemm|bn_|vbn_|dnet|mbd_fwd\+bwd)|whole" "$logs/bench.txt" | tee -a "$summary"
 
-# 4. Against PyTorch CUDA on the same GPU.
+# 3. Against PyTorch CUDA on the same GPU.
 if [ "${NVIDIA_CHECK_ANY:-0}" != 1 ]; then tdev=cuda; else tdev=cpu; fi
 IFS=,; set -- $nets; unset IFS
 for cmp in "$@"; do
@@ -93,10 +87,17 @@ for cmp in "$@"; do
         tee -a "$summary"
 done
 
-# 5. A checkpoint read by PyTorch.
+# 4. A checkpoint read by PyTorch.
 phase pytorch 60 python3 scripts/load-in-pytorch.py /tmp/train32-ngf32-lag/checkpoint.safetensors \
     -o "$logs/pytorch.png"
 tail -n 3 "$logs/pytorch.txt" | tee -a "$summary"
+
+# 5. The test suites, last: the slowest phase (a run cut at its limit keeps the
+#    figures above). test_dist needs mpirun: not here.
+tests=$(ls $B/tests/test_* | grep -v test_dist)
+phase tests 180 scripts/run-tests.sh $tests
+tail -n 4 "$logs/tests.txt" | tee -a "$summary"
+grep -E "FAILED|ERROR" "$logs/tests.txt" | head -n 20 | tee -a "$summary"
 
 cp /tmp/train32-ngf32-lag/samples/*.png "$logs/" 2>/dev/null
 tar czf "$out/all.tgz" -C "$logs" .

@@ -142,10 +142,11 @@ static float *run_forward(clg_ctx *ctx, mshape s, const float *f, const float *T
     clg_tensor tb = clg_test_tensor(ctx, 1, s.b, 1, 1, bias);
     clg_tensor to = clg_test_tensor(ctx, s.n, s.a + s.b, 1, 1, NULL);
     clg_tensor tm = clg_test_tensor(ctx, BC, s.n, 1, 1, NULL);
-    CLG_ASSERT_OK(clg_mbd_forward(ctx, &to, &tm, &tf, &tt, bias ? &tb : NULL, s.b, s.c));
+    clg_tensor tmn = clg_test_tensor(ctx, s.n, BC, 1, 1, NULL);
+    CLG_ASSERT_OK(clg_mbd_forward(ctx, &to, &tm, &tmn, &tf, &tt, bias ? &tb : NULL, s.b, s.c));
     float *out = download(ctx, &to);
     clg_tensor_free(ctx, &tf), clg_tensor_free(ctx, &tt), clg_tensor_free(ctx, &tb);
-    clg_tensor_free(ctx, &to), clg_tensor_free(ctx, &tm);
+    clg_tensor_free(ctx, &to), clg_tensor_free(ctx, &tm), clg_tensor_free(ctx, &tmn);
     return out;
 }
 
@@ -236,12 +237,14 @@ static void check_backward(clg_ctx *ctx, mshape s, int with_bias, int fd) {
     clg_tensor tb = clg_test_tensor(ctx, 1, s.b, 1, 1, bias), tw = clg_test_tensor(ctx, s.n, ld, 1, 1, w);
     clg_tensor to = clg_test_tensor(ctx, s.n, ld, 1, 1, NULL), tm = clg_test_tensor(ctx, BC, s.n, 1, 1, NULL);
     clg_tensor tdm = clg_test_tensor(ctx, BC, s.n, 1, 1, NULL);
+    clg_tensor tmn = clg_test_tensor(ctx, s.n, BC, 1, 1, NULL);
     clg_tensor tdf = clg_test_tensor(ctx, s.n, s.a, 1, 1, NULL);
     clg_tensor tdt = clg_test_tensor(ctx, s.a, BC, 1, 1, dt0);
     clg_tensor tdb = clg_test_tensor(ctx, 1, s.b, 1, 1, db0);
     const clg_tensor *pb = with_bias ? &tb : NULL, *pdb = with_bias ? &tdb : NULL;
-    CLG_ASSERT_OK(clg_mbd_forward(ctx, &to, &tm, &tf, &tt, pb, s.b, s.c));
-    CLG_ASSERT_OK(clg_mbd_backward(ctx, &tdf, &tdt, pdb, &tdm, &tw, &tf, &tt, &tm, s.b, s.c));
+    CLG_ASSERT_OK(clg_mbd_forward(ctx, &to, &tm, &tmn, &tf, &tt, pb, s.b, s.c));
+    CLG_ASSERT_OK(
+        clg_mbd_backward(ctx, &tdf, &tdt, pdb, &tdm, &tmn, &tw, &tf, &tt, &tm, s.b, s.c));
     float *df = download(ctx, &tdf), *dt = download(ctx, &tdt), *db = download(ctx, &tdb);
 
     double *fd_ = to_double(f, nf), *Td = to_double(T, nt), *bd = to_double(bias, (size_t)s.b);
@@ -278,7 +281,7 @@ static void check_backward(clg_ctx *ctx, mshape s, int with_bias, int fd) {
     CLG_ASSERT_CLOSE(df, rdf, nf, 1e-4);
     CLG_ASSERT_CLOSE(dt, rdt, nt, 1e-4);
     CLG_ASSERT_CLOSE(db, rdb, (size_t)s.b, 1e-4);
-    clg_tensor *ts[] = {&tf, &tt, &tb, &tw, &to, &tm, &tdm, &tdf, &tdt, &tdb};
+    clg_tensor *ts[] = {&tf, &tt, &tb, &tw, &to, &tm, &tdm, &tmn, &tdf, &tdt, &tdb};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) clg_tensor_free(ctx, ts[i]);
     free(f), free(T), free(bias), free(w), free(dt0), free(db0), free(df), free(dt), free(db);
     free(fd_), free(Td), free(bd), free(wd), free(rdf), free(rdt), free(rdb);
@@ -305,21 +308,24 @@ static void test_invalid_args(void **state) {
     clg_ctx *ctx = *state;
     clg_tensor f = clg_test_tensor(ctx, 4, 3, 1, 1, NULL), t = clg_test_tensor(ctx, 3, 10, 1, 1, NULL);
     clg_tensor out = clg_test_tensor(ctx, 4, 5, 1, 1, NULL), m = clg_test_tensor(ctx, 10, 4, 1, 1, NULL);
-    clg_tensor bad = clg_test_tensor(ctx, 4, 4, 1, 1, NULL);
+    clg_tensor bad = clg_test_tensor(ctx, 4, 4, 1, 1, NULL), mn = clg_test_tensor(ctx, 4, 10, 1, 1, NULL);
     CLG_ASSERT_OK(clg_fill(ctx, &f, 0.5f)); /* the valid call reads them */
     CLG_ASSERT_OK(clg_fill(ctx, &t, 0.25f));
     /* B = 2, C = 5 fits; out of the wrong width does not */
-    CLG_ASSERT_OK(clg_mbd_forward(ctx, &out, &m, &f, &t, NULL, 2, 5));
-    assert_int_equal(clg_mbd_forward(ctx, &bad, &m, &f, &t, NULL, 2, 5), CLG_ERR_INVALID_ARG);
+    CLG_ASSERT_OK(clg_mbd_forward(ctx, &out, &m, &mn, &f, &t, NULL, 2, 5));
+    assert_int_equal(clg_mbd_forward(ctx, &bad, &m, &mn, &f, &t, NULL, 2, 5), CLG_ERR_INVALID_ARG);
     assert_non_null(strstr(clg_last_error(), "out has"));
     /* T that does not match B*C */
-    assert_int_equal(clg_mbd_forward(ctx, &out, &m, &f, &t, NULL, 2, 4), CLG_ERR_INVALID_ARG);
+    assert_int_equal(clg_mbd_forward(ctx, &out, &m, &mn, &f, &t, NULL, 2, 4), CLG_ERR_INVALID_ARG);
+    /* a scratch of the wrong size */
+    assert_int_equal(clg_mbd_forward(ctx, &out, &m, &bad, &f, &t, NULL, 2, 5), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "mn has"));
     /* df sharing dout's buffer */
     clg_tensor df = clg_tensor_slice(&out, 0, 4, 3, 1, 1);
-    assert_int_equal(clg_mbd_backward(ctx, &df, &t, NULL, &m, &out, &f, &t, &m, 2, 5),
+    assert_int_equal(clg_mbd_backward(ctx, &df, &t, NULL, &m, &mn, &out, &f, &t, &m, 2, 5),
                      CLG_ERR_INVALID_ARG);
     assert_non_null(strstr(clg_last_error(), "must not share"));
-    clg_tensor *ts[] = {&f, &t, &out, &m, &bad};
+    clg_tensor *ts[] = {&f, &t, &out, &m, &bad, &mn};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) clg_tensor_free(ctx, ts[i]);
 }
 
