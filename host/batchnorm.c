@@ -1,6 +1,9 @@
 /* batchnorm.c: host wrappers for kernels/batchnorm.cl. */
 #include "batchnorm.h"
 
+#include <math.h>
+#include <stdio.h>
+
 #define FAMILY "batchnorm"
 #define BN_GROUPS_PER_CU 4 /* work-groups per compute unit on CPUs */
 #define BN_SPLIT_GROUPS_PER_CU 8 /* split kernels: work-groups per compute unit */
@@ -126,24 +129,49 @@ static clg_status check_affine(const char *op, const clg_tensor *gamma, const cl
     return CLG_OK;
 }
 
-/* A training forward's tensors, absent ones replaced (see below). */
+/* The program's defines for a fused activation (kernels/batchnorm.cl's
+ * BN_ACT, BN_SLOPE) into buf; *defs NULL for none (the plain program). */
+static clg_status act_defines(const char *op, clg_bn_act a, char *buf, size_t cap,
+                              const char **defs) {
+    *defs = NULL;
+    if (a.act == CLG_ACT_IDENTITY) return CLG_OK;
+    if (a.act == CLG_ACT_RELU) {
+        snprintf(buf, cap, "BN_ACT=1");
+    } else if (a.act == CLG_ACT_LEAKY_RELU && a.slope > 0.0f && isfinite(a.slope)) {
+        snprintf(buf, cap, "BN_ACT=2 BN_SLOPE=%.9gf", (double)a.slope);
+    } else {
+        return clg_fail(CLG_ERR_INVALID_ARG, "%s: no fused %s of slope %g (ReLU, and leaky ReLU "
+                        "of a slope > 0, are)", op, clg_act_name(a.act), (double)a.slope);
+    }
+    *defs = buf;
+    return CLG_OK;
+}
+
+#define ACT_DEFS_MAX 48
+static const clg_bn_act no_act = {CLG_ACT_IDENTITY, 0.0f};
+
+/* A training forward's tensors, absent ones replaced (see below); defs: a
+ * fused activation's program defines, or NULL. */
 typedef struct {
     const clg_tensor *out, *mean, *rstd, *var, *lo, *rm, *rv, *inp, *g, *b;
     cl_float eps, mom;
     cl_uint flags;
+    const char *defs;
 } fwd_args;
 
-/* A backward's tensors, absent ones replaced. */
+/* A backward's tensors, absent ones replaced; yo: the forward's output
+ * (a fused activation's backward reads it). */
 typedef struct {
-    const clg_tensor *dinp, *dg, *db, *dy, *inp, *mean, *rstd, *g, *dm, *dv;
+    const clg_tensor *dinp, *dg, *db, *dy, *yo, *inp, *mean, *rstd, *g, *dm, *dv;
     cl_uint flags;
+    const char *defs;
 } bwd_args;
 
 /* bn_fwd_train (or bn_fwd_train8): work-groups own whole channels. */
 static clg_status channel_forward(clg_ctx *ctx, const fwd_args *a) {
     cl_kernel k;
     const int b8 = use_blocks8(ctx, a->inp);
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_fwd_train8" : "bn_fwd_train", &k));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, a->defs, b8 ? "bn_fwd_train8" : "bn_fwd_train", &k));
     size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
     const clg_tensor *inp = a->inp;
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
@@ -167,13 +195,13 @@ static clg_status split_forward(clg_ctx *ctx, const fwd_args *a) {
     cl_mem sc;
     CLG_TRY(split_scratch(ctx, c, S, 2, 4, &sc));
     cl_kernel k;
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_fwd_stats", &k));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, a->defs, "bn_split_fwd_stats", &k));
     size_t local = clg_local_size(ctx, k, BN_SPLIT_LOCAL);
     CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(sc), CLG_ARG_OFF(zero, 2 * c * S), CLG_TENSOR_ARGS(inp),
                          CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(S),
                          CLG_LOCAL(local * sizeof(float))));
     CLG_TRY(clg_launch_1d(ctx, k, (size_t)c * S * local, local, NULL));
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_fwd_final", &k));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, a->defs, "bn_split_fwd_final", &k));
     CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(sc), CLG_ARG_OFF(coef_off, 4 * c), CLG_TENSOR_ARGS(a->mean),
                          CLG_TENSOR_ARGS(a->rstd), CLG_TENSOR_ARGS(a->var),
                          CLG_TENSOR_ARGS(a->lo), CLG_TENSOR_ARGS(a->rm), CLG_TENSOR_ARGS(a->rv),
@@ -182,7 +210,7 @@ static clg_status split_forward(clg_ctx *ctx, const fwd_args *a) {
                          CLG_ARG(p), CLG_ARG(S), CLG_ARG(a->eps), CLG_ARG(a->mom),
                          CLG_ARG(a->flags)));
     CLG_TRY(clg_launch_flat(ctx, k, c, NULL));
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_fwd_apply", &k));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, a->defs, "bn_split_fwd_apply", &k));
     CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(a->out), CLG_TENSOR_ARGS(inp), CLG_ARG(sc),
                          CLG_ARG_OFF(coef_off, 4 * c), CLG_ARG(total), CLG_ARG(c), CLG_ARG(p)));
     return clg_launch_flat(ctx, k, split_items(ctx, inp), NULL);
@@ -192,13 +220,13 @@ static clg_status split_forward(clg_ctx *ctx, const fwd_args *a) {
 static clg_status channel_backward(clg_ctx *ctx, const bwd_args *a) {
     cl_kernel k;
     const int b8 = use_blocks8(ctx, a->inp);
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, b8 ? "bn_bwd8" : "bn_bwd", &k));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, a->defs, b8 ? "bn_bwd8" : "bn_bwd", &k));
     size_t local = b8 ? 1 : clg_bn_local(ctx, k); /* the 8-channel kernels require 1 */
     const clg_tensor *inp = a->inp;
     cl_uint n = (cl_uint)inp->n, c = (cl_uint)inp->c, p = (cl_uint)(inp->h * inp->w);
     CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(a->dinp), CLG_TENSOR_ARGS(a->dg),
-                         CLG_TENSOR_ARGS(a->db), CLG_TENSOR_ARGS(a->dy), CLG_TENSOR_ARGS(inp),
-                         CLG_TENSOR_ARGS(a->mean), CLG_TENSOR_ARGS(a->rstd),
+                         CLG_TENSOR_ARGS(a->db), CLG_TENSOR_ARGS(a->dy), CLG_TENSOR_ARGS(a->yo),
+                         CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(a->mean), CLG_TENSOR_ARGS(a->rstd),
                          CLG_TENSOR_ARGS(a->g), CLG_TENSOR_ARGS(a->dm), CLG_TENSOR_ARGS(a->dv),
                          CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a->flags),
                          CLG_LOCAL(local * sizeof(float))));
@@ -215,35 +243,38 @@ static clg_status split_backward(clg_ctx *ctx, const bwd_args *a) {
     cl_mem sc;
     CLG_TRY(split_scratch(ctx, c, S, 3, 5, &sc));
     cl_kernel k;
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_bwd_stats", &k));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, a->defs, "bn_split_bwd_stats", &k));
     size_t local = clg_local_size(ctx, k, BN_SPLIT_LOCAL);
     CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(sc), CLG_ARG_OFF(zero, 3 * c * S), CLG_TENSOR_ARGS(a->dy),
-                         CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(a->mean), CLG_ARG(n), CLG_ARG(c),
+                         CLG_TENSOR_ARGS(a->yo), CLG_TENSOR_ARGS(inp), CLG_TENSOR_ARGS(a->mean), CLG_ARG(n), CLG_ARG(c),
                          CLG_ARG(p), CLG_ARG(S), CLG_ARG(a->flags),
                          CLG_LOCAL(local * sizeof(float))));
     CLG_TRY(clg_launch_1d(ctx, k, (size_t)c * S * local, local, NULL));
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_bwd_final", &k));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, a->defs, "bn_split_bwd_final", &k));
     CLG_TRY(CLG_SET_ARGS(k, CLG_ARG(sc), CLG_ARG_OFF(coef_off, 5 * c), CLG_TENSOR_ARGS(a->dg),
                          CLG_TENSOR_ARGS(a->db), CLG_ARG(sc), CLG_ARG_OFF(zero, 3 * c * S),
                          CLG_TENSOR_ARGS(a->mean), CLG_TENSOR_ARGS(a->rstd),
                          CLG_TENSOR_ARGS(a->g), CLG_TENSOR_ARGS(a->dm), CLG_TENSOR_ARGS(a->dv),
                          CLG_ARG(n), CLG_ARG(c), CLG_ARG(p), CLG_ARG(S), CLG_ARG(a->flags)));
     CLG_TRY(clg_launch_flat(ctx, k, c, NULL));
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_split_bwd_apply", &k));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, a->defs, "bn_split_bwd_apply", &k));
     CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(a->dinp), CLG_TENSOR_ARGS(a->dy),
-                         CLG_TENSOR_ARGS(inp), CLG_ARG(sc), CLG_ARG_OFF(coef_off, 5 * c),
+                         CLG_TENSOR_ARGS(a->yo), CLG_TENSOR_ARGS(inp), CLG_ARG(sc), CLG_ARG_OFF(coef_off, 5 * c),
                          CLG_ARG(total), CLG_ARG(c), CLG_ARG(p), CLG_ARG(a->flags)));
     return clg_launch_flat(ctx, k, split_items(ctx, inp), NULL);
 }
 
-clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
-                                const clg_tensor *rstd, const clg_tensor *var,
-                                const clg_tensor *mean_lo, const clg_tensor *inp,
-                                const clg_tensor *gamma,
-                                const clg_tensor *beta, const clg_tensor *running_mean,
-                                const clg_tensor *running_var, float momentum, float eps) {
+static clg_status forward_act(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
+                              const clg_tensor *rstd, const clg_tensor *var,
+                              const clg_tensor *mean_lo, const clg_tensor *inp,
+                              const clg_tensor *gamma, const clg_tensor *beta,
+                              const clg_tensor *running_mean, const clg_tensor *running_var,
+                              float momentum, float eps, clg_bn_act act) {
     const char *op = "batchnorm_forward";
     const int C = inp->c;
+    char buf[ACT_DEFS_MAX];
+    const char *defs;
+    CLG_TRY(act_defines(op, act, buf, sizeof buf, &defs));
     CLG_TRY(clg_bn_check_same(op, "out", out, inp));
     CLG_TRY(clg_bn_check_vec(op, "mean", mean, C));
     CLG_TRY(clg_bn_check_vec(op, "rstd", rstd, C));
@@ -274,8 +305,28 @@ clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_t
      * (their flag is off). */
     const fwd_args a = {out, mean, rstd, var ? var : mean, mean_lo ? mean_lo : mean,
                         running_mean ? running_mean : mean, running_var ? running_var : mean,
-                        inp, gamma ? gamma : inp, beta ? beta : inp, eps, momentum, flags};
+                        inp, gamma ? gamma : inp, beta ? beta : inp, eps, momentum, flags, defs};
     return bn_split(ctx, inp) ? split_forward(ctx, &a) : channel_forward(ctx, &a);
+}
+
+clg_status clg_bn_forward_stats(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
+                                const clg_tensor *rstd, const clg_tensor *var,
+                                const clg_tensor *mean_lo, const clg_tensor *inp,
+                                const clg_tensor *gamma,
+                                const clg_tensor *beta, const clg_tensor *running_mean,
+                                const clg_tensor *running_var, float momentum, float eps) {
+    return forward_act(ctx, out, mean, rstd, var, mean_lo, inp, gamma, beta, running_mean,
+                       running_var, momentum, eps, no_act);
+}
+
+clg_status clg_batchnorm_act_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
+                                     const clg_tensor *rstd, const clg_tensor *inp,
+                                     const clg_tensor *gamma, const clg_tensor *beta,
+                                     const clg_tensor *running_mean,
+                                     const clg_tensor *running_var, float momentum, float eps,
+                                     clg_bn_act act) {
+    return forward_act(ctx, out, mean, rstd, NULL, NULL, inp, gamma, beta, running_mean,
+                       running_var, momentum, eps, act);
 }
 
 clg_status clg_batchnorm_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
@@ -283,17 +334,21 @@ clg_status clg_batchnorm_forward(clg_ctx *ctx, const clg_tensor *out, const clg_
                                  const clg_tensor *gamma, const clg_tensor *beta,
                                  const clg_tensor *running_mean, const clg_tensor *running_var,
                                  float momentum, float eps) {
-    return clg_bn_forward_stats(ctx, out, mean, rstd, NULL, NULL, inp, gamma, beta,
-                                running_mean, running_var, momentum, eps);
+    return forward_act(ctx, out, mean, rstd, NULL, NULL, inp, gamma, beta, running_mean,
+                       running_var, momentum, eps, no_act);
 }
 
-clg_status clg_batchnorm_forward_inference(clg_ctx *ctx, const clg_tensor *out,
-                                           const clg_tensor *inp, const clg_tensor *gamma,
-                                           const clg_tensor *beta,
-                                           const clg_tensor *running_mean,
-                                           const clg_tensor *running_var, float eps) {
+clg_status clg_batchnorm_act_forward_inference(clg_ctx *ctx, const clg_tensor *out,
+                                               const clg_tensor *inp, const clg_tensor *gamma,
+                                               const clg_tensor *beta,
+                                               const clg_tensor *running_mean,
+                                               const clg_tensor *running_var, float eps,
+                                               clg_bn_act act) {
     const char *op = "batchnorm_forward_inference";
     const int C = inp->c;
+    char buf[ACT_DEFS_MAX];
+    const char *defs;
+    CLG_TRY(act_defines(op, act, buf, sizeof buf, &defs));
     CLG_TRY(clg_bn_check_same(op, "out", out, inp));
     CLG_TRY(check_affine(op, gamma, beta, C));
     CLG_TRY(clg_bn_check_vec(op, "running_mean", running_mean, C));
@@ -301,7 +356,7 @@ clg_status clg_batchnorm_forward_inference(clg_ctx *ctx, const clg_tensor *out,
     if (!(eps > 0.0f))
         return clg_fail(CLG_ERR_INVALID_ARG, "%s: eps %g must be > 0", op, (double)eps);
     cl_kernel k;
-    CLG_TRY(clg_kernel_get(ctx, FAMILY, NULL, "bn_fwd_infer", &k));
+    CLG_TRY(clg_kernel_get(ctx, FAMILY, defs, "bn_fwd_infer", &k));
     const clg_tensor *g = gamma ? gamma : inp, *b = beta ? beta : inp; /* as above */
     cl_uint total = (cl_uint)clg_tensor_numel(inp), c = (cl_uint)C;
     cl_uint p = (cl_uint)(inp->h * inp->w), flags = gamma ? BN_AFFINE : 0;
@@ -313,15 +368,42 @@ clg_status clg_batchnorm_forward_inference(clg_ctx *ctx, const clg_tensor *out,
     return clg_launch_flat(ctx, k, total, NULL);
 }
 
-clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg_tensor *dgamma,
-                                 const clg_tensor *dbeta, const clg_tensor *dout,
-                                 const clg_tensor *inp, const clg_tensor *mean,
-                                 const clg_tensor *rstd, const clg_tensor *gamma,
-                                 const clg_tensor *dmean_x, const clg_tensor *dvar_x) {
+clg_status clg_batchnorm_forward_inference(clg_ctx *ctx, const clg_tensor *out,
+                                           const clg_tensor *inp, const clg_tensor *gamma,
+                                           const clg_tensor *beta,
+                                           const clg_tensor *running_mean,
+                                           const clg_tensor *running_var, float eps) {
+    return clg_batchnorm_act_forward_inference(ctx, out, inp, gamma, beta, running_mean,
+                                               running_var, eps, no_act);
+}
+
+/* Whether a and b share storage. */
+static int overlap(const clg_tensor *a, const clg_tensor *b) {
+    size_t a1 = a->off + clg_tensor_numel(a) * sizeof(float);
+    size_t b1 = b->off + clg_tensor_numel(b) * sizeof(float);
+    return a->buf == b->buf && a->off < b1 && b->off < a1;
+}
+
+/* The backward; with a fused activation `out` is the forward's output. */
+static clg_status backward_act(clg_ctx *ctx, const clg_tensor *dinp, const clg_tensor *dgamma,
+                               const clg_tensor *dbeta, const clg_tensor *dout,
+                               const clg_tensor *out, const clg_tensor *inp,
+                               const clg_tensor *mean, const clg_tensor *rstd,
+                               const clg_tensor *gamma, const clg_tensor *dmean_x,
+                               const clg_tensor *dvar_x, clg_bn_act act) {
     const char *op = "batchnorm_backward";
     const int C = inp->c;
+    char buf[ACT_DEFS_MAX];
+    const char *defs;
+    CLG_TRY(act_defines(op, act, buf, sizeof buf, &defs));
     CLG_TRY(clg_bn_check_same(op, "dinp", dinp, inp));
     if (dout) CLG_TRY(clg_bn_check_same(op, "dout", dout, inp));
+    if (defs) {
+        if (!out) return clg_fail(CLG_ERR_INVALID_ARG, "%s: a fused activation needs out", op);
+        CLG_TRY(clg_bn_check_same(op, "out", out, inp));
+        if (overlap(out, dinp))
+            return clg_fail(CLG_ERR_INVALID_ARG, "%s: dinp must not overlap out", op);
+    }
     CLG_TRY(clg_bn_check_vec(op, "mean", mean, C));
     CLG_TRY(clg_bn_check_vec(op, "rstd", rstd, C));
     if (gamma) {
@@ -344,10 +426,31 @@ clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg
     cl_uint flags = (gamma ? BN_AFFINE : 0) | (dout ? BN_HAS_DOUT : 0) | (dmean_x ? BN_DSTATS : 0) |
                     (gamma && !dgamma ? BN_NO_PGRAD : 0);
     /* Absent tensors pass a present one, never touched (flag off). */
-    const bwd_args a = {dinp, dgamma ? dgamma : mean, dbeta ? dbeta : mean, dout ? dout : inp,
-                        inp, mean, rstd, gamma ? gamma : mean, dmean_x ? dmean_x : mean,
-                        dvar_x ? dvar_x : mean, flags};
+    const clg_tensor *dy = dout ? dout : inp;
+    const bwd_args a = {dinp, dgamma ? dgamma : mean, dbeta ? dbeta : mean, dy,
+                        defs ? out : dy, inp, mean, rstd, gamma ? gamma : mean,
+                        dmean_x ? dmean_x : mean, dvar_x ? dvar_x : mean, flags, defs};
     return bn_split(ctx, inp) ? split_backward(ctx, &a) : channel_backward(ctx, &a);
+}
+
+clg_status clg_bn_backward_stats(clg_ctx *ctx, const clg_tensor *dinp, const clg_tensor *dgamma,
+                                 const clg_tensor *dbeta, const clg_tensor *dout,
+                                 const clg_tensor *inp, const clg_tensor *mean,
+                                 const clg_tensor *rstd, const clg_tensor *gamma,
+                                 const clg_tensor *dmean_x, const clg_tensor *dvar_x) {
+    return backward_act(ctx, dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, dmean_x,
+                        dvar_x, no_act);
+}
+
+clg_status clg_batchnorm_act_backward(clg_ctx *ctx, const clg_tensor *dinp,
+                                      const clg_tensor *dgamma, const clg_tensor *dbeta,
+                                      const clg_tensor *dout, const clg_tensor *out,
+                                      const clg_tensor *inp, const clg_tensor *mean,
+                                      const clg_tensor *rstd, const clg_tensor *gamma,
+                                      clg_bn_act act) {
+    if (!dout) return clg_fail(CLG_ERR_INVALID_ARG, "batchnorm_backward: dout is NULL");
+    return backward_act(ctx, dinp, dgamma, dbeta, dout, out, inp, mean, rstd, gamma, NULL, NULL,
+                        act);
 }
 
 clg_status clg_batchnorm_backward(clg_ctx *ctx, const clg_tensor *dinp, const clg_tensor *dgamma,

@@ -17,6 +17,7 @@
 #ifndef CLG_BATCHNORM_H
 #define CLG_BATCHNORM_H
 
+#include "activation.h"
 #include "tensor.h"
 
 #define CLG_BN_EPS 1e-5f
@@ -45,6 +46,38 @@ clg_status clg_batchnorm_backward(clg_ctx *ctx, const clg_tensor *dinp, const cl
                                   const clg_tensor *dbeta, const clg_tensor *dout,
                                   const clg_tensor *inp, const clg_tensor *mean,
                                   const clg_tensor *rstd, const clg_tensor *gamma);
+
+/* ---- with a fused activation --------------------------------------------
+ * Batch norm then ReLU or leaky ReLU in the same kernels: a pass over the
+ * tensor and a launch fewer each way, bit-identical to clg_batchnorm_forward
+ * then clg_act_forward (and to clg_act_backward then clg_batchnorm_backward).
+ * act.act: CLG_ACT_IDENTITY (plain batch norm), CLG_ACT_RELU or
+ * CLG_ACT_LEAKY_RELU (act.slope > 0); others are CLG_ERR_INVALID_ARG. The
+ * backward takes dout at the activation's output and reads the forward's
+ * output `out` beside it (dinp may alias dout, not out). */
+typedef struct {
+    clg_act act;
+    float slope;
+} clg_bn_act;
+
+clg_status clg_batchnorm_act_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
+                                     const clg_tensor *rstd, const clg_tensor *inp,
+                                     const clg_tensor *gamma, const clg_tensor *beta,
+                                     const clg_tensor *running_mean,
+                                     const clg_tensor *running_var, float momentum, float eps,
+                                     clg_bn_act act);
+clg_status clg_batchnorm_act_forward_inference(clg_ctx *ctx, const clg_tensor *out,
+                                               const clg_tensor *inp, const clg_tensor *gamma,
+                                               const clg_tensor *beta,
+                                               const clg_tensor *running_mean,
+                                               const clg_tensor *running_var, float eps,
+                                               clg_bn_act act);
+clg_status clg_batchnorm_act_backward(clg_ctx *ctx, const clg_tensor *dinp,
+                                      const clg_tensor *dgamma, const clg_tensor *dbeta,
+                                      const clg_tensor *dout, const clg_tensor *out,
+                                      const clg_tensor *inp, const clg_tensor *mean,
+                                      const clg_tensor *rstd, const clg_tensor *gamma,
+                                      clg_bn_act act);
 
 /* ---- shared with vbn.c -------------------------------------------------- */
 

@@ -39,6 +39,29 @@
 #define BN_DSTATS 16u  /* bn_bwd: extra gradients w.r.t. the batch mean and variance */
 #define BN_NO_PGRAD 32u /* bn_bwd: leave dgamma, dbeta untouched (a pass through a frozen net) */
 
+/* An activation fused after the normalisation (BN_ACT: 0 none, 1 ReLU, 2
+ * leaky ReLU of slope BN_SLOPE), computed as activation.cl computes it, so
+ * that the fused layer is bit-identical to batch norm then the activation:
+ * BN_ACT_F on the normalised value; BN_ACT_B on the gradient g arriving at
+ * the activation's output y (the layer's output, which the backward kernels
+ * then read beside dout). Scalars or vectors. */
+#ifndef BN_ACT
+#define BN_ACT 0
+#endif
+#if BN_ACT == 1
+#define BN_ACT_F(v) fmax((v), 0.0f)
+#define BN_ACT_B(g, y) ((y) > 0.0f ? (g) : 0.0f)
+#elif BN_ACT == 2
+#define BN_ACT_F(v) ((v) > 0.0f ? (v) : BN_SLOPE * (v))
+#define BN_ACT_B(g, y) ((y) > 0.0f ? (g) : BN_SLOPE * (g))
+#else
+#define BN_ACT_F(v) (v)
+#define BN_ACT_B(g, y) (g)
+#endif
+/* The gradient at the normalised value: vector q of rows dy, y; element i. */
+#define BN_DYV(q, dy, y) BN_ACT_B(vloadV(q, dy), vloadV(q, y))
+#define BN_DY(i, dy, y) BN_ACT_B((dy)[i], (y)[i])
+
 #ifndef BN_BLOCKED /* 1: blocked item ranges (CPUs), 0: interleaved (GPUs) */
 #define BN_BLOCKED CLG_DEVICE_IS_CPU
 #endif
@@ -103,9 +126,11 @@ float2 bn_fwd_sums(__global const float *x, uint rs, uint N, uint P, float K, ui
 }
 
 /* This work-item's sum(x - mu), sum(dy), sum(dy * (x - mu)) over its share
- * of slice s of S of the channel at x, dy (dy counts as 0 without has_dy). */
-float3 bn_bwd_sums(__global const float *x, __global const float *dy, uint rs, uint N, uint P,
-                   float mu, int has_dy, uint s, uint S) {
+ * of slice s of S of the channel at x, dy (dy counts as 0 without has_dy;
+ * with a fused activation dy is the gradient at its input, from dout and
+ * the layer's output yo). */
+float3 bn_bwd_sums(__global const float *x, __global const float *dy, __global const float *yo,
+                   uint rs, uint N, uint P, float mu, int has_dy, uint s, uint S) {
     const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
     float s0 = 0.0f, sa = 0.0f, sb = 0.0f;
     if (P % BN_VW == 0u) {
@@ -114,7 +139,7 @@ float3 bn_bwd_sums(__global const float *x, __global const float *dy, uint rs, u
         floatV a0 = (floatV)(0.0f), a = (floatV)(0.0f), b = (floatV)(0.0f);
         BN_WALK(n, j, per) {
             const floatV xc = vloadV(j, x + n * rs) - mu;
-            const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
+            const floatV d = has_dy ? BN_DYV(j, dy + n * rs, yo + n * rs) : (floatV)(0.0f);
             a0 += xc;
             a += d;
             b += d * xc;
@@ -126,7 +151,7 @@ float3 bn_bwd_sums(__global const float *x, __global const float *dy, uint rs, u
         BN_RANGE(N * P, s, S);
         BN_WALK(n, j, P) {
             const float xc = x[n * rs + j] - mu;
-            const float d = has_dy ? dy[n * rs + j] : 0.0f;
+            const float d = has_dy ? BN_DY(n * rs + j, dy, yo) : 0.0f;
             s0 += xc;
             sa += d;
             sb += d * xc;
@@ -202,11 +227,11 @@ __kernel void bn_fwd_train(__global float *out, uint out_off,
             const uint per = P / BN_VW;
             BN_RANGE(N * per, 0u, 1u);
             BN_WALK(n, j, per) {
-                vstoreV(((vloadV(j, x + n * rs) - K) - dm) * sc + sh, j, y + n * rs);
+                vstoreV(BN_ACT_F(((vloadV(j, x + n * rs) - K) - dm) * sc + sh), j, y + n * rs);
             }
         } else {
             BN_RANGE(N * P, 0u, 1u);
-            BN_WALK(n, j, P) { y[n * rs + j] = ((x[n * rs + j] - K) - dm) * sc + sh; }
+            BN_WALK(n, j, P) { y[n * rs + j] = BN_ACT_F(((x[n * rs + j] - K) - dm) * sc + sh); }
         }
     }
 }
@@ -228,7 +253,7 @@ __kernel void bn_fwd_infer(__global float *out, uint out_off,
             sc *= gamma[g_off + c];
             sh = beta[b_off + c];
         }
-        out[out_off + i] = (inp[inp_off + i] - run_mean[rm_off + c]) * sc + sh;
+        out[out_off + i] = BN_ACT_F((inp[inp_off + i] - run_mean[rm_off + c]) * sc + sh);
     }
 }
 
@@ -245,6 +270,7 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
                      __global float *dgamma, uint dg_off,
                      __global float *dbeta, uint db_off,
                      __global const float *dout, uint dout_off,
+                     __global const float *yout, uint yout_off,
                      __global const float *inp, uint inp_off,
                      __global const float *mean, uint mean_off,
                      __global const float *rstd, uint rstd_off,
@@ -258,7 +284,7 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
         const uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
         const uint rs = C * P;
         __global const float *x = inp + inp_off + c * P;
-        __global const float *dy = dout + dout_off + c * P;
+        __global const float *dy = dout + dout_off + c * P, *yo = yout + yout_off + c * P;
         __global float *dx = dinp + dinp_off + c * P;
         const float mu = mean[mean_off + c], r = rstd[rstd_off + c];
         const float g = (flags & BN_AFFINE) ? gamma[g_off + c] : 1.0f;
@@ -268,7 +294,7 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
         /* The saved mean is rounded to float; at |mean| >> std that rounding is
          * visible in x - mean, so this pass also measures the residual
          * delta = mean(x - mean_saved) and uses (x - mean_saved) - delta. */
-        const float3 sums = bn_bwd_sums(x, dy, rs, N, P, mu, has_dy, 0u, 1u);
+        const float3 sums = bn_bwd_sums(x, dy, yo, rs, N, P, mu, has_dy, 0u, 1u);
         const float s0 = clg_group_sum(sums.x, scratch), sa = clg_group_sum(sums.y, scratch);
         float sb = clg_group_sum(sums.z, scratch);
         const float delta = s0 / M;
@@ -287,13 +313,13 @@ __kernel void bn_bwd(__global float *dinp, uint dinp_off,
             const uint per = P / BN_VW;
             BN_RANGE(N * per, 0u, 1u);
             BN_WALK(n, j, per) {
-                const floatV d = has_dy ? vloadV(j, dy + n * rs) : (floatV)(0.0f);
+                const floatV d = has_dy ? BN_DYV(j, dy + n * rs, yo + n * rs) : (floatV)(0.0f);
                 vstoreV(rg * d + k0 + k1 * ((vloadV(j, x + n * rs) - mu) - delta), j, dx + n * rs);
             }
         } else {
             BN_RANGE(N * P, 0u, 1u);
             BN_WALK(n, j, P) {
-                const float d = has_dy ? dy[n * rs + j] : 0.0f;
+                const float d = has_dy ? BN_DY(n * rs + j, dy, yo) : 0.0f;
                 dx[n * rs + j] = rg * d + k0 + k1 * ((x[n * rs + j] - mu) - delta);
             }
         }
@@ -400,9 +426,10 @@ bn_fwd_train8(__global float *out, uint out_off,
                 __global float *y = out + out_off + (n * C + c0 + k) * P;
                 const float K = kv[k], dm = dmv[k], sc = scv[k], sh = shv[k];
                 if (vec) {
-                    for (uint q = 0; q < Q; q++) vstoreV(((vloadV(q, x) - K) - dm) * sc + sh, q, y);
+                    for (uint q = 0; q < Q; q++)
+                        vstoreV(BN_ACT_F(((vloadV(q, x) - K) - dm) * sc + sh), q, y);
                 } else {
-                    for (uint q = 0; q < Q; q++) y[q] = ((x[q] - K) - dm) * sc + sh;
+                    for (uint q = 0; q < Q; q++) y[q] = BN_ACT_F(((x[q] - K) - dm) * sc + sh);
                 }
             }
         }
@@ -414,6 +441,7 @@ bn_bwd8(__global float *dinp, uint dinp_off,
                       __global float *dgamma, uint dg_off,
                       __global float *dbeta, uint db_off,
                       __global const float *dout, uint dout_off,
+                      __global const float *yout, uint yout_off,
                       __global const float *inp, uint inp_off,
                       __global const float *mean, uint mean_off,
                       __global const float *rstd, uint rstd_off,
@@ -443,18 +471,19 @@ bn_bwd8(__global float *dinp, uint dinp_off,
             for (uint k = 0; k < kn; k++) {
                 __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
                 __global const float *dy = dout + dout_off + (n * C + c0 + k) * P;
+                __global const float *yo = yout + yout_off + (n * C + c0 + k) * P;
                 const float mu = muv[k];
                 if (vec) {
                     for (uint q = 0; q < Q; q++) {
                         const floatV xc = vloadV(q, x) - mu;
-                        const floatV d = has_dy ? vloadV(q, dy) : (floatV)(0.0f);
+                        const floatV d = has_dy ? BN_DYV(q, dy, yo) : (floatV)(0.0f);
                         a0[k] += xc;
                         aa[k] += d;
                         ab[k] += d * xc;
                     }
                 } else {
                     for (uint q = 0; q < Q; q++) {
-                        const float xc = x[q] - mu, d = has_dy ? dy[q] : 0.0f;
+                        const float xc = x[q] - mu, d = has_dy ? BN_DY(q, dy, yo) : 0.0f;
                         s0[k] += xc;
                         sa[k] += d;
                         sb[k] += d * xc;
@@ -493,16 +522,17 @@ bn_bwd8(__global float *dinp, uint dinp_off,
             for (uint k = 0; k < kn; k++) {
                 __global const float *x = inp + inp_off + (n * C + c0 + k) * P;
                 __global const float *dy = dout + dout_off + (n * C + c0 + k) * P;
+                __global const float *yo = yout + yout_off + (n * C + c0 + k) * P;
                 __global float *dx = dinp + dinp_off + (n * C + c0 + k) * P;
                 const float mu = muv[k], dl = dlv[k], k0 = k0v[k], k1 = k1v[k], rg = rgv[k];
                 if (vec) {
                     for (uint q = 0; q < Q; q++) {
-                        const floatV d = has_dy ? vloadV(q, dy) : (floatV)(0.0f);
+                        const floatV d = has_dy ? BN_DYV(q, dy, yo) : (floatV)(0.0f);
                         vstoreV(rg * d + k0 + k1 * ((vloadV(q, x) - mu) - dl), q, dx);
                     }
                 } else {
                     for (uint q = 0; q < Q; q++) {
-                        const float d = has_dy ? dy[q] : 0.0f;
+                        const float d = has_dy ? BN_DY(q, dy, yo) : 0.0f;
                         dx[q] = rg * d + k0 + k1 * ((x[q] - mu) - dl);
                     }
                 }
@@ -590,12 +620,13 @@ __kernel void bn_split_fwd_apply(__global float *out, uint out_off,
         const uint per = P / BN_VW;
         CLG_FOR_EACH(i, total / BN_VW) {
             const uint c = (i / per) % C;
-            vstoreV(((vloadV(i, x) - cf[c]) - cf[C + c]) * cf[2u * C + c] + cf[3u * C + c], i, y);
+            vstoreV(BN_ACT_F(((vloadV(i, x) - cf[c]) - cf[C + c]) * cf[2u * C + c] + cf[3u * C + c]),
+                    i, y);
         }
     } else {
         CLG_FOR_EACH(i, total) {
             const uint c = (i / P) % C;
-            y[i] = ((x[i] - cf[c]) - cf[C + c]) * cf[2u * C + c] + cf[3u * C + c];
+            y[i] = BN_ACT_F(((x[i] - cf[c]) - cf[C + c]) * cf[2u * C + c] + cf[3u * C + c]);
         }
     }
 }
@@ -603,13 +634,15 @@ __kernel void bn_split_fwd_apply(__global float *out, uint out_off,
 /* bn_bwd's sums over slice s of channel c (see bn_bwd for the residual). */
 __kernel void bn_split_bwd_stats(__global float *part, uint part_off,
                                  __global const float *dout, uint dout_off,
+                                 __global const float *yout, uint yout_off,
                                  __global const float *inp, uint inp_off,
                                  __global const float *mean, uint mean_off,
                                  uint N, uint C, uint P, uint S, uint flags,
                                  __local float *scratch) {
     const uint c = (uint)get_group_id(0) / S, s = (uint)get_group_id(0) % S;
-    const float3 sums = bn_bwd_sums(inp + inp_off + c * P, dout + dout_off + c * P, C * P, N, P,
-                                    mean[mean_off + c], (flags & BN_HAS_DOUT) != 0u, s, S);
+    const float3 sums = bn_bwd_sums(inp + inp_off + c * P, dout + dout_off + c * P,
+                                    yout + yout_off + c * P, C * P, N, P, mean[mean_off + c],
+                                    (flags & BN_HAS_DOUT) != 0u, s, S);
     const float s0 = clg_group_sum(sums.x, scratch), sa = clg_group_sum(sums.y, scratch);
     const float sb = clg_group_sum(sums.z, scratch);
     if (get_local_id(0) == 0) {
@@ -662,10 +695,11 @@ __kernel void bn_split_bwd_final(__global float *coef, uint coef_off,
 /* dinp = rg * dout + k0 + k1 * ((x - mean) - delta); dinp may alias dout. */
 __kernel void bn_split_bwd_apply(__global float *dinp, uint dinp_off,
                                  __global const float *dout, uint dout_off,
+                                 __global const float *yout, uint yout_off,
                                  __global const float *inp, uint inp_off,
                                  __global const float *coef, uint coef_off,
                                  uint total, uint C, uint P, uint flags) {
-    __global const float *x = inp + inp_off, *dy = dout + dout_off;
+    __global const float *x = inp + inp_off, *dy = dout + dout_off, *yo = yout + yout_off;
     __global float *dx = dinp + dinp_off;
     __global const float *cf = coef + coef_off;
     const int has_dy = (flags & BN_HAS_DOUT) != 0u;
@@ -673,7 +707,7 @@ __kernel void bn_split_bwd_apply(__global float *dinp, uint dinp_off,
         const uint per = P / BN_VW;
         CLG_FOR_EACH(i, total / BN_VW) {
             const uint c = (i / per) % C;
-            const floatV d = has_dy ? vloadV(i, dy) : (floatV)(0.0f);
+            const floatV d = has_dy ? BN_DYV(i, dy, yo) : (floatV)(0.0f);
             vstoreV(cf[2u * C + c] * d + cf[3u * C + c] +
                         cf[4u * C + c] * ((vloadV(i, x) - cf[c]) - cf[C + c]),
                     i, dx);
@@ -681,7 +715,7 @@ __kernel void bn_split_bwd_apply(__global float *dinp, uint dinp_off,
     } else {
         CLG_FOR_EACH(i, total) {
             const uint c = (i / P) % C;
-            const float d = has_dy ? dy[i] : 0.0f;
+            const float d = has_dy ? BN_DY(i, dy, yo) : 0.0f;
             dx[i] = cf[2u * C + c] * d + cf[3u * C + c] +
                     cf[4u * C + c] * ((x[i] - cf[c]) - cf[C + c]);
         }

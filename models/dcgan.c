@@ -50,8 +50,12 @@ clg_status clg_dcgan_g_layers(clg_net *g, const clg_dcgan_config *c) {
     CLG_TRY(clg_net_convt(g, name, width, 4, 1, 0, 0));
     for (int k = 0; k < s; k++) {
         snprintf(name, sizeof name, "main.%d", idx + 1);
-        CLG_TRY(c->vbn ? clg_net_vbn(g, name, c->bn_affine) : clg_net_bn(g, name, c->bn_affine));
-        CLG_TRY(clg_net_act(g, CLG_ACT_RELU, 0.0f));
+        if (c->vbn) {
+            CLG_TRY(clg_net_vbn(g, name, c->bn_affine));
+            CLG_TRY(clg_net_act(g, CLG_ACT_RELU, 0.0f));
+        } else { /* PyTorch's BatchNorm2d then ReLU, fused */
+            CLG_TRY(clg_net_bn_act(g, name, c->bn_affine, CLG_ACT_RELU, 0.0f));
+        }
         idx += 3;
         snprintf(name, sizeof name, "main.%d", idx);
         int last = k == s - 1;
@@ -72,8 +76,7 @@ clg_status clg_dcgan_d_layers(clg_net *d, const clg_dcgan_config *c) {
         snprintf(name, sizeof name, "main.%d", idx);
         CLG_TRY(clg_net_conv(d, name, width, 4, 2, 1, 0));
         snprintf(name, sizeof name, "main.%d", idx + 1);
-        CLG_TRY(clg_net_bn(d, name, c->bn_affine));
-        CLG_TRY(clg_net_act(d, CLG_ACT_LEAKY_RELU, 0.2f));
+        CLG_TRY(clg_net_bn_act(d, name, c->bn_affine, CLG_ACT_LEAKY_RELU, 0.2f));
         idx += 3;
     }
     snprintf(name, sizeof name, "main.%d", idx);

@@ -20,7 +20,7 @@ static clg_status extract(clg_ctx *ctx, clg_net *d, const clg_dataset *ds, const
     float *img = calloc(FEAT_BATCH * per, sizeof *img), *act = NULL;
     size_t maxact = 0;
     for (int i = 0; i < d->count; i++)
-        if (d->layers[i].kind == CLG_LAYER_ACT) {
+        if (clg_layer_is_act(&d->layers[i])) {
             size_t m = clg_tensor_numel(&d->layers[i].output);
             if (m > maxact) maxact = m;
         }
@@ -39,7 +39,7 @@ static clg_status extract(clg_ctx *ctx, clg_net *d, const clg_dataset *ds, const
         int col = 0;
         for (int i = 0; i < d->count; i++) {
             const clg_layer *l = &d->layers[i];
-            if (l->kind != CLG_LAYER_ACT) continue;
+            if (!clg_layer_is_act(l)) continue;
             CLG_TRY_GOTO(clg_tensor_download(ctx, &l->output, act), done);
             int c = l->out[1], h = l->out[2], w = l->out[3];
             for (size_t b = 0; b < m; b++)
@@ -69,7 +69,7 @@ done:
 static int feature_dims(const clg_net *d) {
     int dims = 0;
     for (int i = 0; i < d->count; i++)
-        if (d->layers[i].kind == CLG_LAYER_ACT) dims += d->layers[i].out[1] * 16;
+        if (clg_layer_is_act(&d->layers[i])) dims += d->layers[i].out[1] * 16;
     return dims;
 }
 

@@ -1,5 +1,5 @@
-/* layer_norm.c: batch norm (host/batchnorm) and virtual batch norm
- * (host/vbn) layers. gamma N(1, init_std), beta 0; BN's running mean 0,
+/* layer_norm.c: batch norm (host/batchnorm), batch norm with a fused
+ * activation, and virtual batch norm (host/vbn) layers. gamma N(1, init_std), beta 0; BN's running mean 0,
  * variance 1. VBN keeps the statistics of the reference batch that
  * clg_net_vbn_reference ran last; the minibatches' backward passes add the
  * gradients w.r.t. them, which clg_net_vbn_reference_backward carries back
@@ -7,6 +7,7 @@
  * recomputation, which keeps those gradients, and its backward). */
 #include "layers.h"
 #include "batchnorm.h"
+#include "activation.h"
 #include "bn_sync.h"
 #include "elementwise.h"
 #include "vbn.h"
@@ -68,21 +69,32 @@ static clg_status bn_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t see
     return clg_fill(ctx, BN_AT(l, 1), 1.0f);
 }
 
+/* The fused activation (CLG_ACT_IDENTITY for plain batch norm). */
+static clg_bn_act act_of(const clg_layer *l) { return (clg_bn_act){l->a.bn.act, l->a.bn.slope}; }
+
+/* --sync-bn's forward, then the activation (not fused there). */
+static clg_status bn_sync_act_forward(clg_ctx *ctx, clg_net *net, clg_layer *l,
+                                      const clg_tensor *x) {
+    CLG_TRY(clg_bn_sync_forward(ctx, ctx->dist, l->state, &l->output, BN_AT(l, 2), BN_AT(l, 3), x,
+                                gamma_of(l), beta_of(l), BN_AT(l, 0), BN_AT(l, 1),
+                                net->bn_momentum, net->bn_eps));
+    if (l->a.bn.act == CLG_ACT_IDENTITY) return CLG_OK;
+    return clg_act_forward(ctx, &l->output, &l->output, l->a.bn.act, l->a.bn.slope);
+}
+
 static clg_status bn_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
                              clg_net_mode mode) {
     const clg_tensor *g = gamma_of(l), *b = beta_of(l);
     if (mode == CLG_NET_EVAL)
-        return clg_batchnorm_forward_inference(ctx, &l->output, x, g, b, BN_AT(l, 0), BN_AT(l, 1),
-                                               net->bn_eps);
+        return clg_batchnorm_act_forward_inference(ctx, &l->output, x, g, b, BN_AT(l, 0),
+                                                   BN_AT(l, 1), net->bn_eps, act_of(l));
     int update = mode == CLG_NET_TRAIN;
     clg_bn_sync *s = l->state;
-    if (s && update)
-        return clg_bn_sync_forward(ctx, ctx->dist, s, &l->output, BN_AT(l, 2), BN_AT(l, 3), x, g,
-                                   b, BN_AT(l, 0), BN_AT(l, 1), net->bn_momentum, net->bn_eps);
+    if (s && update) return bn_sync_act_forward(ctx, net, l, x);
     if (s) s->synced = 0;
-    return clg_batchnorm_forward(ctx, &l->output, BN_AT(l, 2), BN_AT(l, 3), x, g, b,
-                                 update ? BN_AT(l, 0) : NULL, update ? BN_AT(l, 1) : NULL,
-                                 net->bn_momentum, net->bn_eps);
+    return clg_batchnorm_act_forward(ctx, &l->output, BN_AT(l, 2), BN_AT(l, 3), x, g, b,
+                                     update ? BN_AT(l, 0) : NULL, update ? BN_AT(l, 1) : NULL,
+                                     net->bn_momentum, net->bn_eps, act_of(l));
 }
 
 static clg_status bn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
@@ -90,20 +102,49 @@ static clg_status bn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const cl
     clg_bn_sync *s = l->state;
     /* BN's kernel always writes an input gradient: the spare buffer when
      * nobody needs it. */
-    if (s && s->synced)
-        return clg_bn_sync_backward(ctx, ctx->dist, s, b->dx ? b->dx : b->spare, dparam(l, b, 0),
-                                    dparam(l, b, 1), b->dout, b->x, BN_AT(l, 3), gamma_of(l),
-                                    NULL);
-    return clg_batchnorm_backward(ctx, b->dx ? b->dx : b->spare, dparam(l, b, 0), dparam(l, b, 1),
-                                  b->dout, b->x, BN_AT(l, 2), BN_AT(l, 3), gamma_of(l));
+    const clg_tensor *dx = b->dx ? b->dx : b->spare;
+    if (s && s->synced) {
+        /* the activation's backward in place over dout, which no one reads after */
+        if (l->a.bn.act != CLG_ACT_IDENTITY)
+            CLG_TRY(clg_act_backward(ctx, b->dout, b->dout, &l->output, l->a.bn.act,
+                                     l->a.bn.slope));
+        return clg_bn_sync_backward(ctx, ctx->dist, s, dx, dparam(l, b, 0), dparam(l, b, 1),
+                                    b->dout, b->x, BN_AT(l, 3), gamma_of(l), NULL);
+    }
+    return clg_batchnorm_act_backward(ctx, dx, dparam(l, b, 0), dparam(l, b, 1), b->dout,
+                                      &l->output, b->x, BN_AT(l, 2), BN_AT(l, 3), gamma_of(l),
+                                      act_of(l));
 }
 
 const clg_layer_ops clg_layer_bn_ops = {"bn", 0, norm_shape, bn_slots, bn_init, bn_forward,
                                         bn_backward, bn_reserve, bn_release};
 
 clg_status clg_net_bn(clg_net *net, const char *name, int affine) {
-    clg_layer_args a = {.bn = {affine}};
+    clg_layer_args a = {.bn = {affine, CLG_ACT_IDENTITY, 0.0f}};
     return clg_net_add(net, CLG_LAYER_BN, name, &a);
+}
+
+/* ---- batch norm with a fused activation: bn's tensors and passes ---- */
+static clg_status bn_act_shape(clg_layer *l) {
+    clg_act a = l->a.bn.act;
+    if (a != CLG_ACT_RELU && !(a == CLG_ACT_LEAKY_RELU && l->a.bn.slope > 0.0f))
+        return clg_fail(CLG_ERR_INVALID_ARG, "bn_act: no fused %s of slope %g (ReLU, and leaky "
+                        "ReLU of a slope > 0, are)", clg_act_name(a), (double)l->a.bn.slope);
+    return CLG_OK;
+}
+
+/* Its backward reads its output (the activation's). */
+const clg_layer_ops clg_layer_bn_act_ops = {"bn_act", CLG_OP_NEEDS_OUTPUT, bn_act_shape,
+                                            bn_slots, bn_init, bn_forward, bn_backward,
+                                            bn_reserve, bn_release};
+
+clg_status clg_net_bn_act(clg_net *net, const char *name, int affine, clg_act act, float slope) {
+    clg_layer_args a = {.bn = {affine, act, slope}};
+    return clg_net_add(net, CLG_LAYER_BN_ACT, name, &a);
+}
+
+int clg_layer_is_act(const clg_layer *l) {
+    return l->kind == CLG_LAYER_ACT || l->kind == CLG_LAYER_BN_ACT;
 }
 
 /* ---- virtual batch norm: [weight, bias], saved mean, rstd (N, C) ---- */

@@ -9,6 +9,7 @@ static const clg_layer_ops *const table[CLG_LAYER_KIND_COUNT] = {
     [CLG_LAYER_LINEAR] = &clg_layer_linear_ops,
     [CLG_LAYER_WN_LINEAR] = &clg_layer_wn_linear_ops,
     [CLG_LAYER_BN] = &clg_layer_bn_ops,
+    [CLG_LAYER_BN_ACT] = &clg_layer_bn_act_ops,
     [CLG_LAYER_VBN] = &clg_layer_vbn_ops,
     [CLG_LAYER_ACT] = &clg_layer_act_ops,
     [CLG_LAYER_RESHAPE] = &clg_layer_reshape_ops,

@@ -8,7 +8,7 @@
 
 extern const clg_layer_ops clg_layer_conv_ops, clg_layer_convt_ops;
 extern const clg_layer_ops clg_layer_linear_ops, clg_layer_wn_linear_ops;
-extern const clg_layer_ops clg_layer_bn_ops, clg_layer_vbn_ops;
+extern const clg_layer_ops clg_layer_bn_ops, clg_layer_bn_act_ops, clg_layer_vbn_ops;
 extern const clg_layer_ops clg_layer_act_ops, clg_layer_dropout_ops, clg_layer_noise_ops;
 extern const clg_layer_ops clg_layer_reshape_ops, clg_layer_maxpool_ops;
 extern const clg_layer_ops clg_layer_avgpool2_ops, clg_layer_blurdown_ops;

@@ -46,6 +46,7 @@ typedef enum {
     CLG_LAYER_CONCAT,  /* [x, side input] along channels (labels, an image) */
     CLG_LAYER_WN_CONV, /* weight_g (K, 1, 1, 1), weight_v (K, C, R, S), bias (K) */
     CLG_LAYER_GAVGPOOL, /* global average pool: (N, C, H, W) -> (N, C, 1, 1) */
+    CLG_LAYER_BN_ACT,  /* batch norm then ReLU or leaky ReLU, fused: BN's tensors */
     CLG_LAYER_KIND_COUNT
 } clg_layer_kind;
 
@@ -116,7 +117,7 @@ const clg_layer_ops *clg_layer_ops_of(clg_layer_kind kind);
 typedef union {
     struct { int k, r, stride, pad, bias; clg_conv_desc d; } conv; /* conv, convT; d: set by shape */
     struct { int out, bias; float init_scale, v_std; clg_conv_desc d; } lin; /* linear, wn_linear; d: set by shape */
-    struct { int affine; } bn;                   /* bn, vbn */
+    struct { int affine; clg_act act; float slope; } bn; /* bn, vbn, bn_act */
     struct { clg_act act; float slope; } act;
     struct { float p; uint64_t rng_offset; int active; } drop; /* dropout p, noise std */
     struct { int h, w; } pool;                   /* maxpool's output size */
@@ -189,6 +190,12 @@ clg_status clg_net_wn_linear_v(clg_net *net, const char *name, int out, float in
  * (v ~ N(0, 0.05), g = 1, b = 0 until clg_net_data_init: unit scale). */
 clg_status clg_net_wn_conv(clg_net *net, const char *name, int k, int r, int stride, int pad);
 clg_status clg_net_bn(clg_net *net, const char *name, int affine);
+/* Batch norm then act (ReLU, or leaky ReLU of `slope`) in one layer: the
+ * same parameters and buffers as clg_net_bn's, the same results as
+ * clg_net_bn then clg_net_act, two passes over the tensor fewer. */
+clg_status clg_net_bn_act(clg_net *net, const char *name, int affine, clg_act act, float slope);
+/* Whether the layer's output is an activation's (kind act, or bn_act). */
+int clg_layer_is_act(const clg_layer *l);
 clg_status clg_net_vbn(clg_net *net, const char *name, int affine);
 clg_status clg_net_act(clg_net *net, clg_act act, float slope);
 clg_status clg_net_reshape(clg_net *net, int c, int h, int w);

@@ -13,7 +13,9 @@
  *   backward against the double analytic gradient: 5e-5, and against central
  *   finite differences (h = 1e-3) of the double forward: 1e-4. */
 #include "testutil.h"
+#include "activation.h"
 #include "batchnorm.h"
+#include "elementwise.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -354,6 +356,107 @@ static void test_sliced_shapes(void **state) {
     check_backward(*state, s2, 1, 0, 0, -2, 3, 5e-5);
 }
 
+/* ---- fused activation ------------------------------------------------------
+ * Batch norm with a fused ReLU or leaky ReLU must be bit-identical to batch
+ * norm then the activation layer (clg_act_*), forward (training and
+ * inference) and backward: the same float operations in the same order. */
+
+static void assert_same(clg_ctx *ctx, const clg_tensor *a, const clg_tensor *b, const char *what) {
+    float *ha = download(ctx, a), *hb = download(ctx, b);
+    if (memcmp(ha, hb, clg_tensor_bytes(a)) != 0) {
+        size_t n = clg_tensor_numel(a), i = 0;
+        while (i < n && memcmp(&ha[i], &hb[i], sizeof *ha) == 0) i++;
+        fail_msg("%s: fused and unfused differ at %zu: %.9g vs %.9g", what, i, (double)ha[i],
+                 (double)hb[i]);
+    }
+    free(ha), free(hb);
+}
+
+static void check_fused(clg_ctx *ctx, shape4 s, clg_bn_act act, int affine) {
+    const int N = s.n, C = s.c;
+    const size_t total = (size_t)N * C * s.h * s.w;
+    float *x = rand_floats(total, 31 + total, -2, 3), *dy = rand_floats(total, 32, -1, 1);
+    float *g = rand_floats((size_t)C, 33, 0.5f, 1.5f), *b = rand_floats((size_t)C, 34, -1, 1);
+    float *r0 = rand_floats((size_t)C, 35, 0.5f, 2);
+    clg_tensor tx = clg_test_tensor(ctx, N, C, s.h, s.w, x), tdy = clg_test_tensor(ctx, N, C, s.h, s.w, dy);
+    clg_tensor tg = clg_test_tensor(ctx, 1, C, 1, 1, g), tb = clg_test_tensor(ctx, 1, C, 1, 1, b);
+    clg_tensor t[2][8]; /* per variant: y, mean, rstd, rmean, rvar, dx, dgamma, dbeta */
+    for (int v = 0; v < 2; v++) {
+        for (int k = 0; k < 8; k++)
+            t[v][k] = k == 0 || k == 5 ? clg_test_tensor(ctx, N, C, s.h, s.w, NULL)
+                                       : clg_test_tensor(ctx, 1, C, 1, 1, k == 4 ? r0 : NULL);
+        CLG_ASSERT_OK(clg_fill(ctx, &t[v][3], 0.0f));
+        CLG_ASSERT_OK(clg_fill(ctx, &t[v][6], 0.0f));
+        CLG_ASSERT_OK(clg_fill(ctx, &t[v][7], 0.0f));
+    }
+    const clg_tensor *pg = affine ? &tg : NULL, *pb = affine ? &tb : NULL;
+    clg_tensor *f = t[0], *u = t[1], tmp = clg_test_tensor(ctx, N, C, s.h, s.w, NULL);
+    CLG_ASSERT_OK(clg_batchnorm_act_forward(ctx, &f[0], &f[1], &f[2], &tx, pg, pb, &f[3], &f[4],
+                                            0.1f, CLG_BN_EPS, act));
+    CLG_ASSERT_OK(clg_batchnorm_forward(ctx, &u[0], &u[1], &u[2], &tx, pg, pb, &u[3], &u[4], 0.1f,
+                                        CLG_BN_EPS));
+    CLG_ASSERT_OK(clg_act_forward(ctx, &u[0], &u[0], act.act, act.slope));
+    const char *names[8] = {"out", "mean", "rstd", "running_mean", "running_var", "dinp",
+                            "dgamma", "dbeta"};
+    for (int k = 0; k < 5; k++) assert_same(ctx, &f[k], &u[k], names[k]);
+    CLG_ASSERT_OK(clg_batchnorm_act_backward(ctx, &f[5], affine ? &f[6] : NULL,
+                                             affine ? &f[7] : NULL, &tdy, &f[0], &tx, &f[1],
+                                             &f[2], pg, act));
+    CLG_ASSERT_OK(clg_act_backward(ctx, &tmp, &tdy, &u[0], act.act, act.slope));
+    CLG_ASSERT_OK(clg_batchnorm_backward(ctx, &u[5], affine ? &u[6] : NULL, affine ? &u[7] : NULL,
+                                         &tmp, &tx, &u[1], &u[2], pg));
+    for (int k = 5; k < 8; k++) assert_same(ctx, &f[k], &u[k], names[k]);
+    /* inference, from the running statistics just updated */
+    CLG_ASSERT_OK(clg_batchnorm_act_forward_inference(ctx, &f[0], &tx, pg, pb, &f[3], &f[4],
+                                                      CLG_BN_EPS, act));
+    CLG_ASSERT_OK(clg_batchnorm_forward_inference(ctx, &u[0], &tx, pg, pb, &u[3], &u[4],
+                                                  CLG_BN_EPS));
+    CLG_ASSERT_OK(clg_act_forward(ctx, &u[0], &u[0], act.act, act.slope));
+    assert_same(ctx, &f[0], &u[0], "inference out");
+    for (int v = 0; v < 2; v++)
+        for (int k = 0; k < 8; k++) clg_tensor_free(ctx, &t[v][k]);
+    clg_tensor *ts[] = {&tx, &tdy, &tg, &tb, &tmp};
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) clg_tensor_free(ctx, ts[i]);
+    free(x), free(dy), free(g), free(b), free(r0);
+}
+
+static void test_fused_activation(void **state) {
+    /* the odd shapes (scalar, vector and 8-channel-block paths) and rows of
+     * 256 and more (the one-channel kernels on CPUs, vector and scalar) */
+    static const shape4 more[] = {{2, 3, 16, 16}, {2, 3, 16, 17}, {4, 8, 8, 8}};
+    const clg_bn_act acts[] = {{CLG_ACT_RELU, 0.0f}, {CLG_ACT_LEAKY_RELU, 0.2f}};
+    for (int a = 0; a < 2; a++) {
+        for (size_t i = 0; i < sizeof odd_shapes / sizeof *odd_shapes; i++)
+            check_fused(*state, odd_shapes[i], acts[a], (int)(i + a) % 2);
+        for (size_t i = 0; i < sizeof more / sizeof *more; i++)
+            check_fused(*state, more[i], acts[a], (int)(i + a + 1) % 2);
+    }
+}
+
+static void test_fused_invalid(void **state) {
+    clg_ctx *ctx = *state;
+    clg_tensor x = clg_test_tensor(ctx, 2, 4, 1, 1, NULL), y = clg_test_tensor(ctx, 2, 4, 1, 1, NULL);
+    clg_tensor m = clg_test_tensor(ctx, 1, 4, 1, 1, NULL), r = clg_test_tensor(ctx, 1, 4, 1, 1, NULL);
+    CLG_ASSERT_OK(clg_fill(ctx, &x, 0.5f));
+    const clg_bn_act tanh_act = {CLG_ACT_TANH, 0.0f}, flat = {CLG_ACT_LEAKY_RELU, 0.0f};
+    const clg_bn_act relu = {CLG_ACT_RELU, 0.0f};
+    assert_int_equal(clg_batchnorm_act_forward(ctx, &y, &m, &r, &x, NULL, NULL, NULL, NULL, 0.1f,
+                                               CLG_BN_EPS, tanh_act), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "no fused"));
+    assert_int_equal(clg_batchnorm_act_forward(ctx, &y, &m, &r, &x, NULL, NULL, NULL, NULL, 0.1f,
+                                               CLG_BN_EPS, flat), CLG_ERR_INVALID_ARG);
+    CLG_ASSERT_OK(clg_batchnorm_act_forward(ctx, &y, &m, &r, &x, NULL, NULL, NULL, NULL, 0.1f,
+                                            CLG_BN_EPS, relu));
+    /* the backward writing dinp over the output it reads */
+    assert_int_equal(clg_batchnorm_act_backward(ctx, &y, NULL, NULL, &x, &y, &x, &m, &r, NULL,
+                                                relu), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "overlap"));
+    assert_int_equal(clg_batchnorm_act_backward(ctx, &x, NULL, NULL, &x, NULL, &y, &m, &r, NULL,
+                                                relu), CLG_ERR_INVALID_ARG);
+    clg_tensor *ts[] = {&x, &y, &m, &r};
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) clg_tensor_free(ctx, ts[i]);
+}
+
 static void test_invalid_args(void **state) {
     clg_ctx *ctx = *state;
     clg_tensor x = clg_test_tensor(ctx, 1, 4, 1, 1, NULL), y = clg_test_tensor(ctx, 1, 4, 1, 1, NULL);
@@ -394,7 +497,8 @@ int main(void) {
         cmocka_unit_test(test_forward_large_mean), cmocka_unit_test(test_inference),
         cmocka_unit_test(test_backward_shapes),  cmocka_unit_test(test_backward_inplace),
         cmocka_unit_test(test_backward_dcgan),   cmocka_unit_test(test_sliced_shapes),
-        cmocka_unit_test(test_invalid_args),
+        cmocka_unit_test(test_invalid_args),     cmocka_unit_test(test_fused_activation),
+        cmocka_unit_test(test_fused_invalid),
     };
     /* The per-channel kernels, then the split kernels, forced on whatever
      * the device (one of them is its default). */

@@ -184,6 +184,28 @@ static void test_conv_bn_linear_gradients(void **state) {
     run_check(*state, &net, 0.5f, 5, CLG_NET_BATCH_STATS, 7, "conv/bn/convT/linear");
 }
 
+/* Batch norm with a fused activation. The sigmoid after the fused ReLU may
+ * not run in place over its output (which bn_act's backward reads: a
+ * sigmoid's output is positive everywhere, so reading it instead would pass
+ * every gradient through the ReLU). */
+static void test_bn_act_gradients(void **state) {
+    clg_net net;
+    clg_net_init(&net, 3, 2, 5, 5);
+    CLG_ASSERT_OK(clg_net_conv(&net, "main.0", 3, 3, 1, 1, 1));
+    CLG_ASSERT_OK(clg_net_bn_act(&net, "main.1", 1, CLG_ACT_LEAKY_RELU, 0.2f));
+    CLG_ASSERT_OK(clg_net_conv(&net, "main.3", 4, 3, 1, 1, 0)); /* 5 -> 5 */
+    CLG_ASSERT_OK(clg_net_bn_act(&net, "main.4", 0, CLG_ACT_RELU, 0.0f));
+    CLG_ASSERT_OK(clg_net_act(&net, CLG_ACT_SIGMOID, 0.0f));
+    CLG_ASSERT_OK(clg_net_reshape(&net, 100, 1, 1));
+    CLG_ASSERT_OK(clg_net_linear(&net, "main.7", 3, 1));
+    run_check(*state, &net, 0.5f, 9, CLG_NET_BATCH_STATS, 7, "conv/bn_act/sigmoid/linear");
+    assert_int_equal(net.layers[4].in_place, 0);
+    clg_net bad;
+    clg_net_init(&bad, 2, 2, 1, 1);
+    assert_int_equal(clg_net_bn_act(&bad, "main.0", 1, CLG_ACT_TANH, 0.0f), CLG_ERR_INVALID_ARG);
+    assert_non_null(strstr(clg_last_error(), "no fused tanh"));
+}
+
 static void test_pool_dropout_noise_gradients(void **state) {
     clg_net net;
     clg_net_init(&net, 2, 1, 7, 7);
@@ -580,6 +602,7 @@ static void test_bad_layers_refused(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_bn_linear_gradients),
+        cmocka_unit_test(test_bn_act_gradients),
         cmocka_unit_test(test_pool_dropout_noise_gradients),
         cmocka_unit_test(test_view_first_gradients),
         cmocka_unit_test(test_activation_dropout_noise_pairs),
