@@ -227,6 +227,8 @@ clg_status clg_ctx_create(clg_ctx **out, const char *spec) {
     if (!ctx) return clg_fail(CLG_ERR_OUT_OF_MEMORY, "out of host memory");
     clg_status rc = clg_device_select(spec, &ctx->dev);
     if (rc != CLG_OK) goto fail;
+    const char *pk = getenv("CLGAN_PROFILE_KERNELS");
+    ctx->profile_kernels = pk && strcmp(pk, "1") == 0;
     rc = norm_path(&ctx->norm_path);
     if (rc != CLG_OK) goto fail;
     cl_int err;
@@ -453,7 +455,7 @@ static clg_status launch(clg_ctx *ctx, cl_kernel k, cl_uint dims, const size_t *
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, gr, l, 0, NULL, ev);
     if (err == CL_SUCCESS && own) {
         clg_kernel_entry *e = find_entry(ctx, k);
-        CLG_TRY(clg_profile_record(ctx, own, e ? e->family : "?"));
+        CLG_TRY(clg_profile_record(ctx, own, !e ? "?" : ctx->profile_kernels ? e->name : e->family));
     }
     if (err != CL_SUCCESS)
         return clg_fail(err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES

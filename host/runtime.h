@@ -70,10 +70,11 @@ typedef struct clg_ctx {
     cl_mem scratch;                /* see clg_scratch */
     size_t scratch_bytes;
     int profile;                   /* 1: every launch records an event */
+    int profile_kernels;           /* $CLGAN_PROFILE_KERNELS=1: by kernel, not family */
     cl_event *prof_events;
     const char **prof_families;
     int prof_n, prof_cap;
-    clg_profile_entry prof[48];
+    clg_profile_entry prof[64];
     int prof_count;
     /* Data-parallel training (host/dist.h); NULL: this process alone. With
      * sync_bn, BN layers allocated meanwhile take their training statistics

@@ -140,8 +140,10 @@ static clg_status wn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const cl
     if (!b->param_grads) return mm_backward(ctx, l, b, &l->t[WW], NULL, 0, NULL);
     /* dw into scratch, then through w = g v / ||v|| into dv and dg. */
     CLG_TRY(mm_backward(ctx, l, b, &l->t[WW], &l->t[DW], 0, &l->dt[WB]));
-    return clg_weightnorm_backward(ctx, &l->dt[V], &l->dt[G], &l->t[DW], &l->t[V], &l->t[G],
-                                   &l->t[NORM], 1);
+    CLG_TRY(clg_weightnorm_backward(ctx, &l->dt[V], &l->dt[G], &l->t[DW], &l->t[V], &l->t[G],
+                                    &l->t[NORM], 1));
+    /* a fixed scale: its gradient stays 0, so Adam never moves it */
+    return l->a.lin.fixed_g ? clg_fill(ctx, &l->dt[G], 0.0f) : CLG_OK;
 }
 
 const clg_layer_ops clg_layer_wn_linear_ops = {"wn_linear", 0, linear_shape, wn_slots, wn_init,
@@ -151,6 +153,13 @@ clg_status clg_net_wn_linear_v(clg_net *net, const char *name, int out, float in
                                float v_std) {
     clg_layer_args a = {.lin = {out, 1, init_scale, v_std, {0}}};
     return clg_net_add(net, CLG_LAYER_WN_LINEAR, name, &a);
+}
+
+clg_status clg_net_fix_scale(clg_net *net) {
+    if (!net->count || net->layers[net->count - 1].kind != CLG_LAYER_WN_LINEAR)
+        return clg_fail(CLG_ERR_INVALID_ARG, "fix_scale: the last layer is not wn_linear");
+    net->layers[net->count - 1].a.lin.fixed_g = 1;
+    return CLG_OK;
 }
 
 clg_status clg_net_wn_linear(clg_net *net, const char *name, int out, float init_scale) {

@@ -116,7 +116,7 @@ const clg_layer_ops *clg_layer_ops_of(clg_layer_kind kind);
 /* Settings of the kinds that have some. */
 typedef union {
     struct { int k, r, stride, pad, bias; clg_conv_desc d; } conv; /* conv, convT; d: set by shape */
-    struct { int out, bias; float init_scale, v_std; clg_conv_desc d; } lin; /* linear, wn_linear; d: set by shape */
+    struct { int out, bias; float init_scale, v_std; clg_conv_desc d; int fixed_g; } lin; /* linear, wn_linear; d: set by shape; fixed_g: g not trained */
     struct { int affine; clg_act act; float slope; } bn; /* bn, vbn, bn_act */
     struct { clg_act act; float slope; } act;
     struct { float p; uint64_t rng_offset; int active; } drop; /* dropout p, noise std */
@@ -183,6 +183,9 @@ clg_status clg_net_linear(clg_net *net, const char *name, int out, int bias);
 /* Weight-normalised linear, w = g v / ||v|| per output (v ~ N(0, 0.05),
  * g = 1, b = 0 until clg_net_data_init, which scales to init_scale). */
 clg_status clg_net_wn_linear(clg_net *net, const char *name, int out, float init_scale);
+/* The last added weight-normalised linear layer keeps its scale g as the
+ * data-dependent initialisation (or init) sets it: g gets no gradient. */
+clg_status clg_net_fix_scale(clg_net *net);
 /* The same with v ~ N(0, v_std) (the size of v sets how fast Adam turns w). */
 clg_status clg_net_wn_linear_v(clg_net *net, const char *name, int out, float init_scale,
                                float v_std);

@@ -102,7 +102,7 @@ typedef struct {
 
 clg_ssl_config clg_ssl_config_default(void) {
     clg_ssl_config c = {0, 1, 100, 100, 10, 10, 500, 3e-3f, 0.5f, 0.999f, 1.0f, 1e-2f, 1,
-                        CLG_SSL_ARCH_MLP};
+                        CLG_SSL_ARCH_MLP, CLG_SSL_SCALES_ALL};
     return c;
 }
 
@@ -133,6 +133,8 @@ clg_status clg_ssl_config_check(const clg_ssl_config *c) {
         return clg_fail(CLG_ERR_INVALID_ARG, "--unlabeled-weight must be in [0, 100]");
     if (!(c->avg > 0 && c->avg <= 1))
         return clg_fail(CLG_ERR_INVALID_ARG, "--d-average must be in (0, 1]");
+    if (c->scales != CLG_SSL_SCALES_ALL && c->scales != CLG_SSL_SCALES_LAST)
+        return clg_fail(CLG_ERR_INVALID_ARG, "--scales must be all or last");
     return CLG_OK;
 }
 
@@ -147,6 +149,7 @@ static clg_status build_d_mlp(clg_net *d, const clg_ssl_config *c) {
     for (int k = 0; k < D_HIDDEN; k++, idx += 3) {
         name_of(nm, idx);
         CLG_TRY(clg_net_wn_linear_v(d, nm, d_widths[k], 1.0f, 0.1f));
+        if (c->scales == CLG_SSL_SCALES_LAST) CLG_TRY(clg_net_fix_scale(d));
         CLG_TRY(clg_net_act(d, CLG_ACT_RELU, 0.0f));
         if (k == D_HIDDEN - 1) CLG_TRY(clg_net_name_tap(d, "features"));
         CLG_TRY(clg_net_noise(d, 0.5f));
@@ -540,6 +543,10 @@ static const clg_config_field fields[] = {
       "reference: 1e-4 over 180,000 steps)"),
     F("seed", CLG_FIELD_U64, seed, 0, 1.8446744073709552e19, "--seed",
       "seed of the labelled subset, weights, noise and data order"),
+    {"scales", CLG_FIELD_CHOICE, offsetof(clg_ssl_config, scales), 0, 1, "--scales", NULL,
+     "which weight-normalised layers of D train their scale g: all, or last (the reference's "
+     "MNIST code: the hidden layers keep the g of the data-dependent initialisation; mlp only)",
+     0, 1, "all|last", 1},
 };
 #undef F
 

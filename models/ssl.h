@@ -17,7 +17,14 @@ typedef struct {
     float avg;              /* rate of D's weight average */
     uint64_t seed;
     int arch;               /* clg_ssl_arch */
+    int scales;             /* clg_ssl_scales: which of D's weight-normalised layers train g */
 } clg_ssl_config;
+
+/* CLG_SSL_SCALES_ALL: every weight-normalised layer of D trains its scale g;
+ * CLG_SSL_SCALES_LAST: the last only, the hidden ones keep the g of the
+ * data-dependent initialisation (openai/improved-gan's MNIST DenseLayer,
+ * train_scale=False but for the logits). */
+typedef enum { CLG_SSL_SCALES_ALL, CLG_SSL_SCALES_LAST } clg_ssl_scales;
 
 clg_ssl_config clg_ssl_config_default(void);
 /* The image side the config trains on: image_size, or 0's architecture's. */

@@ -322,6 +322,52 @@ static void test_baseline(void **state) {
     clg_dataset_free(&d);
 }
 
+/* --scales last: after two steps the hidden layers' scales g are what the
+ * data-dependent initialisation set, bit for bit, while their directions v
+ * and the last layer's g moved; --scales all moves every g. */
+static void test_scales(void **state) {
+    clg_ctx *ctx = *state;
+    clg_dataset d;
+    make_data(&d, 60);
+    for (int sc = 0; sc < 2; sc++) {
+        clg_ssl_config c = clg_ssl_config_default();
+        c.batch = 10, c.labels_per_class = 2, c.init_examples = 30, c.seed = 3;
+        c.scales = sc ? CLG_SSL_SCALES_LAST : CLG_SSL_SCALES_ALL;
+        clg_model *m;
+        CLG_ASSERT_OK(clg_ssl_ops.create(ctx, &c, 0, &m));
+        CLG_ASSERT_OK(clg_ssl_ops.prepare(ctx, m, &d));
+        clg_net *dn = net_of(m, 1);
+        float *p0 = block_host(ctx, &dn->params);
+        clg_metrics mt;
+        for (int k = 0; k < 2; k++) {
+            CLG_ASSERT_OK(clg_ssl_ops.step_enqueue(ctx, m));
+            CLG_ASSERT_OK(clg_ssl_ops.step_finish(ctx, m, &mt));
+        }
+        float *p1 = block_host(ctx, &dn->params);
+        clg_named_tensor nt[64];
+        const int nn = clg_net_tensors(dn, nt, 64);
+        char last[CLG_NAME_MAX + 16];
+        snprintf(last, sizeof last, "%s.weight_g", dn->layers[dn->count - 1].name);
+        int gs = 0;
+        for (int t = 0; t < nn; t++) {
+            const size_t at = nt[t].t.off / sizeof(float), n = clg_tensor_numel(&nt[t].t);
+            const int same = memcmp(p0 + at, p1 + at, n * sizeof *p0) == 0;
+            if (strstr(nt[t].name, ".weight_v")) assert_false(same);
+            if (!strstr(nt[t].name, ".weight_g")) continue;
+            gs++;
+            if (sc && strcmp(nt[t].name, last) != 0) {
+                if (!same) fail_msg("--scales last: %s moved", nt[t].name);
+            } else if (same) {
+                fail_msg("--scales %s: %s did not move", sc ? "last" : "all", nt[t].name);
+            }
+        }
+        assert_int_equal(gs, 6); /* five hidden layers and the logits */
+        free(p0), free(p1);
+        clg_ssl_ops.destroy(ctx, m);
+    }
+    clg_dataset_free(&d);
+}
+
 static void test_average(void **state) {
     clg_ctx *ctx = *state;
     clg_dataset d;
@@ -416,6 +462,7 @@ int main(void) {
         cmocka_unit_test(test_d_gradient),
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_average),
+        cmocka_unit_test(test_scales),
         cmocka_unit_test(test_accuracy),
     };
     return cmocka_run_group_tests_name("ssl", tests, clg_test_group_setup,
