@@ -30,6 +30,11 @@ static const tune_layer tune_layers[] = {
     {"dcgan32_D4", 0, 256, 1, 4, 4, 1, 0},    {"dcgan32_G1", 1, 100, 256, 1, 4, 1, 0},
     {"dcgan32_G2", 1, 256, 128, 4, 4, 2, 1},  {"dcgan32_G3", 1, 128, 64, 8, 4, 2, 1},
     {"dcgan32_G4", 1, 64, 3, 16, 4, 2, 1},    {"dcgan32_G4_nc1", 1, 64, 1, 16, 4, 2, 1},
+    /* the demo's model (`clgan bench`'s fmnist32: ngf = ndf = 32, one channel) */
+    {"fmnist32_D1", 0, 1, 32, 32, 4, 2, 1},   {"fmnist32_D2", 0, 32, 64, 16, 4, 2, 1},
+    {"fmnist32_D3", 0, 64, 128, 8, 4, 2, 1},  {"fmnist32_D4", 0, 128, 1, 4, 4, 1, 0},
+    {"fmnist32_G1", 1, 100, 128, 1, 4, 1, 0}, {"fmnist32_G2", 1, 128, 64, 4, 4, 2, 1},
+    {"fmnist32_G3", 1, 64, 32, 8, 4, 2, 1},   {"fmnist32_G4", 1, 32, 1, 16, 4, 2, 1},
 };
 #define NTUNE (int)(sizeof tune_layers / sizeof tune_layers[0])
 
@@ -143,7 +148,8 @@ int cli_tune(int argc, char **argv) {
                    "[--device D]\n\n"
                    "Runs the quick tune again (the device's default variants, which\n"
                    "clgan train and bench run once per device by themselves), then times\n"
-                   "every convolution variant on each DCGAN-64 and DCGAN-32 layer\n"
+                   "every convolution variant on each DCGAN-64 and DCGAN-32 layer and\n"
+                   "the demo's (fmnist32: width 32, one channel)\n"
                    "(conv_<net>_<layer>_<fwd|bwd_data|bwd_weight>, batch N, default 64) on\n"
                    "the device and stores the fastest per shape under the cache directory,\n"
                    "keyed by device and driver; later runs use it. Then times CLBlast's\n"

@@ -71,6 +71,13 @@ phase train64-ngf64-lag-bncpu 45 env CLGAN_BN_PATH=cpu $B/clgan train dcgan --da
 grep -E "batchnorm|ms per step|host overhead" "$logs/train64-ngf64-lag-bncpu.txt" | tee -a "$summary"
 grep -E "batchnorm" "$logs/train64-ngf64-lag.txt" | tee -a "$summary"
 
+# The demo's DCGAN-32 (width 32) by kernel: where its host-bound step goes.
+phase train32-ngf32-kernels 45 env CLGAN_PROFILE_KERNELS=1 $B/clgan train dcgan --data $data \
+    --image-size 32 --ngf 32 --ndf 32 --steps $steps --log-every 1000 --sample-every 0 \
+    --ckpt-every 0 --profile --out /tmp/train32-kernels
+grep -E "launches|ms per step" "$logs/train32-ngf32-kernels.txt" | sort -k2 -n -r | head -n 12 |
+    tee -a "$summary"
+
 # 2. The benchmark (conv vs CLBlast, norm vs copy, MBD).
 phase bench 120 $B/clgan bench $bfilter --json "$logs/bench.json"
 grep -E "^(copy|sgemm|bn_|vbn_|dnet|mbd_fwd\+bwd)|whole" "$logs/bench.txt" | tee -a "$summary"
