@@ -829,3 +829,20 @@ __kernel void conv_bias_grad(__global float *dbias, uint dbias_off,
     const float total = clg_group_sum(v, scratch);
     if (lid == 0) dbias[dbias_off + c] += total;
 }
+
+/* The same sums with one work-item per channel walking its N planes (CPUs,
+ * and small planes anywhere: a fully connected layer's plane is 1, where a
+ * work-group per channel would leave all but one of its items idle);
+ * neighbouring items read neighbouring channels. */
+__kernel void conv_bias_grad_cols(__global float *dbias, uint dbias_off,
+                                  __global const float *x, uint x_off,
+                                  uint N, uint C, uint plane) {
+    CLG_FOR_EACH(c, C) {
+        float v = 0.0f;
+        for (uint n = 0; n < N; n++) {
+            __global const float *row = x + x_off + (n * C + c) * plane;
+            for (uint i = 0; i < plane; i++) v += row[i];
+        }
+        dbias[dbias_off + c] += v;
+    }
+}
