@@ -27,21 +27,25 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
+/* Scalar words and 32 x 32 -> 64-bit products rather than a uint4 and
+ * mul_hi: the same bits, and PoCL vectorises this form across work-items
+ * (rng_add_normal 1.8x faster on AVX-512 than the uint4/mul_hi form,
+ * `train ssl --profile`, BENCHMARKS.md). */
 uint4 philox4x32_10(uint4 ctr, uint2 key) {
+    uint c0 = ctr.x, c1 = ctr.y, c2 = ctr.z, c3 = ctr.w, k0 = key.x, k1 = key.y;
     for (int r = 0; r < 10; r++) {
         if (r > 0) {
-            key.x += PHILOX_W0;
-            key.y += PHILOX_W1;
+            k0 += PHILOX_W0;
+            k1 += PHILOX_W1;
         }
-        /* 32 x 32 -> 64-bit products rather than mul_hi: the same bits, and
-         * PoCL vectorises these across work-items (rng_add_normal 1.2 to
-         * 1.3x faster on AVX-512, `train ssl --profile`) */
-        const ulong p0 = (ulong)PHILOX_M0 * ctr.x, p1 = (ulong)PHILOX_M1 * ctr.z;
-        const uint hi0 = (uint)(p0 >> 32), lo0 = (uint)p0;
-        const uint hi1 = (uint)(p1 >> 32), lo1 = (uint)p1;
-        ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
+        const ulong p0 = (ulong)PHILOX_M0 * c0, p1 = (ulong)PHILOX_M1 * c2;
+        const uint n0 = (uint)(p1 >> 32) ^ c1 ^ k0, n2 = (uint)(p0 >> 32) ^ c3 ^ k1;
+        c1 = (uint)p1;
+        c3 = (uint)p0;
+        c0 = n0;
+        c2 = n2;
     }
-    return ctr;
+    return (uint4)(c0, c1, c2, c3);
 }
 
 float rng_u01(uint word) {
