@@ -143,6 +143,25 @@ static void test_ssl_resume_same(void **state) {
     clg_test_assert_same_file(pa, pb);
 }
 
+/* CLGAN_PROFILE_KERNELS=1: --profile names kernels (DCGAN's fused batch
+ * norm and its convolutions), not families. */
+static void test_profile_kernels(void **state) {
+    (void)state;
+    char o[300], out[8192];
+    snprintf(o, sizeof o, "%s/prof", dir);
+    const char *args[] = {"train", "dcgan", "--image-size", "32", "--ngf", "8", "--ndf", "8",
+                          "--batch-size", "8", "--steps", "2", "--profile", "--sample-every",
+                          "0", "--ckpt-every", "0", "--out", o, NULL};
+    setenv("CLGAN_PROFILE_KERNELS", "1", 1);
+    int rc = run_clgan(args, out, sizeof out);
+    unsetenv("CLGAN_PROFILE_KERNELS");
+    if (rc != 0) fail_msg("clgan train dcgan exited %d:\n%s", rc, out);
+    if (!strstr(out, "\n  bn_") || !strstr(out, "\n  conv2d_") || strstr(out, "\n  batchnorm "))
+        fail_msg("no per-kernel profile in:\n%s", out);
+    rc = run_clgan(args, out, sizeof out);
+    if (rc != 0 || !strstr(out, "\n  batchnorm ")) fail_msg("no per-family profile in:\n%s", out);
+}
+
 /* A checkpoint with one flipped data byte (its CRC32 no longer matches),
  * and one that is not there: `clgan sample` says which and why. */
 static void test_bad_checkpoint(void **state) {
@@ -190,6 +209,7 @@ int main(void) {
         cmocka_unit_test(test_train_help),
         cmocka_unit_test(test_bench_dense),
         cmocka_unit_test(test_ssl_resume_same),
+        cmocka_unit_test(test_profile_kernels),
     };
     return clg_test_run_in_tmpdir("cli", dir, sizeof dir, tests, sizeof tests / sizeof tests[0]);
 }
