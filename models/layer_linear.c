@@ -93,7 +93,7 @@ const clg_layer_ops clg_layer_linear_ops = {"linear", 0, linear_shape, linear_sl
                                             linear_reserve, NULL};
 
 clg_status clg_net_linear(clg_net *net, const char *name, int out, int bias) {
-    clg_layer_args a = {.lin = {out, bias, 1.0f, 0.0f, {0}}};
+    clg_layer_args a = {.lin = {out, bias, 1.0f, 0.0f, {0}, 0}};
     return clg_net_add(net, CLG_LAYER_LINEAR, name, &a);
 }
 
@@ -151,7 +151,7 @@ const clg_layer_ops clg_layer_wn_linear_ops = {"wn_linear", 0, linear_shape, wn_
 
 clg_status clg_net_wn_linear_v(clg_net *net, const char *name, int out, float init_scale,
                                float v_std) {
-    clg_layer_args a = {.lin = {out, 1, init_scale, v_std, {0}}};
+    clg_layer_args a = {.lin = {out, 1, init_scale, v_std, {0}, 0}};
     return clg_net_add(net, CLG_LAYER_WN_LINEAR, name, &a);
 }
 

@@ -199,6 +199,6 @@ const clg_layer_ops clg_layer_vbn_ops = {"vbn", 0, norm_shape, vbn_slots, norm_i
                                          vbn_forward, vbn_backward, vbn_reserve, vbn_release};
 
 clg_status clg_net_vbn(clg_net *net, const char *name, int affine) {
-    clg_layer_args a = {.bn = {affine}};
+    clg_layer_args a = {.bn = {affine, CLG_ACT_IDENTITY, 0.0f}};
     return clg_net_add(net, CLG_LAYER_VBN, name, &a);
 }
