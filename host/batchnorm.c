@@ -131,18 +131,21 @@ static clg_status check_affine(const char *op, const clg_tensor *gamma, const cl
 
 /* The program's defines for a fused activation (kernels/batchnorm.cl's
  * BN_ACT, BN_SLOPE) into buf; *defs NULL for none (the plain program). */
+clg_status clg_bn_act_check(const char *op, clg_bn_act a) {
+    if (a.act == CLG_ACT_IDENTITY || a.act == CLG_ACT_RELU ||
+        (a.act == CLG_ACT_LEAKY_RELU && a.slope > 0.0f && isfinite(a.slope)))
+        return CLG_OK;
+    return clg_fail(CLG_ERR_INVALID_ARG, "%s: no fused %s of slope %g (ReLU, and leaky ReLU "
+                    "of a slope > 0, are)", op, clg_act_name(a.act), (double)a.slope);
+}
+
 static clg_status act_defines(const char *op, clg_bn_act a, char *buf, size_t cap,
                               const char **defs) {
     *defs = NULL;
+    CLG_TRY(clg_bn_act_check(op, a));
     if (a.act == CLG_ACT_IDENTITY) return CLG_OK;
-    if (a.act == CLG_ACT_RELU) {
-        snprintf(buf, cap, "BN_ACT=1");
-    } else if (a.act == CLG_ACT_LEAKY_RELU && a.slope > 0.0f && isfinite(a.slope)) {
-        snprintf(buf, cap, "BN_ACT=2 BN_SLOPE=%.9gf", (double)a.slope);
-    } else {
-        return clg_fail(CLG_ERR_INVALID_ARG, "%s: no fused %s of slope %g (ReLU, and leaky ReLU "
-                        "of a slope > 0, are)", op, clg_act_name(a.act), (double)a.slope);
-    }
+    if (a.act == CLG_ACT_RELU) snprintf(buf, cap, "BN_ACT=1");
+    else snprintf(buf, cap, "BN_ACT=2 BN_SLOPE=%.9gf", (double)a.slope);
     *defs = buf;
     return CLG_OK;
 }

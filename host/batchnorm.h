@@ -60,6 +60,10 @@ typedef struct {
     float slope;
 } clg_bn_act;
 
+/* CLG_OK for an activation these functions fuse (IDENTITY included), else
+ * CLG_ERR_INVALID_ARG naming `op`. */
+clg_status clg_bn_act_check(const char *op, clg_bn_act act);
+
 clg_status clg_batchnorm_act_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
                                      const clg_tensor *rstd, const clg_tensor *inp,
                                      const clg_tensor *gamma, const clg_tensor *beta,

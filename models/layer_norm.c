@@ -126,11 +126,9 @@ clg_status clg_net_bn(clg_net *net, const char *name, int affine) {
 
 /* ---- batch norm with a fused activation: bn's tensors and passes ---- */
 static clg_status bn_act_shape(clg_layer *l) {
-    clg_act a = l->a.bn.act;
-    if (a != CLG_ACT_RELU && !(a == CLG_ACT_LEAKY_RELU && l->a.bn.slope > 0.0f))
-        return clg_fail(CLG_ERR_INVALID_ARG, "bn_act: no fused %s of slope %g (ReLU, and leaky "
-                        "ReLU of a slope > 0, are)", clg_act_name(a), (double)l->a.bn.slope);
-    return CLG_OK;
+    if (l->a.bn.act == CLG_ACT_IDENTITY)
+        return clg_fail(CLG_ERR_INVALID_ARG, "bn_act: no activation to fuse (that is bn)");
+    return clg_bn_act_check("bn_act", act_of(l));
 }
 
 /* Its backward reads its output (the activation's). */
