@@ -159,13 +159,21 @@ static void fail_all(clg_dist *d, int rc) {
     clg_dist_abort(d, rc);
 }
 
-static int run_ranked(clg_dist *d, clg_train_opts *o, const char *device, int sync_bn) {
+/* What each rank of a data-parallel run is told besides the training options. */
+typedef struct {
+    const char *device;
+    int sync_bn;
+    double bucket_mb; /* gradient buckets overlapped with the backward pass (0: one per net) */
+} rank_opts;
+
+static int run_ranked(clg_dist *d, clg_train_opts *o, const rank_opts *ro) {
     char spec[256];
     clg_ctx *ctx;
-    clg_status s = rank_device(d, device, spec, sizeof spec);
+    clg_status s = rank_device(d, ro->device, spec, sizeof spec);
     if (s == CLG_OK) s = cli_ctx_create(&ctx, spec[0] ? spec : NULL);
     if (s != CLG_OK) return cli_error(s, "opening the device");
-    ctx->dist = d, ctx->sync_bn = sync_bn;
+    ctx->dist = d, ctx->sync_bn = ro->sync_bn;
+    d->bucket_bytes = (size_t)(ro->bucket_mb * 1048576.0);
     /* Open MPI hands its ranks a pseudo-terminal even when mpirun's output
      * goes to a file: one line per update there. */
     progress_state ps = {d->size == 1 && isatty(STDOUT_FILENO)};
@@ -189,13 +197,13 @@ static int run_ranked(clg_dist *d, clg_train_opts *o, const char *device, int sy
     return rc;
 }
 
-static int run(clg_train_opts *o, const char *device, int sync_bn) {
+static int run(clg_train_opts *o, const rank_opts *ro) {
     clg_dist d;
     clg_status s = clg_dist_init(&d);
     if (s != CLG_OK) return cli_error(s, "joining the MPI job");
-    if (sync_bn && d.size == 1)
-        fprintf(stderr, "clgan train: --sync-bn has no effect in a single process\n");
-    int rc = run_ranked(&d, o, device, sync_bn);
+    if ((ro->sync_bn || ro->bucket_mb > 0) && d.size == 1)
+        fprintf(stderr, "clgan train: --sync-bn and --grad-buckets have no effect in a single process\n");
+    int rc = run_ranked(&d, o, ro);
     if (rc) fail_all(&d, rc); /* returns alone */
     clg_dist_finalize(&d);
     return rc;
@@ -206,9 +214,8 @@ static int train_model(const clg_model_ops *ops, int argc, char **argv) {
     indirect *ind = calloc(1, sizeof *ind);
     if (!cfg || !ind) return free(cfg), free(ind), cli_error(CLG_ERR_OUT_OF_MEMORY, "starting");
     clg_train_opts o = {ops, cfg, "fashion-mnist", NULL, "out", 0, 0, 0, 0, 200, 500, 10, 0};
-    int sync_bn = 0;
+    rank_opts ro = {NULL, 0, 0.0};
     if (ops->evaluate) o.test_data = "fashion-mnist-test";
-    const char *device = NULL;
     cli_opt opts[MAX_OPTS];
     int n = model_opts(ops, cfg, opts, ind);
     opts[n++] = (cli_opt){"--data", NULL, OPT_STR, &o.data,
@@ -225,10 +232,12 @@ static int train_model(const clg_model_ops *ops, int argc, char **argv) {
         opts[n++] = (cli_opt){"--sample-every", NULL, OPT_LONG, &o.sample_every, "steps between sample grids"};
     opts[n++] = (cli_opt){"--ckpt-every", NULL, OPT_LONG, &o.ckpt_every, "steps between checkpoints"};
     opts[n++] = (cli_opt){"--log-every", NULL, OPT_LONG, &o.log_every, "steps between log lines"};
-    opts[n++] = (cli_opt){"--device", "-d", OPT_STR, &device, "P:D or part of a device name"};
+    opts[n++] = (cli_opt){"--device", "-d", OPT_STR, &ro.device, "P:D or part of a device name"};
     opts[n++] = (cli_opt){"--profile", NULL, OPT_FLAG, &o.profile, "time kernel families and host overhead"};
-    opts[n++] = (cli_opt){"--sync-bn", NULL, OPT_FLAG, &sync_bn,
+    opts[n++] = (cli_opt){"--sync-bn", NULL, OPT_FLAG, &ro.sync_bn,
                           "under mpirun: batch norm statistics over every rank's share of the batch"};
+    opts[n++] = (cli_opt){"--grad-buckets", NULL, OPT_DOUBLE, &ro.bucket_mb,
+                          "under mpirun: average gradients in buckets of this many MB as the backward pass reaches them (0: one allreduce per network after it; same results)"};
     char cmd[64], help[1024];
     snprintf(cmd, sizeof cmd, "train %s", ops->kind);
     snprintf(help, sizeof help, "usage: clgan train %s [options]\n\n%s\nWrites config.json, "
@@ -239,12 +248,13 @@ static int train_model(const clg_model_ops *ops, int argc, char **argv) {
     if (r) {
         rc = r < 0 ? 0 : r;
     } else if (o.steps < 0 || o.epochs < 0 || o.minutes < 0 || o.sample_every < 0 ||
-               o.ckpt_every < 0 || o.log_every < 0 || !*o.out || !*o.data) {
-        fprintf(stderr, "clgan %s: counts and times must not be negative, --out and --data not empty\n", cmd);
+               o.ckpt_every < 0 || o.log_every < 0 || !(ro.bucket_mb >= 0 && ro.bucket_mb < 1e6) ||
+               !*o.out || !*o.data) {
+        fprintf(stderr, "clgan %s: counts, times and --grad-buckets must not be negative (--grad-buckets under 1e6 MB), --out and --data not empty\n", cmd);
     } else if (!(rc = apply_indirect(ops, cfg, ind))) {
         if (!o.steps && !o.epochs && !(o.minutes > 0)) o.epochs = 1;
         clg_status s = o.resume ? CLG_OK : ops->config_check(cfg);
-        rc = s != CLG_OK ? cli_error(s, "checking the settings") : run(&o, device, sync_bn);
+        rc = s != CLG_OK ? cli_error(s, "checking the settings") : run(&o, &ro);
     }
     free(cfg);
     free(ind);

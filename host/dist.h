@@ -26,6 +26,8 @@ typedef struct clg_dist {
     double comm_s;              /* wall time inside allreduce/broadcast calls */
     double tensor_s;            /* wall time of clg_dist_allreduce_tensor (read, sum, write) */
     long tensor_calls;
+    size_t bucket_bytes;        /* gradient buckets overlapped with the backward pass
+                                   (models/grad_buckets.h); 0: one allreduce per net */
 } clg_dist;
 
 /* "mpi" or "single": the implementation built in. */
@@ -52,6 +54,15 @@ void clg_dist_abort(clg_dist *d, int code);
 
 /* Device tensors (dist_common.c). t = scale * (sum of t over ranks). */
 clg_status clg_dist_allreduce_tensor(clg_ctx *ctx, clg_dist *d, const clg_tensor *t, float scale);
+/* The same, overlapped: once `ready` (an event of ctx's queue) has
+ * completed, read t on the side queue into host[0..numel), sum it over the
+ * ranks, scale it, and enqueue its write back on ctx's queue without
+ * waiting (host must stay untouched until that write is done). Only the
+ * time after `ready` counts in tensor_s. */
+clg_status clg_dist_allreduce_after(clg_ctx *ctx, clg_dist *d, const clg_tensor *t,
+                                    cl_event ready, float scale, float *host);
+/* d's staging buffer with room for n floats (for clg_dist_allreduce_after). */
+clg_status clg_dist_staging(clg_dist *d, size_t n, float **host);
 /* t from rank 0 on every rank. */
 clg_status clg_dist_bcast_tensor(clg_ctx *ctx, clg_dist *d, const clg_tensor *t);
 

@@ -30,6 +30,30 @@ static clg_status staging(clg_dist *d, size_t n) {
     return CLG_OK;
 }
 
+clg_status clg_dist_staging(clg_dist *d, size_t n, float **host) {
+    CLG_TRY(staging(d, n));
+    *host = d->host;
+    return CLG_OK;
+}
+
+clg_status clg_dist_allreduce_after(clg_ctx *ctx, clg_dist *d, const clg_tensor *t,
+                                    cl_event ready, float scale, float *host) {
+    const size_t n = clg_tensor_numel(t);
+    cl_command_queue side;
+    CLG_TRY(clg_ctx_side_queue(ctx, &side));
+    CL_CHECK(clWaitForEvents(1, &ready));
+    double t0 = now_s();
+    CL_CHECK(clEnqueueReadBuffer(side, t->buf, CL_TRUE, t->off, n * sizeof(float), host, 1,
+                                 &ready, NULL));
+    CLG_TRY(clg_dist_allreduce_sum(d, host, n));
+    for (size_t i = 0; i < n; i++) host[i] *= scale;
+    CL_CHECK(clEnqueueWriteBuffer(ctx->queue, t->buf, CL_FALSE, t->off, n * sizeof(float), host,
+                                  0, NULL, NULL));
+    d->tensor_s += now_s() - t0;
+    d->tensor_calls++;
+    return CLG_OK;
+}
+
 clg_status clg_dist_allreduce_tensor(clg_ctx *ctx, clg_dist *d, const clg_tensor *t,
                                      float scale) {
     if (d->size == 1 && scale == 1.0f) return CLG_OK;

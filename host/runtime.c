@@ -259,6 +259,10 @@ void clg_ctx_free(clg_ctx *ctx) {
     free(ctx->prof_events);
     free(ctx->prof_families);
     clg_programs_free(ctx);
+    if (ctx->side) {
+        clFinish(ctx->side);
+        clReleaseCommandQueue(ctx->side);
+    }
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
     if (ctx->context) clReleaseContext(ctx->context);
     free(ctx);
@@ -266,6 +270,16 @@ void clg_ctx_free(clg_ctx *ctx) {
 
 clg_status clg_ctx_finish(clg_ctx *ctx) {
     CL_CHECK(clFinish(ctx->queue));
+    return CLG_OK;
+}
+
+clg_status clg_ctx_side_queue(clg_ctx *ctx, cl_command_queue *q) {
+    if (!ctx->side) {
+        cl_int err;
+        ctx->side = clCreateCommandQueue(ctx->context, ctx->dev.device, 0, &err);
+        CL_CHECK(err);
+    }
+    *q = ctx->side;
     return CLG_OK;
 }
 

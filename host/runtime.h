@@ -62,6 +62,7 @@ typedef struct clg_ctx {
     clg_device_info dev;
     cl_context context;
     cl_command_queue queue; /* in order, profiling enabled */
+    cl_command_queue side;  /* a second in-order queue, made on first use (clg_ctx_side_queue) */
     clg_program_entry *programs; /* built programs, by (family, defines) */
     clg_kernel_entry *kernels;   /* kernel objects, by (program, name) */
     void *blas_scratch;          /* reserved for host/gemm.c */
@@ -97,6 +98,9 @@ clg_status clg_ctx_create(clg_ctx **out, const char *spec);
 /* Releases everything the context created; NULL is fine. */
 void clg_ctx_free(clg_ctx *ctx);
 clg_status clg_ctx_finish(clg_ctx *ctx);
+/* The second queue (made on first use): transfers that wait for an event of
+ * the main queue without waiting for everything enqueued after it. */
+clg_status clg_ctx_side_queue(clg_ctx *ctx, cl_command_queue *q);
 
 /* Device buffers, counted in live_bytes/peak_bytes. A failed allocation
  * names `what` and the size. */

@@ -2,6 +2,7 @@
  * model the generic trainer trains (`clgan train classifier`), which
  * exports the network for `clgan eval` when training ends. */
 #include "classifier.h"
+#include "grad_buckets.h"
 #include "checkpoint.h"
 #include "data.h"
 #include "json.h"
@@ -238,6 +239,7 @@ static clg_status cls_step_enqueue(clg_ctx *ctx, clg_model *mm) {
     clg_tensor logits = *clg_net_output(net), dlogits = clg_net_doutput(net);
     CLG_TRY(clg_xent_forward(ctx, &m->stats, &logits, &m->base.labels));
     CLG_TRY(clg_xent_backward(ctx, &dlogits, &logits, &m->base.labels));
+    CLG_TRY(clg_grad_buckets_arm(ctx, net));
     CLG_TRY(clg_net_backward(ctx, net, x, NULL, 1));
     CLG_TRY(clg_model_adam_step(ctx, &m->opt, net));
     m->base.step++;

@@ -1,6 +1,7 @@
 /* gan_pair.c: a generator and a discriminator trained against each other
  * (see gan_pair.h). */
 #include "gan_pair.h"
+#include "grad_buckets.h"
 #include "elementwise.h"
 #include "bias.h"
 #include "loss.h"
@@ -130,8 +131,11 @@ static clg_status update(clg_ctx *ctx, clg_pair *p, clg_net *net, clg_adam *opt,
                          const clg_tensor *hist) {
     const float w = p->s.hist_avg;
     clg_tensor th = clg_block_tensor(&net->params);
+    CLG_TRY(clg_grad_average(ctx, net)); /* the same on every rank from here on */
     if (w > 0) CLG_TRY(clg_pair_hist_grad(ctx, p, net, hist));
-    CLG_TRY(clg_model_adam_step(ctx, opt, net));
+    clg_tensor g = clg_block_tensor(&net->grads), m = clg_block_tensor(&net->adam_m);
+    clg_tensor v = clg_block_tensor(&net->adam_v);
+    CLG_TRY(clg_adam_step(ctx, opt, &th, &g, &m, &v));
     if (!(w > 0)) return CLG_OK;
     const float a = 1.0f / (float)(opt->step + 1);
     CLG_TRY(clg_scale(ctx, hist, hist, 1.0f - a));
@@ -189,6 +193,7 @@ clg_status clg_pair_d_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real, u
     if (p->g.vbn_input.buf) CLG_TRY(clg_net_vbn_reference(ctx, &p->g, NULL));
     CLG_TRY(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));
     sides(&p->d, p->d_fake_side);
+    CLG_TRY(clg_grad_buckets_arm(ctx, &p->d)); /* this pass completes D's gradients */
     return d_pass(ctx, p, clg_net_output(&p->g), 0.0f, 1, NULL, 1);
 }
 
@@ -233,6 +238,8 @@ clg_status clg_pair_g_grads(clg_ctx *ctx, clg_pair *p, const clg_tensor *real) {
         sides(&p->d, p->d_fake_side);
         CLG_TRY(d_pass(ctx, p, clg_net_output(&p->g), 1.0f, 2, &g_dout, 0));
     }
+    /* VBN's reference pass adds to G's gradients after this one */
+    if (!p->g.vbn_input.buf) CLG_TRY(clg_grad_buckets_arm(ctx, &p->g));
     CLG_TRY(clg_net_backward(ctx, &p->g, &p->z, NULL, 1));
     return p->g.vbn_input.buf ? clg_net_vbn_reference_backward(ctx, &p->g) : CLG_OK;
 }

@@ -2,6 +2,7 @@
  * from JSON, latent noise, input tensors and the Adam step over a net. */
 #include "model.h"
 #include "dist.h"
+#include "grad_buckets.h"
 #include "rng.h"
 
 #include <math.h>
@@ -174,7 +175,6 @@ clg_status clg_model_adam_step(clg_ctx *ctx, clg_adam *opt, clg_net *net) {
     clg_tensor p = clg_block_tensor(&net->params), g = clg_block_tensor(&net->grads);
     clg_tensor m = clg_block_tensor(&net->adam_m), v = clg_block_tensor(&net->adam_v);
     /* Data-parallel: every rank's gradient of its slice's mean loss, averaged. */
-    if (ctx->dist && ctx->dist->size > 1)
-        CLG_TRY(clg_dist_allreduce_tensor(ctx, ctx->dist, &g, 1.0f / (float)ctx->dist->size));
+    CLG_TRY(clg_grad_average(ctx, net));
     return clg_adam_step(ctx, opt, &p, &g, &m, &v);
 }

@@ -174,7 +174,8 @@ clg_status clg_model_inputs_create(clg_ctx *ctx, clg_model *m);
 void clg_model_inputs_free(clg_ctx *ctx, clg_model *m);
 /* For models: one Adam step of a net over its whole parameter block; in
  * data-parallel training (ctx->dist) the gradients are first averaged over
- * the ranks (one allreduce per net and step). */
+ * the ranks (clg_grad_average: one allreduce per net and step, or by
+ * buckets when the backward was armed). */
 clg_status clg_model_adam_step(clg_ctx *ctx, clg_adam *opt, clg_net *net);
 
 #endif

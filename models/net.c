@@ -4,6 +4,7 @@
 #include "net.h"
 #include "dist.h"
 #include "elementwise.h"
+#include "grad_buckets.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -176,6 +177,7 @@ fail:
 }
 
 void clg_net_free(clg_ctx *ctx, clg_net *net) {
+    clg_grad_buckets_release(net);
     clg_block *blocks[] = {&net->params, &net->grads,  &net->adam_m, &net->adam_v,
                            &net->buffers, &net->saved, &net->acts};
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) clg_block_free(ctx, blocks[i]);
@@ -330,9 +332,10 @@ clg_status clg_net_backward_taps(clg_ctx *ctx, clg_net *net, const clg_tensor *i
                               *l->name ? " " : "", l->name);
             return rc;
         }
+        if (param_grads) CLG_TRY(clg_grad_buckets_mark(ctx, net, i));
         if (!l->in_place) cur ^= 1;
     }
-    return CLG_OK;
+    return param_grads ? clg_grad_buckets_mark(ctx, net, -1) : CLG_OK;
 }
 
 clg_status clg_net_backward(clg_ctx *ctx, clg_net *net, const clg_tensor *inp,

@@ -147,6 +147,22 @@ struct clg_layer {
 #define CLG_NET_MAX_LAYERS 64
 #define CLG_NET_MAX_SIDES 2
 
+/* Data-parallel gradient buckets (models/grad_buckets.h): consecutive
+ * layers' stretch of the gradient block, final once the backward has
+ * passed the lowest of them. */
+typedef struct {
+    int first;         /* its lowest layer */
+    size_t off, bytes; /* its stretch of the gradient block */
+    cl_event ready;    /* marker after layer `first`'s backward, when armed */
+} clg_grad_bucket;
+
+typedef struct {
+    size_t planned; /* bucket bytes they were planned for (0: not planned) */
+    int count;
+    int armed; /* 1: the next backward with parameter gradients marks them; 2: marked */
+    clg_grad_bucket b[CLG_NET_MAX_LAYERS]; /* from the last layers down */
+} clg_grad_buckets;
+
 struct clg_net {
     clg_layer layers[CLG_NET_MAX_LAYERS];
     int count;
@@ -166,6 +182,7 @@ struct clg_net {
     int vbn_ref;   /* 1 during clg_net_vbn_reference (VBN layers take statistics),
                       2 during clg_net_vbn_reference_backward */
     int data_init; /* 1 during clg_net_data_init: WN layers set g, b from their output */
+    clg_grad_buckets buckets;
 };
 
 /* Start a network taking (batch, c, h, w) inputs. */

@@ -58,6 +58,7 @@
  * default is the MNIST code's 0.003 (its CIFAR code: --lr 0.0003, decayed
  * linearly over the last two thirds of 1200 epochs). */
 #include "ssl.h"
+#include "grad_buckets.h"
 #include "parallel.h"
 #include "data.h"
 #include "elementwise.h"
@@ -397,11 +398,15 @@ clg_status clg_ssl_d_grads(clg_ctx *ctx, clg_model *mm, const clg_tensor *unl, l
     const float w = m->cfg.unlabeled_weight;
     clg_pair *p = &m->p;
     CLG_TRY(clg_net_zero_grad(ctx, &p->d));
+    if (!(w > 0)) { /* the labelled pass alone completes D's gradients */
+        CLG_TRY(clg_grad_buckets_arm(ctx, &p->d));
+        return d_term(ctx, m, &m->x_lab, -1.0f, 1.0f, 0);
+    }
     CLG_TRY(d_term(ctx, m, &m->x_lab, -1.0f, 1.0f, 0));
-    if (!(w > 0)) return CLG_OK;
     CLG_TRY(d_term(ctx, m, unl, 1.0f, 0.5f * w, 1));
     CLG_TRY(clg_model_noise_share(ctx, p->s.noise_seed, &p->z, 0, index));
     CLG_TRY(clg_net_forward(ctx, &p->g, &p->z, CLG_NET_TRAIN));
+    CLG_TRY(clg_grad_buckets_arm(ctx, &p->d)); /* the generated pass completes them */
     return d_term(ctx, m, clg_net_output(&p->g), 0.0f, 0.5f * w, 2);
 }
 

@@ -353,23 +353,28 @@ static clg_status upload(run *r, clg_ctx *ctx, const float *staged, const cl_int
  * time, over the steps after the first (which compiles kernels). */
 typedef struct {
     double wall, grad_s, comm_s;
-    long steps;
+    long steps, calls;
 } dp_acc;
 
 static void dp_time(const clg_ctx *ctx, dp_acc *dp, long done, double dt) {
     if (!ctx->dist) return;
-    if (done == 1) *dp = (dp_acc){0, ctx->dist->tensor_s, ctx->dist->comm_s, 0};
+    const clg_dist *d = ctx->dist;
+    if (done == 1) *dp = (dp_acc){0, d->tensor_s, d->comm_s, 0, d->tensor_calls};
     else dp->wall += dt, dp->steps++;
 }
 
 static void dp_report(const run *r, const clg_ctx *ctx, const dp_acc *dp) {
     if (r->ranks == 1 || dp->steps < 1) return;
+    const clg_dist *d = ctx->dist;
     const long n = dp->steps;
-    double step = dp->wall / n, g = (ctx->dist->tensor_s - dp->grad_s) / n;
-    double c = (ctx->dist->comm_s - dp->comm_s) / n;
+    double step = dp->wall / n, g = (d->tensor_s - dp->grad_s) / n;
+    double c = (d->comm_s - dp->comm_s) / n;
     say(r, "data-parallel over %d ranks: %.1f ms per step; gradient averaging %.2f ms (%.1f%%: "
-        "device read, allreduce, write); all MPI calls %.2f ms (%.1f%%)", r->ranks, step * 1e3,
-        g * 1e3, 100.0 * g / step, c * 1e3, 100.0 * c / step);
+        "device read, allreduce, write; %.1f allreduces per step%s); all MPI calls %.2f ms "
+        "(%.1f%%)", r->ranks, step * 1e3, g * 1e3, 100.0 * g / step,
+        (double)(d->tensor_calls - dp->calls) / (double)n,
+        d->bucket_bytes ? ", by buckets after the device reached them" : "", c * 1e3,
+        100.0 * c / step);
 }
 
 /* A step that logs, saves and scores nothing, and is not the last by count:
@@ -396,7 +401,7 @@ static clg_status loop(run *r, clg_ctx *ctx, clg_train_profile *prof) {
     const cl_int *labels = clg_loader_last_labels(&r->ld);
     double t0 = now_s();
     prof_acc pa = {0, 0};
-    dp_acc dp = {0, 0, 0, 0};
+    dp_acc dp = {0, 0, 0, 0, 0};
     ctx->profile = r->o->profile;
     for (int stop = 0; !stop;) {
         double ts = now_s();

@@ -10,6 +10,7 @@
 set -u
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
+bucket=${BUCKET_MB:-0.25}
 export POCL_MAX_PTHREAD_COUNT=1 CLGAN_QUICK_TUNE=0
 data=${CLGAN_DATA_DIR:-/usr/share/datasets/fashion-mnist}/t10k-images-idx3-ubyte.gz
 F="--data $data --ngf 32 --ndf 32 --steps 40 --log-every 40 --profile --sample-every 0 --ckpt-every 0"
@@ -28,6 +29,9 @@ while [ "$r" -le "$rounds" ]; do
     echo "-- 2 ranks, --sync-bn"
     $M -np 2 build/clgan train dcgan $F --batch-size 128 --sync-bn --out "$out/2s" 2>&1 |
         grep -E "data-parallel"
+    echo "-- 2 ranks, --grad-buckets $bucket"
+    $M -np 2 build/clgan train dcgan $F --batch-size 128 --grad-buckets "$bucket" \
+        --out "$out/2b" 2>&1 | grep -E "data-parallel"
     r=$((r + 1))
 done
 rm -rf "$out"

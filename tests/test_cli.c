@@ -77,6 +77,8 @@ static void test_bad_flags(void **state) {
     expect_fail(model, 2, "unknown model 'nosuchmodel'");
     const char *arch[] = {"train", "ssl", "--arch", "dcgan", NULL};
     expect_fail(arch, 2, "--arch 'dcgan': one of mlp|conv");
+    const char *buckets[] = {"train", "dcgan", "--grad-buckets", "-1", NULL};
+    expect_fail(buckets, 2, "--grad-buckets must not be negative");
 }
 
 /* `clgan train --help` exits 0 and lists every model of the table, a line

@@ -151,12 +151,14 @@ static void assert_logs_match(const char *a, const char *b, int lines) {
     assert_logs_match_but(a, b, lines, NULL);
 }
 
-/* Every tensor of one checkpoint whose name contains `only` (NULL: all) in
- * the other, same shape, within tolerance. */
-static void assert_checkpoints_match_only(const char *only) {
+/* Every tensor of dir/a's checkpoint whose name contains `only` (NULL:
+ * all) in dir/b's, same shape, within tol_abs + tol_rel |a| (0, 0: bit for
+ * bit). */
+static void assert_checkpoints_within(const char *a_dir, const char *b_dir, const char *only,
+                                      double tol_abs, double tol_rel) {
     char pa[400], pb[400];
-    snprintf(pa, sizeof pa, "%s/one/checkpoint.safetensors", dir);
-    snprintf(pb, sizeof pb, "%s/two/checkpoint.safetensors", dir);
+    snprintf(pa, sizeof pa, "%s/%s/checkpoint.safetensors", dir, a_dir);
+    snprintf(pb, sizeof pb, "%s/%s/checkpoint.safetensors", dir, b_dir);
     clg_safetensors a, b;
     CLG_ASSERT_OK(clg_safetensors_read(pa, &a));
     CLG_ASSERT_OK(clg_safetensors_read(pb, &b));
@@ -170,8 +172,8 @@ static void assert_checkpoints_match_only(const char *only) {
         if (!y || y->numel != x->numel) fail_msg("%s: missing or reshaped", x->name);
         for (size_t i = 0; i < x->numel; i++) {
             double d = fabs((double)x->data[i] - y->data[i]);
-            if (!(d <= TOL_ABS + TOL_REL * fabs(x->data[i])))
-                fail_msg("%s[%zu]: 1 rank %.8g, 2 ranks %.8g", x->name, i, x->data[i],
+            if (!(d <= tol_abs + tol_rel * fabs(x->data[i])))
+                fail_msg("%s[%zu]: %s %.8g, %s %.8g", x->name, i, a_dir, x->data[i], b_dir,
                          y->data[i]);
             if (d > worst) worst = d;
         }
@@ -182,6 +184,10 @@ static void assert_checkpoints_match_only(const char *only) {
     assert_non_null(strstr(cfg, "\"batch_size\": 16"));
     clg_safetensors_free(&a);
     clg_safetensors_free(&b);
+}
+
+static void assert_checkpoints_match_only(const char *only) {
+    assert_checkpoints_within("one", "two", only, TOL_ABS, TOL_REL);
 }
 
 static void assert_checkpoints_match(void) { assert_checkpoints_match_only(NULL); }
@@ -276,6 +282,56 @@ static void test_ssl_splits(void **state) {
 #undef SSL
 }
 
+/* The gradient allreduces of dir/NAME.log's --profile line, per step. */
+static double allreduces_per_step(const char *name) {
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s.log", dir, name);
+    long len;
+    char *log = (char *)clg_test_slurp(path, &len);
+    log[len] = '\0';
+    const char *at = strstr(log, "allreduces per step");
+    double n = -1;
+    while (at && at > log && at[-1] != ';') at--;
+    if (at) n = strtod(at, NULL);
+    free(log);
+    return n;
+}
+
+/* --grad-buckets: gradients averaged bucket by bucket as the backward pass
+ * reaches them (2 KB: about a bucket per layer) give every tensor bit for
+ * bit what one allreduce per network gives (the same sums of the same
+ * numbers), with historical averaging (which must come after the average)
+ * and for ssl (its D completed by the generated pass, or by the labelled
+ * one alone); the logs say how many allreduces ran: 2 per step (D, G), and
+ * more with buckets, so a bucketing that silently fell back would fail. */
+static void test_grad_buckets_match(void **state) {
+    (void)state;
+    if (!mpi_ready()) skip();
+    char mpi[128], path[400];
+    snprintf(path, sizeof path, "%s/toy.idx", dir);
+    clg_test_write_idx(path, 64, 0);
+    mpirun2(mpi, sizeof mpi);
+    static const char *const runs[][2] = {
+        {"bk-dcgan", DCGAN " --hist-avg 0.1 --profile"},
+        {"bk-ssl", "ssl --labels-per-class 3 --init-examples 16 --sample-every 0 --profile"
+                   FMNIST},
+        {"bk-ssl0", "ssl --labels-per-class 3 --init-examples 16 --unlabeled-weight 0 "
+                    "--profile" FMNIST}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char a[64], b[64], flags[300];
+        snprintf(a, sizeof a, "%s-net", runs[i][0]);
+        snprintf(b, sizeof b, "%s-bucket", runs[i][0]);
+        snprintf(flags, sizeof flags, "%s --grad-buckets 0.002", runs[i][1]);
+        assert_int_equal(train(mpi, a, 3, runs[i][1]), 0);
+        assert_int_equal(train(mpi, b, 3, flags), 0);
+        assert_checkpoints_within(a, b, NULL, 0, 0);
+        const double nets = strstr(runs[i][0], "ssl0") ? 1 : 2;
+        assert_true(allreduces_per_step(a) == nets);
+        if (!(allreduces_per_step(b) > nets + 2))
+            fail_msg("%s: %.1f allreduces per step", b, allreduces_per_step(b));
+    }
+}
+
 static void test_failing_rank_ends_all(void **state) {
     (void)state;
     if (!mpi_ready()) skip();
@@ -299,6 +355,7 @@ int main(void) {
         cmocka_unit_test(test_every_model_splits),
         cmocka_unit_test(test_ssl_splits),
         cmocka_unit_test(test_vbn_splits),
+        cmocka_unit_test(test_grad_buckets_match),
         cmocka_unit_test(test_failing_rank_ends_all),
     };
     return clg_test_run_in_tmpdir("dist", dir, sizeof dir, tests, sizeof tests / sizeof tests[0]);
