@@ -4,9 +4,12 @@
 # rank (POCL_MAX_PTHREAD_COUNT=1, each rank bound to a core), 40 steps with
 # --profile. Each round runs, in turn: 1 rank; 1 rank waiting for every step
 # (CLGAN_SYNC_STEPS=1, as several ranks do); 2 ranks; 2 ranks with
-# --sync-bn. Prints each run's step time and the 2-rank runs' gradient
-# averaging. Efficiency = step(1 rank) / step(2 ranks). Needs Open MPI's
-# mpirun and build/clgan; run it on an otherwise idle machine.
+# --sync-bn; 2 ranks averaging the gradients in buckets overlapped with the
+# backward pass (--grad-buckets $BUCKET_MB, default 0.25); 2 ranks over Open
+# MPI's TCP transport instead of shared memory. Prints each run's step time
+# and the 2-rank runs' gradient averaging. Efficiency = step(1 rank) /
+# step(2 ranks). Needs Open MPI's mpirun and build/clgan; run it on an
+# otherwise idle machine.
 set -u
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
@@ -32,6 +35,9 @@ while [ "$r" -le "$rounds" ]; do
     echo "-- 2 ranks, --grad-buckets $bucket"
     $M -np 2 build/clgan train dcgan $F --batch-size 128 --grad-buckets "$bucket" \
         --out "$out/2b" 2>&1 | grep -E "data-parallel"
+    echo "-- 2 ranks over TCP (--mca btl tcp,self: the transport between machines)"
+    $M --mca btl tcp,self -np 2 build/clgan train dcgan $F --batch-size 128 \
+        --out "$out/2t" 2>&1 | grep -E "data-parallel"
     r=$((r + 1))
 done
 rm -rf "$out"

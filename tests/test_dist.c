@@ -302,8 +302,9 @@ static double allreduces_per_step(const char *name) {
  * bit what one allreduce per network gives (the same sums of the same
  * numbers), with historical averaging (which must come after the average)
  * and for ssl (its D completed by the generated pass, or by the labelled
- * one alone); the logs say how many allreduces ran: 2 per step (D, G), and
- * more with buckets, so a bucketing that silently fell back would fail. */
+ * one alone), and over Open MPI's TCP transport too; the logs say how many
+ * allreduces ran: 2 per step (D, G), and more with buckets, so a bucketing
+ * that silently fell back would fail. */
 static void test_grad_buckets_match(void **state) {
     (void)state;
     if (!mpi_ready()) skip();
@@ -330,6 +331,14 @@ static void test_grad_buckets_match(void **state) {
         if (!(allreduces_per_step(b) > nets + 2))
             fail_msg("%s: %.1f allreduces per step", b, allreduces_per_step(b));
     }
+    /* Open MPI over TCP (its transport between machines) instead of shared
+     * memory: the same sums, the same bits. */
+    if (sh("mpirun --version 2>&1 | grep -q 'Open MPI'") != 0) return;
+    char tcp[200], flags[300];
+    snprintf(tcp, sizeof tcp, "%s --mca btl tcp,self", mpi);
+    snprintf(flags, sizeof flags, "%s --grad-buckets 0.002", runs[0][1]);
+    assert_int_equal(train(tcp, "bk-dcgan-tcp", 3, flags), 0);
+    assert_checkpoints_within("bk-dcgan-net", "bk-dcgan-tcp", NULL, 0, 0);
 }
 
 static void test_failing_rank_ends_all(void **state) {
