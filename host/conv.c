@@ -13,6 +13,14 @@
 
 #define CONV_FLAG_BIAS 1u
 #define CONV_FLAG_ACCUMULATE 2u
+#define CONV_FLAG_RELU 4u
+#define CONV_FLAG_LEAKY 8u
+
+/* The kernels' epilogue activation: its flag (or 0) and leaky ReLU's slope. */
+typedef struct {
+    cl_uint flags;
+    float slope;
+} conv_epi;
 
 /* Scratch for split-K partial sums is kept below this. */
 #define CONV_SPLIT_MAX_BYTES ((size_t)128 << 20)
@@ -216,14 +224,14 @@ static int choose_split(const clg_ctx *ctx, const clg_conv_algo *a, long groups,
 /* Add up split partials into out (see conv_split_reduce). */
 static clg_status split_reduce(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *out,
                                cl_mem part, cl_uint numel, cl_uint nsplit, const clg_tensor *bias,
-                               cl_uint plane, cl_uint nchan, cl_uint flags) {
+                               cl_uint plane, cl_uint nchan, cl_uint flags, float slope) {
     cl_kernel k;
     CLG_TRY(algo_kernel(ctx, a, "conv_split_reduce", &k));
     /* Without a bias the kernel never reads its argument: out stands in. */
     CLG_TRY(CLG_SET_ARGS(k, CLG_TENSOR_ARGS(out), CLG_ARG(part),
                          CLG_ARG_OFF(0, (size_t)numel * nsplit), CLG_TENSOR_ARGS(bias ? bias : out),
                          CLG_ARG(numel), CLG_ARG(nsplit), CLG_ARG(plane), CLG_ARG(nchan),
-                         CLG_ARG(flags)));
+                         CLG_ARG(flags), CLG_ARG(slope)));
     return clg_launch_flat(ctx, k, numel, NULL);
 }
 
@@ -352,7 +360,8 @@ static clg_status pack_rows(clg_ctx *ctx, const clg_conv_algo *a, cl_mem dst, si
  * its rows last into the scratch after the split partials, then one launch. */
 static clg_status igemm_mvec(clg_ctx *ctx, const clg_conv_algo *a, const igemm_plan *pl,
                              const clg_tensor *out, const clg_tensor *src, const clg_tensor *wt,
-                             const clg_tensor *bias, cl_uint flags, const clg_conv_desc *d) {
+                             const clg_tensor *bias, cl_uint flags, float slope,
+                             const clg_conv_desc *d) {
     const size_t numel = clg_tensor_numel(out), Mp = mvec_rows(a, pl->M);
     const size_t part = pl->nsplit > 1 ? (size_t)pl->nsplit * numel : 0;
     const size_t packed = mvec_packed(a, pl, d);
@@ -387,7 +396,7 @@ static clg_status igemm_mvec(clg_ctx *ctx, const clg_conv_algo *a, const igemm_p
                          CLG_ARG(v[5]), CLG_ARG(v[6]), CLG_ARG(v[7]), CLG_ARG(v[8]),
                          CLG_ARG(v[9]), CLG_ARG(v[10]), CLG_ARG(umode), CLG_ARG(uf),
                          CLG_ARG(slen), CLG_ARG(unumel), CLG_ARG(uMp), CLG_ARG(spad_lo),
-                         CLG_ARG(spad_hi)));
+                         CLG_ARG(spad_hi), CLG_ARG(slope)));
     size_t gx = (size_t)cdiv(pl->ncols, a->nb), gy = Mp / (size_t)(a->wm * a->vw);
     gx = (gx + (size_t)a->lx - 1) / (size_t)a->lx * (size_t)a->lx;
     gy = (gy + (size_t)a->ly - 1) / (size_t)a->ly * (size_t)a->ly;
@@ -397,17 +406,18 @@ static clg_status igemm_mvec(clg_ctx *ctx, const clg_conv_algo *a, const igemm_p
     const int m1 = pl->mode == 1 || pl->mode == 2;
     return split_reduce(ctx, a, out, sc, (cl_uint)numel, (cl_uint)pl->nsplit, bias,
                         pl->mode == 3 ? 1 : (cl_uint)(m1 ? d->H * d->W : d->P * d->Q),
-                        pl->mode == 3 ? 1 : (cl_uint)pl->M, flags);
+                        pl->mode == 3 ? 1 : (cl_uint)pl->M, flags, slope);
 }
 
-/* out = A x B as conv2d_igemm (mode 0 forward, 1 or 2 backward-data). */
+/* out = act(A x B + bias) as conv2d_igemm (mode 0 forward, 1 or 2 backward-data). */
 static clg_status igemm(clg_ctx *ctx, const clg_conv_algo *a, int mode, const clg_tensor *out,
                         const clg_tensor *src, const clg_tensor *wt, const clg_tensor *bias,
-                        const clg_conv_desc *d) {
+                        conv_epi epi, const clg_conv_desc *d) {
     const size_t numel = clg_tensor_numel(out);
     const igemm_plan pl = plan_igemm(ctx, a, mode, d, numel);
+    const cl_uint out_flags = (bias ? CONV_FLAG_BIAS : 0) | epi.flags;
     if (a->kind == CLG_CONV_MVEC)
-        return igemm_mvec(ctx, a, &pl, out, src, wt, bias, bias ? CONV_FLAG_BIAS : 0, d);
+        return igemm_mvec(ctx, a, &pl, out, src, wt, bias, out_flags, epi.slope, d);
     mode = pl.mode;
     const int M = pl.M, nphase = pl.nphase, nsplit = pl.nsplit, split_len = pl.split_len;
     const long ncols = pl.ncols;
@@ -419,7 +429,7 @@ static clg_status igemm(clg_ctx *ctx, const clg_conv_algo *a, int mode, const cl
                         a->kind == CLG_CONV_TILED ? "conv2d_igemm_tiled" : "conv2d_igemm_direct",
                         &k));
     clg_tensor dst = *out;
-    cl_uint flags = bias ? CONV_FLAG_BIAS : 0;
+    cl_uint flags = out_flags;
     if (nsplit > 1) {
         CLG_TRY(clg_scratch(ctx, (size_t)nsplit * numel * sizeof(float), &sc));
         dst = clg_tensor_view(sc, 0, nsplit, 1, 1, (int)numel);
@@ -435,7 +445,8 @@ static clg_status igemm(clg_ctx *ctx, const clg_conv_algo *a, int mode, const cl
                               CLG_TENSOR_ARGS(bias ? bias : wt), CLG_ARG(N), CLG_ARG(C),
                               CLG_ARG(H), CLG_ARG(W), CLG_ARG(K), CLG_ARG(R), CLG_ARG(S),
                               CLG_ARG(ust), CLG_ARG(upad), CLG_ARG(P), CLG_ARG(Q),
-                              CLG_ARG(umode), CLG_ARG(flags), CLG_ARG(slen), CLG_ARG(unumel)),
+                              CLG_ARG(umode), CLG_ARG(flags), CLG_ARG(slen), CLG_ARG(unumel),
+                              CLG_ARG(epi.slope)),
                  done);
     if (a->kind == CLG_CONV_TILED) {
         size_t lx = (size_t)(a->tn / a->vw), ly = (size_t)(a->tm / a->wm);
@@ -453,7 +464,7 @@ static clg_status igemm(clg_ctx *ctx, const clg_conv_algo *a, int mode, const cl
     if (nsplit > 1)
         CLG_TRY_GOTO(split_reduce(ctx, a, out, sc, (cl_uint)numel, (cl_uint)nsplit, bias,
                                   (cl_uint)(mode ? d->H * d->W : d->P * d->Q), (cl_uint)M,
-                                  bias ? CONV_FLAG_BIAS : 0),
+                                  out_flags, epi.slope),
                      done);
 done:
     return rc;
@@ -476,7 +487,7 @@ static clg_status bwdw(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *d
     const size_t numel = clg_tensor_numel(dw);
     const igemm_plan pl = plan_bwdw(ctx, a, d, numel);
     if (a->kind == CLG_CONV_MVEC)
-        return igemm_mvec(ctx, a, &pl, dw, inp, dout, NULL, CONV_FLAG_ACCUMULATE, d);
+        return igemm_mvec(ctx, a, &pl, dw, inp, dout, NULL, CONV_FLAG_ACCUMULATE, 0.0f, d);
     const int M = pl.M, nsplit = pl.nsplit, split_len = pl.split_len;
     const long ncols = pl.ncols;
 
@@ -517,7 +528,7 @@ static clg_status bwdw(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *d
     }
     if (nsplit > 1)
         CLG_TRY_GOTO(split_reduce(ctx, a, dw, sc, (cl_uint)numel, (cl_uint)nsplit, NULL, 1, 1,
-                                  CONV_FLAG_ACCUMULATE),
+                                  CONV_FLAG_ACCUMULATE, 0.0f),
                      done);
 done:
     return rc;
@@ -559,33 +570,67 @@ static clg_status resolve(clg_ctx *ctx, const clg_conv_algo *a, clg_conv_dir dir
 
 /* ---- convolution -------------------------------------------------------- */
 
-clg_status clg_conv2d_forward_algo(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *out,
-                                   const clg_tensor *inp, const clg_tensor *weight,
-                                   const clg_tensor *bias, const clg_conv_desc *d) {
+/* The epilogue of an activation the kernels fuse (ReLU, leaky ReLU), or none. */
+static clg_status epilogue(const char *op, const clg_conv_act *act, conv_epi *out) {
+    *out = (conv_epi){0, 0.0f};
+    if (!act || act->act == CLG_ACT_IDENTITY) return CLG_OK;
+    if (act->act == CLG_ACT_RELU) {
+        out->flags = CONV_FLAG_RELU;
+        return CLG_OK;
+    }
+    if (act->act == CLG_ACT_LEAKY_RELU && act->slope > 0.0f) {
+        *out = (conv_epi){CONV_FLAG_LEAKY, act->slope};
+        return CLG_OK;
+    }
+    return clg_fail(CLG_ERR_INVALID_ARG, "%s: the kernels fuse ReLU and leaky ReLU (slope > 0) "
+                    "only, not %s (slope %g)", op, clg_act_name(act->act), (double)act->slope);
+}
+
+clg_status clg_conv2d_forward_act_algo(clg_ctx *ctx, const clg_conv_algo *a,
+                                       const clg_tensor *out, const clg_tensor *inp,
+                                       const clg_tensor *weight, const clg_tensor *bias,
+                                       const clg_conv_act *act, const clg_conv_desc *d) {
     const char *op = "conv2d_forward";
+    conv_epi epi;
     CLG_TRY(check_desc(op, d));
     CLG_TRY(check_shape(op, "out", out, d->N, d->K, d->P, d->Q));
     CLG_TRY(check_shape(op, "inp", inp, d->N, d->C, d->H, d->W));
     CLG_TRY(check_shape(op, "weight", weight, d->K, d->C, d->R, d->S));
     CLG_TRY(check_vec(op, "bias", bias, d->K));
+    CLG_TRY(epilogue(op, act, &epi));
     clg_conv_algo use;
     CLG_TRY(resolve(ctx, a, CLG_CONV_FWD, d, &use));
-    return igemm(ctx, &use, 0, out, inp, weight, bias, d);
+    return igemm(ctx, &use, 0, out, inp, weight, bias, epi, d);
+}
+
+clg_status clg_conv2d_forward_algo(clg_ctx *ctx, const clg_conv_algo *a, const clg_tensor *out,
+                                   const clg_tensor *inp, const clg_tensor *weight,
+                                   const clg_tensor *bias, const clg_conv_desc *d) {
+    return clg_conv2d_forward_act_algo(ctx, a, out, inp, weight, bias, NULL, d);
+}
+
+clg_status clg_conv2d_backward_data_act_algo(clg_ctx *ctx, const clg_conv_algo *a,
+                                             const clg_tensor *dinp, const clg_tensor *dout,
+                                             const clg_tensor *weight, const clg_tensor *bias,
+                                             const clg_conv_act *act, const clg_conv_desc *d) {
+    const char *op = "conv2d_backward_data";
+    conv_epi epi;
+    CLG_TRY(check_desc(op, d));
+    CLG_TRY(check_shape(op, "dinp", dinp, d->N, d->C, d->H, d->W));
+    CLG_TRY(check_shape(op, "dout", dout, d->N, d->K, d->P, d->Q));
+    CLG_TRY(check_shape(op, "weight", weight, d->K, d->C, d->R, d->S));
+    CLG_TRY(check_vec(op, "bias", bias, d->C));
+    CLG_TRY(epilogue(op, act, &epi));
+    clg_conv_algo use;
+    CLG_TRY(resolve(ctx, a, CLG_CONV_BWD_DATA, d, &use));
+    return igemm(ctx, &use, 1, dinp, dout, weight, bias, epi, d);
 }
 
 clg_status clg_conv2d_backward_data_algo(clg_ctx *ctx, const clg_conv_algo *a,
                                          const clg_tensor *dinp, const clg_tensor *dout,
                                          const clg_tensor *weight, const clg_tensor *bias,
                                          const clg_conv_desc *d) {
-    const char *op = "conv2d_backward_data";
-    CLG_TRY(check_desc(op, d));
-    CLG_TRY(check_shape(op, "dinp", dinp, d->N, d->C, d->H, d->W));
-    CLG_TRY(check_shape(op, "dout", dout, d->N, d->K, d->P, d->Q));
-    CLG_TRY(check_shape(op, "weight", weight, d->K, d->C, d->R, d->S));
-    CLG_TRY(check_vec(op, "bias", bias, d->C));
-    clg_conv_algo use;
-    CLG_TRY(resolve(ctx, a, CLG_CONV_BWD_DATA, d, &use));
-    return igemm(ctx, &use, 1, dinp, dout, weight, bias, d);
+    return clg_conv2d_backward_data_act_algo(ctx, a, dinp, dout, weight, bias, NULL, d);
 }
 
 clg_status clg_conv2d_backward_weight_algo(clg_ctx *ctx, const clg_conv_algo *a,
@@ -608,7 +653,13 @@ clg_status clg_conv2d_backward_weight_algo(clg_ctx *ctx, const clg_conv_algo *a,
 clg_status clg_conv2d_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *inp,
                               const clg_tensor *weight, const clg_tensor *bias,
                               const clg_conv_desc *d) {
-    return clg_conv2d_forward_algo(ctx, NULL, out, inp, weight, bias, d);
+    return clg_conv2d_forward_act_algo(ctx, NULL, out, inp, weight, bias, NULL, d);
+}
+
+clg_status clg_conv2d_forward_act(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *inp,
+                                  const clg_tensor *weight, const clg_tensor *bias,
+                                  const clg_conv_act *act, const clg_conv_desc *d) {
+    return clg_conv2d_forward_act_algo(ctx, NULL, out, inp, weight, bias, act, d);
 }
 
 clg_status clg_conv2d_backward_data(clg_ctx *ctx, const clg_tensor *dinp,
@@ -635,11 +686,19 @@ static clg_status transposed(clg_status s, const char *op) {
     return s;
 }
 
+clg_status clg_conv_transpose2d_forward_act(clg_ctx *ctx, const clg_tensor *out,
+                                            const clg_tensor *inp, const clg_tensor *weight,
+                                            const clg_tensor *bias, const clg_conv_act *act,
+                                            const clg_conv_desc *d) {
+    return transposed(
+        clg_conv2d_backward_data_act_algo(ctx, NULL, out, inp, weight, bias, act, d),
+        "conv_transpose2d_forward");
+}
+
 clg_status clg_conv_transpose2d_forward(clg_ctx *ctx, const clg_tensor *out,
                                         const clg_tensor *inp, const clg_tensor *weight,
                                         const clg_tensor *bias, const clg_conv_desc *d) {
-    return transposed(clg_conv2d_backward_data_algo(ctx, NULL, out, inp, weight, bias, d),
-                      "conv_transpose2d_forward");
+    return clg_conv_transpose2d_forward_act(ctx, out, inp, weight, bias, NULL, d);
 }
 
 clg_status clg_conv_transpose2d_backward_data(clg_ctx *ctx, const clg_tensor *dinp,

@@ -16,6 +16,7 @@
 #ifndef CLG_CONV_H
 #define CLG_CONV_H
 
+#include "activation.h"
 #include "conv_desc.h"
 #include "tensor.h"
 
@@ -24,12 +25,25 @@
  * training loop allocates nothing after its setup. */
 clg_status clg_conv_reserve(clg_ctx *ctx, const clg_conv_desc *d);
 
+/* An activation the forward-direction calls (the *_act ones) apply after
+ * the bias in the kernels' epilogue, bit for bit as clg_act_forward would
+ * after them: CLG_ACT_IDENTITY, CLG_ACT_RELU or CLG_ACT_LEAKY_RELU (slope
+ * > 0); others are CLG_ERR_INVALID_ARG. NULL: none. */
+typedef struct {
+    clg_act act;
+    float slope;
+} clg_conv_act;
+
 /* ---- convolution ---- */
 
 /* out (N, K, P, Q) = conv(inp (N, C, H, W), weight (K, C, R, S)) + bias (K) or NULL. */
 clg_status clg_conv2d_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *inp,
                               const clg_tensor *weight, const clg_tensor *bias,
                               const clg_conv_desc *d);
+/* out = act(conv + bias). */
+clg_status clg_conv2d_forward_act(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *inp,
+                                  const clg_tensor *weight, const clg_tensor *bias,
+                                  const clg_conv_act *act, const clg_conv_desc *d);
 /* dinp (N, C, H, W) = gradient of the forward wrt inp, given dout (N, K, P, Q).
  * Overwrites dinp. */
 clg_status clg_conv2d_backward_data(clg_ctx *ctx, const clg_tensor *dinp,
@@ -48,6 +62,11 @@ clg_status clg_conv2d_backward_weight(clg_ctx *ctx, const clg_tensor *dweight,
 clg_status clg_conv_transpose2d_forward(clg_ctx *ctx, const clg_tensor *out,
                                         const clg_tensor *inp, const clg_tensor *weight,
                                         const clg_tensor *bias, const clg_conv_desc *d);
+/* out = act(convT + bias). */
+clg_status clg_conv_transpose2d_forward_act(clg_ctx *ctx, const clg_tensor *out,
+                                            const clg_tensor *inp, const clg_tensor *weight,
+                                            const clg_tensor *bias, const clg_conv_act *act,
+                                            const clg_conv_desc *d);
 /* dinp (N, C_in, H_in, W_in) = gradient wrt inp given dout (N, C_out, H_out, W_out).
  * Overwrites dinp. */
 clg_status clg_conv_transpose2d_backward_data(clg_ctx *ctx, const clg_tensor *dinp,
@@ -87,6 +106,16 @@ clg_status clg_conv2d_backward_weight_algo(clg_ctx *ctx, const clg_conv_algo *a,
                                            const clg_tensor *dweight, const clg_tensor *dbias,
                                            const clg_tensor *dout, const clg_tensor *inp,
                                            const clg_conv_desc *d);
+/* The forward-direction ones with an activation (the backward-data one: a
+ * transposed convolution's forward). */
+clg_status clg_conv2d_forward_act_algo(clg_ctx *ctx, const clg_conv_algo *a,
+                                       const clg_tensor *out, const clg_tensor *inp,
+                                       const clg_tensor *weight, const clg_tensor *bias,
+                                       const clg_conv_act *act, const clg_conv_desc *d);
+clg_status clg_conv2d_backward_data_act_algo(clg_ctx *ctx, const clg_conv_algo *a,
+                                             const clg_tensor *dinp, const clg_tensor *dout,
+                                             const clg_tensor *weight, const clg_tensor *bias,
+                                             const clg_conv_act *act, const clg_conv_desc *d);
 
 /* The tensors of one convolution for timing a direction (the tuners): the
  * input x (N, C, H, W), output y (N, K, P, Q), weight w and its gradient dw

@@ -105,6 +105,9 @@ typedef float16 floatv;
 
 #define CONV_FLAG_BIAS 1u
 #define CONV_FLAG_ACCUMULATE 2u
+/* Then an activation, as activation.cl's: */
+#define CONV_FLAG_RELU 4u  /* fmax(x, 0) */
+#define CONV_FLAG_LEAKY 8u /* x > 0 ? x : slope * x */
 
 /* The GEMM view of one phase of conv2d_igemm (see the banner). Columns are
  * col = n * chw + yy * cw + xx; B[kd, col] = src[n * src_n + ch * src_plane +
@@ -309,10 +312,16 @@ static void conv_tile_mac(floatv *acc, __local const float *As, __local const fl
     for (int wm = 0; wm < WM; wm++) acc[wm] = r[wm];
 }
 
-/* Write a WM x VW register block: out[idx] = acc (+ bias) (+ out[idx]). */
+/* The activation of the flags, if any. */
+static float conv_act(float r, uint flags, float slope) {
+    if (flags & CONV_FLAG_RELU) return fmax(r, 0.0f);
+    return (flags & CONV_FLAG_LEAKY) && !(r > 0.0f) ? slope * r : r;
+}
+
+/* Write a WM x VW register block: out[idx] = act(acc (+ bias) (+ out[idx])). */
 static void conv_store_block(__global float *out, int out_off, const floatv *acc, int m0,
                              int M, const int *obase, int o_plane, uint flags,
-                             __global const float *bias, int bias_off) {
+                             __global const float *bias, int bias_off, float slope) {
     for (int wm = 0; wm < WM; wm++) {
         const int m = m0 + wm;
         if (m < M) {
@@ -324,6 +333,7 @@ static void conv_store_block(__global float *out, int out_off, const floatv *acc
                     const int idx = out_off + obase[i] + m * o_plane;
                     float r = v[i] + b;
                     if (flags & CONV_FLAG_ACCUMULATE) r += out[idx];
+                    r = conv_act(r, flags, slope);
                     out[idx] = r;
                 }
         }
@@ -341,7 +351,8 @@ __kernel void conv2d_igemm_tiled(__global float *out, uint out_off,
                                  __global const float *bias, uint bias_off,
                                  uint N, uint C, uint H, uint W, uint K, uint R, uint S,
                                  uint stride, uint pad, uint P, uint Q,
-                                 uint mode, uint flags, uint split_len, uint out_numel) {
+                                 uint mode, uint flags, uint split_len, uint out_numel,
+                                 float slope) {
     __local float As[TK * TM]; /* As[kk * TM + m] */
     __local float Bs[TK * TN]; /* Bs[kk * TN + col] */
     const int st = (int)stride;
@@ -403,7 +414,7 @@ __kernel void conv2d_igemm_tiled(__global float *out, uint out_off,
         conv_col(&g, n0 + tx * VW + i, &sb, &yy, &xx, &obase[i]);
     }
     conv_store_block(out, (int)out_off + split * (int)out_numel, acc, m0 + ty * WM, M, obase,
-                     g.o_plane, flags, bias, (int)bias_off);
+                     g.o_plane, flags, bias, (int)bias_off, slope);
 }
 
 /* ---- forward / backward-data: direct --------------------------------------- */
@@ -416,7 +427,8 @@ __kernel void conv2d_igemm_direct(__global float *out, uint out_off,
                                   __global const float *bias, uint bias_off,
                                   uint N, uint C, uint H, uint W, uint K, uint R, uint S,
                                   uint stride, uint pad, uint P, uint Q,
-                                  uint mode, uint flags, uint split_len, uint out_numel) {
+                                  uint mode, uint flags, uint split_len, uint out_numel,
+                                  float slope) {
     const int st = (int)stride;
     const int nphase = mode == 2 ? (int)(H * W) : mode ? st * st : 1;
     const int M = mode ? (int)C : (int)K;
@@ -479,7 +491,7 @@ __kernel void conv2d_igemm_direct(__global float *out, uint out_off,
             }
         }
         conv_store_block(out, (int)out_off + split * (int)out_numel, acc, m0, M, obase,
-                         g.o_plane, flags, bias, (int)bias_off);
+                         g.o_plane, flags, bias, (int)bias_off, slope);
     }
 }
 
@@ -509,7 +521,7 @@ __kernel void conv_pack_rows(__global float *dst, uint dst_off,
  * acc (+ bias[m]) (+ out), for rows m < M and columns that exist. */
 static void conv_mvec_store(__global float *out, int out_off, const floatv *acc, int m0, int M,
                             const int *obase, int o_plane, uint flags,
-                            __global const float *bias, int bias_off) {
+                            __global const float *bias, int bias_off, float slope) {
     for (int j = 0; j < MV_NB; j++) {
         if (obase[j] < 0) continue;
         for (int mb = 0; mb < MV_MB; mb++) {
@@ -522,7 +534,7 @@ static void conv_mvec_store(__global float *out, int out_off, const floatv *acc,
                 float r = v[i];
                 if (flags & CONV_FLAG_BIAS) r += bias[bias_off + m];
                 if (flags & CONV_FLAG_ACCUMULATE) r += out[idx];
-                out[idx] = r;
+                out[idx] = conv_act(r, flags, slope);
             }
         }
     }
@@ -591,7 +603,7 @@ __kernel void conv2d_igemm_mvec(__global float *out, uint out_off,
                                 uint N, uint C, uint H, uint W, uint K, uint R, uint S,
                                 uint stride, uint pad, uint P, uint Q,
                                 uint mode, uint flags, uint split_len, uint out_numel, uint Mp,
-                                uint spad_lo, uint spad_hi) {
+                                uint spad_lo, uint spad_hi, float slope) {
     const int st = (int)stride;
     const int nphase = mode == 2 ? (int)(H * W) : mode == 1 ? st * st : 1;
     const int M = (mode == 1 || mode == 2) ? (int)C : (int)K;
@@ -630,7 +642,7 @@ __kernel void conv2d_igemm_mvec(__global float *out, uint out_off,
     else
         for (int kd = kbeg; kd < kend; kd++) CONV_MVEC_STEP(CONV_B_CHECKED);
     conv_mvec_store(out, (int)out_off + split * (int)out_numel, acc, m0, M, obase, g.o_plane,
-                    flags, bias, (int)bias_off);
+                    flags, bias, (int)bias_off, slope);
 }
 
 /* dst (planes, H + lo + hi, W + lo + hi) = src (planes, H, W) with zeros
@@ -740,7 +752,7 @@ __kernel void conv2d_bwdw_tiled(__global float *dw, uint dw_off,
         conv_wcol(n0 + tx * VW + i, CRS, RS, (int)S, HW, &c0, &c1, &c2, &obase[i]);
     }
     conv_store_block(dw, (int)dw_off + split * (int)out_numel, acc, m0 + ty * WM, M, obase,
-                     CRS, flags & CONV_FLAG_ACCUMULATE, dw, 0);
+                     CRS, flags & CONV_FLAG_ACCUMULATE, dw, 0, 0.0f);
 }
 
 /* Any local size; global (ceil(CRS/VW), pad(ceil(K/WM)) * splits). */
@@ -794,7 +806,7 @@ __kernel void conv2d_bwdw_direct(__global float *dw, uint dw_off,
             }
         }
         conv_store_block(dw, (int)dw_off + split * (int)out_numel, acc, m0, M, obase, CRS,
-                         flags & CONV_FLAG_ACCUMULATE, dw, 0);
+                         flags & CONV_FLAG_ACCUMULATE, dw, 0, 0.0f);
     }
 }
 
@@ -804,13 +816,14 @@ __kernel void conv2d_bwdw_direct(__global float *dw, uint dw_off,
 __kernel void conv_split_reduce(__global float *out, uint out_off,
                                 __global const float *part, uint part_off,
                                 __global const float *bias, uint bias_off,
-                                uint numel, uint nsplit, uint plane, uint nchan, uint flags) {
+                                uint numel, uint nsplit, uint plane, uint nchan, uint flags,
+                                float slope) {
     CLG_FOR_EACH(i, numel) {
         float v = 0.0f;
         for (uint z = 0; z < nsplit; z++) v += part[part_off + z * numel + i];
         if (flags & CONV_FLAG_BIAS) v += bias[bias_off + (i / plane) % nchan];
         if (flags & CONV_FLAG_ACCUMULATE) v += out[out_off + i];
-        out[out_off + i] = v;
+        out[out_off + i] = conv_act(v, flags, slope);
     }
 }
 

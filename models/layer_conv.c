@@ -45,11 +45,13 @@ static const clg_tensor *dbias(const clg_layer *l) { return l->a.conv.bias ? &l-
 static clg_status conv_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
                                clg_net_mode mode) {
     (void)net, (void)mode;
-    return clg_conv2d_forward(ctx, &l->output, x, &l->t[W], bias(l), &l->a.conv.d);
+    return clg_conv2d_forward_act(ctx, &l->output, x, &l->t[W], bias(l), clg_layer_fused(l),
+                                  &l->a.conv.d);
 }
 
 static clg_status conv_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
     (void)net;
+    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     if (b->param_grads)
         CLG_TRY(clg_conv2d_backward_weight(ctx, &l->dt[W], dbias(l), b->dout, b->x, &l->a.conv.d));
     if (b->dx) CLG_TRY(clg_conv2d_backward_data(ctx, b->dx, b->dout, &l->t[W], &l->a.conv.d));
@@ -59,12 +61,14 @@ static clg_status conv_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const 
 static clg_status convt_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
                                 clg_net_mode mode) {
     (void)net, (void)mode;
-    return clg_conv_transpose2d_forward(ctx, &l->output, x, &l->t[W], bias(l), &l->a.conv.d);
+    return clg_conv_transpose2d_forward_act(ctx, &l->output, x, &l->t[W], bias(l),
+                                            clg_layer_fused(l), &l->a.conv.d);
 }
 
 static clg_status convt_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
                                  const clg_layer_bwd *b) {
     (void)net;
+    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     if (b->param_grads)
         CLG_TRY(clg_conv_transpose2d_backward_weight(ctx, &l->dt[W], dbias(l), b->dout, b->x,
                                                      &l->a.conv.d));
@@ -116,10 +120,11 @@ static clg_status wn_conv_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_
     return clg_fill(ctx, &l->t[WG], 1.0f);
 }
 
+/* with_bias 0: the pre-activations of the data-dependent init (no bias, no activation). */
 static clg_status wn_conv_run(clg_ctx *ctx, clg_layer *l, const clg_tensor *x, int with_bias) {
     CLG_TRY(clg_weightnorm_forward(ctx, &l->t[WW], &l->t[WNORM], &l->t[WV], &l->t[WG]));
-    return clg_conv2d_forward(ctx, &l->output, x, &l->t[WW], with_bias ? &l->t[WB] : NULL,
-                              &l->a.conv.d);
+    return clg_conv2d_forward_act(ctx, &l->output, x, &l->t[WW], with_bias ? &l->t[WB] : NULL,
+                                  with_bias ? clg_layer_fused(l) : NULL, &l->a.conv.d);
 }
 
 /* Data-dependent init (net->data_init): g and b set so each output channel
@@ -141,6 +146,7 @@ static clg_status wn_conv_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, cons
 static clg_status wn_conv_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
                                    const clg_layer_bwd *b) {
     (void)net;
+    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     if (b->param_grads) {
         CLG_TRY(clg_fill(ctx, &l->t[WDW], 0.0f));
         CLG_TRY(clg_conv2d_backward_weight(ctx, &l->t[WDW], &l->dt[WB], b->dout, b->x,

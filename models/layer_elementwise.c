@@ -39,9 +39,29 @@ static clg_status act_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const c
 const clg_layer_ops clg_layer_act_ops = {"act", CLG_OP_IN_PLACE | CLG_OP_NEEDS_OUTPUT, act_shape,
                                          NULL, NULL, act_forward, act_backward, NULL, NULL};
 
-clg_status clg_net_act(clg_net *net, clg_act act, float slope) {
+clg_status clg_net_act_unfused(clg_net *net, clg_act act, float slope) {
     clg_layer_args a = {.act = {act, slope}};
     return clg_net_add(net, CLG_LAYER_ACT, NULL, &a);
+}
+
+/* Conv and linear layers (plain or weight-normalised) take ReLU and leaky
+ * ReLU into their kernels' epilogue, unless their own output is a tap. */
+static clg_layer *fuse_target(clg_net *net, clg_act act, float slope) {
+    if (!net->count || net->params.buf || net->acts.buf) return NULL;
+    if (!(act == CLG_ACT_RELU || (act == CLG_ACT_LEAKY_RELU && slope > 0.0f))) return NULL;
+    clg_layer *p = &net->layers[net->count - 1];
+    const clg_layer_kind k = p->kind;
+    if (k != CLG_LAYER_CONV && k != CLG_LAYER_CONVT && k != CLG_LAYER_LINEAR &&
+        k != CLG_LAYER_WN_LINEAR && k != CLG_LAYER_WN_CONV)
+        return NULL;
+    return p->fused.act == CLG_ACT_IDENTITY && !p->tap[0] ? p : NULL;
+}
+
+clg_status clg_net_act(clg_net *net, clg_act act, float slope) {
+    clg_layer *p = fuse_target(net, act, slope);
+    if (!p) return clg_net_act_unfused(net, act, slope);
+    p->fused = (clg_conv_act){act, act == CLG_ACT_RELU ? 0.0f : slope};
+    return CLG_OK;
 }
 
 /* ---- dropout and noise ---- */

@@ -28,12 +28,12 @@ static clg_tensor as_1x1(const clg_tensor *t, int n, int c) {
     return clg_tensor_view(t->buf, t->off, n, c, 1, 1);
 }
 
-/* out = x w^T (+ b). */
+/* out = act(x w^T (+ b)); act NULL: none. */
 static clg_status mm_forward(clg_ctx *ctx, const clg_layer *l, const clg_tensor *x,
-                             const clg_tensor *w, const clg_tensor *b) {
+                             const clg_tensor *w, const clg_tensor *b, const clg_conv_act *act) {
     const clg_conv_desc *d = &l->a.lin.d;
     clg_tensor xv = as_1x1(x, d->N, d->C), wv = as_1x1(w, d->K, d->C);
-    return clg_conv2d_forward(ctx, &l->output, &xv, &wv, b, d);
+    return clg_conv2d_forward_act(ctx, &l->output, &xv, &wv, b, act, d);
 }
 
 /* dw += dout^T x (after zeroing it unless accumulate) and db += column sums
@@ -78,12 +78,13 @@ static clg_status linear_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t
 static clg_status linear_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_tensor *x,
                                  clg_net_mode mode) {
     (void)net, (void)mode;
-    return mm_forward(ctx, l, x, &l->t[W], l->a.lin.bias ? &l->t[B] : NULL);
+    return mm_forward(ctx, l, x, &l->t[W], l->a.lin.bias ? &l->t[B] : NULL, clg_layer_fused(l));
 }
 
 static clg_status linear_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
                                   const clg_layer_bwd *b) {
     (void)net;
+    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     const clg_tensor *dw = b->param_grads ? &l->dt[W] : NULL;
     return mm_backward(ctx, l, b, &l->t[W], dw, 1, l->a.lin.bias ? &l->dt[B] : NULL);
 }
@@ -123,20 +124,21 @@ static clg_status wn_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg
                              clg_net_mode mode) {
     (void)mode;
     CLG_TRY(clg_weightnorm_forward(ctx, &l->t[WW], &l->t[NORM], &l->t[V], &l->t[G]));
-    if (!net->data_init) return mm_forward(ctx, l, x, &l->t[WW], &l->t[WB]);
+    if (!net->data_init) return mm_forward(ctx, l, x, &l->t[WW], &l->t[WB], clg_layer_fused(l));
     /* Data-dependent init: g = 1 and b = 0 give the pre-activations; set g, b
      * from their batch statistics, then run the layer again with them. */
     CLG_TRY(clg_fill(ctx, &l->t[G], 1.0f));
     CLG_TRY(clg_fill(ctx, &l->t[WB], 0.0f));
     CLG_TRY(clg_weightnorm_forward(ctx, &l->t[WW], &l->t[NORM], &l->t[V], &l->t[G]));
-    CLG_TRY(mm_forward(ctx, l, x, &l->t[WW], NULL));
+    CLG_TRY(mm_forward(ctx, l, x, &l->t[WW], NULL, NULL)); /* pre-activations */
     CLG_TRY(clg_weightnorm_data_init(ctx, &l->t[G], &l->t[WB], &l->output, l->a.lin.init_scale));
     CLG_TRY(clg_weightnorm_forward(ctx, &l->t[WW], &l->t[NORM], &l->t[V], &l->t[G]));
-    return mm_forward(ctx, l, x, &l->t[WW], &l->t[WB]);
+    return mm_forward(ctx, l, x, &l->t[WW], &l->t[WB], clg_layer_fused(l));
 }
 
 static clg_status wn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
     (void)net;
+    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     if (!b->param_grads) return mm_backward(ctx, l, b, &l->t[WW], NULL, 0, NULL);
     /* dw into scratch, then through w = g v / ||v|| into dv and dg. */
     CLG_TRY(mm_backward(ctx, l, b, &l->t[WW], &l->t[DW], 0, &l->dt[WB]));

@@ -142,7 +142,8 @@ clg_status clg_net_bn_act(clg_net *net, const char *name, int affine, clg_act ac
 }
 
 int clg_layer_is_act(const clg_layer *l) {
-    return l->kind == CLG_LAYER_ACT || l->kind == CLG_LAYER_BN_ACT;
+    return l->kind == CLG_LAYER_ACT || l->kind == CLG_LAYER_BN_ACT ||
+           l->fused.act != CLG_ACT_IDENTITY;
 }
 
 /* ---- virtual batch norm: [weight, bias], saved mean, rstd (N, C) ---- */

@@ -81,7 +81,9 @@ static int can_run_in_place(const clg_net *net, int i) {
     if (net->layers[i].ops->flags & CLG_OP_VIEW) return 1;
     for (int j = i - 1; j >= 0; j--) {
         const clg_layer *p = &net->layers[j];
-        if ((p->ops->flags & CLG_OP_NEEDS_OUTPUT) || p->tap[0]) return 0;
+        if ((p->ops->flags & CLG_OP_NEEDS_OUTPUT) || p->fused.act != CLG_ACT_IDENTITY ||
+            p->tap[0])
+            return 0;
         if (!p->in_place) return 1;
         if (j == 0) return 0; /* the network's input is the caller's */
     }

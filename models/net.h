@@ -135,6 +135,8 @@ struct clg_layer {
     char tap[CLG_NAME_MAX];  /* a name to read the output by (clg_net_tap); "" none */
     int in[4], out[4];       /* (N, C, H, W) */
     int in_place;            /* decided by clg_net_alloc */
+    clg_conv_act fused;      /* an activation clg_net_act folded into this conv or linear
+                                layer's forward (its kernels' epilogue); identity: none */
     clg_layer_args a;
     clg_slot slot[CLG_LAYER_SLOTS];
     int nslots;
@@ -214,10 +216,16 @@ clg_status clg_net_bn(clg_net *net, const char *name, int affine);
  * same parameters and buffers as clg_net_bn's, the same results as
  * clg_net_bn then clg_net_act, two passes over the tensor fewer. */
 clg_status clg_net_bn_act(clg_net *net, const char *name, int affine, clg_act act, float slope);
-/* Whether the layer's output is an activation's (kind act, or bn_act). */
+/* Whether the layer's output is an activation's (kind act, bn_act, or a
+ * conv or linear layer with one folded in). */
 int clg_layer_is_act(const clg_layer *l);
 clg_status clg_net_vbn(clg_net *net, const char *name, int affine);
+/* An activation; ReLU and leaky ReLU after a conv or linear layer (whose
+ * output is not a tap) fold into that layer's forward kernels instead of a
+ * layer of their own: the same results bit for bit, a pass fewer. */
 clg_status clg_net_act(clg_net *net, clg_act act, float slope);
+/* An activation layer of its own, always. */
+clg_status clg_net_act_unfused(clg_net *net, clg_act act, float slope);
 clg_status clg_net_reshape(clg_net *net, int c, int h, int w);
 clg_status clg_net_dropout(clg_net *net, float p);
 clg_status clg_net_noise(clg_net *net, float std);

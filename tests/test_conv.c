@@ -247,6 +247,33 @@ static void case_free(conv_case *c) {
     free(c->ref_dw), free(c->ref_db);
 }
 
+/* The fused activations (ReLU; leaky ReLU 0.2) give, bit for bit, the
+ * unfused output `plain` (n values) passed through the activation. */
+static void check_fused_act(clg_ctx *ctx, const clg_conv_algo *a, const clg_conv_desc *d,
+                            int transposed, gtensor *out, const gtensor *in,
+                            const gtensor *w, const gtensor *bias, const float *plain, size_t n,
+                            const char *label) {
+    static const clg_conv_act acts[2] = {{CLG_ACT_RELU, 0.0f}, {CLG_ACT_LEAKY_RELU, 0.2f}};
+    float *want = malloc(n * sizeof *want);
+    assert_non_null(want);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < n; i++)
+            want[i] = k == 0 ? fmaxf(plain[i], 0.0f) : plain[i] > 0.0f ? plain[i] : 0.2f * plain[i];
+        if (transposed)
+            CLG_ASSERT_OK(clg_conv2d_backward_data_act_algo(ctx, a, &out->t, &in->t, &w->t,
+                                                            &bias->t, &acts[k], d));
+        else
+            CLG_ASSERT_OK(clg_conv2d_forward_act_algo(ctx, a, &out->t, &in->t, &w->t, &bias->t,
+                                                      &acts[k], d));
+        float *got = dev_get(ctx, out);
+        if (memcmp(got, want, n * sizeof *got))
+            fail_msg("%s: fused %s differs from the unfused pair", label,
+                     clg_act_name(acts[k].act));
+        free(got);
+    }
+    free(want);
+}
+
 /* Run every direction of one case with variant `a` (NULL: the selection). */
 static void check_conv(clg_ctx *ctx, const conv_case *c, const clg_conv_algo *a,
                        const char *label) {
@@ -268,6 +295,7 @@ static void check_conv(clg_ctx *ctx, const conv_case *c, const clg_conv_algo *a,
     got = dev_get(ctx, &to);
     snprintf(what, sizeof what, "%s fwd", label);
     clg_test_assert_close(got, c->ref_fwd, c->no, TOL, what, __FILE__, __LINE__);
+    check_fused_act(ctx, a, d, 0, &to, &ti, &tw, &tb, got, c->no, what);
     free(got);
 
     /* backward-data (overwriting garbage), and with a bias: a transposed forward */
@@ -280,6 +308,7 @@ static void check_conv(clg_ctx *ctx, const conv_case *c, const clg_conv_algo *a,
     got = dev_get(ctx, &tdi);
     snprintf(what, sizeof what, "%s bwd_data+bias", label);
     clg_test_assert_close(got, c->ref_bwd_bias, c->ni, TOL, what, __FILE__, __LINE__);
+    check_fused_act(ctx, a, d, 1, &tdi, &tdo, &tw, &tbc, got, c->ni, what);
     free(got);
 
     /* backward-weight and bias, accumulating onto random gradients */

@@ -206,6 +206,72 @@ static void test_bn_act_gradients(void **state) {
     assert_non_null(strstr(clg_last_error(), "no fused tanh"));
 }
 
+/* ReLU and leaky ReLU after conv, convT, linear and weight-normalised
+ * linear layers fold into those layers' kernels (clg_net_act): the output,
+ * the input gradient and every parameter gradient bit for bit those of the
+ * same network with activation layers of their own; noise after a folded
+ * layer may not run in place over the output its backward reads; the
+ * gradients by central differences; a tap keeps its activation apart. */
+static void build_fusable(clg_net *net, int fused) {
+    clg_status (*act)(clg_net *, clg_act, float) = fused ? clg_net_act : clg_net_act_unfused;
+    clg_net_init(net, 3, 2, 6, 6);
+    net->rng_seed = 5;
+    CLG_ASSERT_OK(clg_net_conv(net, "main.0", 3, 3, 1, 1, 1));
+    CLG_ASSERT_OK(act(net, CLG_ACT_LEAKY_RELU, 0.2f));
+    CLG_ASSERT_OK(clg_net_convt(net, "main.2", 2, 4, 2, 1, 1)); /* 6 -> 12 */
+    CLG_ASSERT_OK(act(net, CLG_ACT_RELU, 0.0f));
+    CLG_ASSERT_OK(clg_net_conv(net, "main.4", 2, 4, 2, 1, 0)); /* 12 -> 6 */
+    CLG_ASSERT_OK(clg_net_reshape(net, 72, 1, 1));
+    CLG_ASSERT_OK(clg_net_linear(net, "main.6", 9, 1));
+    CLG_ASSERT_OK(act(net, CLG_ACT_RELU, 0.0f));
+    CLG_ASSERT_OK(clg_net_wn_linear(net, "main.8", 7, 1.0f));
+    CLG_ASSERT_OK(act(net, CLG_ACT_LEAKY_RELU, 0.1f));
+    CLG_ASSERT_OK(clg_net_noise(net, 0.1f));
+    CLG_ASSERT_OK(clg_net_linear(net, "main.11", 3, 1));
+}
+
+static void test_fused_act_matches(void **state) {
+    clg_ctx *ctx = *state;
+    clg_net a, b;
+    build_fusable(&a, 0);
+    build_fusable(&b, 1);
+    assert_int_equal(a.count, b.count + 4);
+    gcase ga = setup(ctx, &a, 0.5f, 11, CLG_NET_TRAIN), gb = setup(ctx, &b, 0.5f, 11, CLG_NET_TRAIN);
+    assert_int_equal(b.layers[b.count - 2].in_place, 0); /* the noise after main.8 */
+    float *v[2][3];
+    for (int k = 0; k < 2; k++) {
+        gcase *g = k ? &gb : &ga;
+        clg_tensor gr = clg_block_tensor(&g->net->grads);
+        size_t ng = clg_tensor_numel(&gr);
+        clg_tensor dxt = clg_test_tensor(ctx, g->x.n, g->x.c, g->x.h, g->x.w, NULL);
+        loss_of(g);
+        clg_tensor dout = clg_net_doutput(g->net);
+        CLG_ASSERT_OK(clg_tensor_upload(ctx, &dout, g->r));
+        CLG_ASSERT_OK(clg_net_zero_grad(ctx, g->net));
+        CLG_ASSERT_OK(clg_net_backward(ctx, g->net, &g->x, &dxt, 1));
+        v[k][0] = malloc(g->nout * sizeof(float)), v[k][1] = malloc(g->nx * sizeof(float));
+        v[k][2] = malloc(ng * sizeof(float));
+        CLG_ASSERT_OK(clg_tensor_download(ctx, clg_net_output(g->net), v[k][0]));
+        CLG_ASSERT_OK(clg_tensor_download(ctx, &dxt, v[k][1]));
+        CLG_ASSERT_OK(clg_tensor_download(ctx, &gr, v[k][2]));
+        clg_tensor_free(ctx, &dxt);
+    }
+    assert_int_equal(a.grads.numel, b.grads.numel);
+    assert_memory_equal(v[0][0], v[1][0], ga.nout * sizeof(float));
+    assert_memory_equal(v[0][1], v[1][1], ga.nx * sizeof(float));
+    assert_memory_equal(v[0][2], v[1][2], a.grads.numel * sizeof(float));
+    for (int k = 0; k < 6; k++) free(v[k / 3][k % 3]);
+    gstats st = check_gradients(&gb, 5);
+    assert_gradients_ok(&st, "fused activations");
+    teardown(&ga), teardown(&gb);
+    clg_net t;
+    clg_net_init(&t, 2, 4, 1, 1);
+    CLG_ASSERT_OK(clg_net_linear(&t, "main.0", 3, 1));
+    CLG_ASSERT_OK(clg_net_name_tap(&t, "pre"));
+    CLG_ASSERT_OK(clg_net_act(&t, CLG_ACT_RELU, 0.0f));
+    assert_int_equal(t.count, 2);
+}
+
 static void test_pool_dropout_noise_gradients(void **state) {
     clg_net net;
     clg_net_init(&net, 2, 1, 7, 7);
@@ -603,6 +669,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_bn_linear_gradients),
         cmocka_unit_test(test_bn_act_gradients),
+        cmocka_unit_test(test_fused_act_matches),
         cmocka_unit_test(test_pool_dropout_noise_gradients),
         cmocka_unit_test(test_view_first_gradients),
         cmocka_unit_test(test_activation_dropout_noise_pairs),
