@@ -560,6 +560,10 @@ static clg_status bias_grad(clg_ctx *ctx, const clg_conv_algo *a, const clg_tens
 
 static clg_status resolve(clg_ctx *ctx, const clg_conv_algo *a, clg_conv_dir dir,
                           const clg_conv_desc *d, clg_conv_algo *out) {
+    if (!a && d->planned) { /* chosen and checked by clg_conv_reserve */
+        *out = d->plan[dir];
+        return CLG_OK;
+    }
     if (a) {
         CLG_TRY(clg_conv_algo_check(ctx, a));
         *out = *a;
@@ -724,7 +728,7 @@ clg_status clg_conv_transpose2d_backward_weight(clg_ctx *ctx, const clg_tensor *
     return bias_grad(ctx, &use, dbias, dout, d->N, d->C, d->H * d->W);
 }
 
-clg_status clg_conv_reserve(clg_ctx *ctx, const clg_conv_desc *d) {
+clg_status clg_conv_reserve(clg_ctx *ctx, clg_conv_desc *d) {
     const size_t n_out = (size_t)d->N * d->K * d->P * d->Q;
     const size_t n_in = (size_t)d->N * d->C * d->H * d->W;
     const size_t n_w = (size_t)d->K * d->C * d->R * d->S;
@@ -737,6 +741,8 @@ clg_status clg_conv_reserve(clg_ctx *ctx, const clg_conv_desc *d) {
     p[1] = plan_igemm(ctx, &a[1], 1, d, n_in);
     CLG_TRY(clg_conv_algo_select(ctx, CLG_CONV_BWD_WEIGHT, d, &a[2]));
     p[2] = plan_bwdw(ctx, &a[2], d, n_w);
+    for (int i = 0; i < 3; i++) d->plan[i] = a[i];
+    d->planned = 1;
     size_t need = 0;
     for (int i = 0; i < 3; i++) {
         /* Split partials, then mvec's packed A and padded B (igemm_mvec). */

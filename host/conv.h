@@ -20,10 +20,12 @@
 #include "conv_desc.h"
 #include "tensor.h"
 
-/* Grow the context's scratch buffer (clg_scratch) to what split-K needs for
- * the three directions of `d` with the variants that would run, so that a
- * training loop allocates nothing after its setup. */
-clg_status clg_conv_reserve(clg_ctx *ctx, const clg_conv_desc *d);
+/* Choose the variants of the three directions of `d` once (d->plan: the
+ * calls with `d` and no variant of their own then run them without choosing
+ * again) and grow the context's scratch buffer (clg_scratch) to what they
+ * need, so that a training loop chooses and allocates nothing after its
+ * setup. */
+clg_status clg_conv_reserve(clg_ctx *ctx, clg_conv_desc *d);
 
 /* An activation the forward-direction calls (the *_act ones) apply after
  * the bias in the kernels' epilogue, bit for bit as clg_act_forward would

@@ -26,7 +26,8 @@ clg_status clg_conv_desc_init(clg_conv_desc *d, int N, int C, int H, int W, int 
     if ((double)N * C * H * W >= big || (double)N * K * P * Q >= big ||
         (double)K * C * R * S >= big)
         return clg_fail(CLG_ERR_INVALID_ARG, "conv: a tensor has 2^31 elements or more");
-    *d = (clg_conv_desc){N, C, H, W, K, R, S, stride, pad, P, Q};
+    d->N = N, d->C = C, d->H = H, d->W = W, d->K = K, d->R = R, d->S = S;
+    d->stride = stride, d->pad = pad, d->P = P, d->Q = Q; /* unplanned (memset above) */
     return CLG_OK;
 }
 

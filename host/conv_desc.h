@@ -12,27 +12,6 @@
 
 #include <stddef.h>
 
-typedef struct {
-    int N, C, H, W; /* input (N, C, H, W) */
-    int K, R, S;    /* weight (K, C, R, S) */
-    int stride, pad;
-    int P, Q;       /* output (N, K, P, Q): P = (H + 2 pad - R) / stride + 1 */
-} clg_conv_desc;
-
-/* A convolution of inp (N, C, H, W) with weight (K, C, R, S). Fails with
- * CLG_ERR_INVALID_ARG when a size is out of range or the output is empty. */
-clg_status clg_conv_desc_init(clg_conv_desc *d, int N, int C, int H, int W, int K, int R, int S,
-                              int stride, int pad);
-/* A transposed convolution of inp (N, C_in, H_in, W_in) with weight
- * (C_in, C_out, R, S), output (N, C_out, (H_in - 1) stride - 2 pad + R, ...).
- * *d describes the adjoint convolution: d->C, H, W are the transposed
- * conv's output, d->K, P, Q its input. */
-clg_status clg_conv_transpose_desc_init(clg_conv_desc *d, int N, int C_in, int H_in, int W_in,
-                                        int C_out, int R, int S, int stride, int pad);
-
-/* 2 * multiply-adds of one pass (the three directions cost the same). */
-double clg_conv_flops(const clg_conv_desc *d);
-
 /* The three GEMMs, named for the convolution (a transposed conv's forward is
  * CLG_CONV_BWD_DATA of its descriptor). */
 typedef enum {
@@ -54,6 +33,32 @@ typedef struct {
     int split;      /* split-K factor; 0: chosen from the shape and the device */
     int nb;         /* mvec: columns per work-item */
 } clg_conv_algo;
+
+typedef struct {
+    int N, C, H, W; /* input (N, C, H, W) */
+    int K, R, S;    /* weight (K, C, R, S) */
+    int stride, pad;
+    int P, Q;       /* output (N, K, P, Q): P = (H + 2 pad - R) / stride + 1 */
+    /* The variants of its three directions (by clg_conv_dir), chosen once by
+     * clg_conv_reserve (host/conv.h) so that its calls choose nothing; 0:
+     * each call chooses. */
+    int planned;
+    clg_conv_algo plan[CLG_CONV_DIR_COUNT];
+} clg_conv_desc;
+
+/* A convolution of inp (N, C, H, W) with weight (K, C, R, S). Fails with
+ * CLG_ERR_INVALID_ARG when a size is out of range or the output is empty. */
+clg_status clg_conv_desc_init(clg_conv_desc *d, int N, int C, int H, int W, int K, int R, int S,
+                              int stride, int pad);
+/* A transposed convolution of inp (N, C_in, H_in, W_in) with weight
+ * (C_in, C_out, R, S), output (N, C_out, (H_in - 1) stride - 2 pad + R, ...).
+ * *d describes the adjoint convolution: d->C, H, W are the transposed
+ * conv's output, d->K, P, Q its input. */
+clg_status clg_conv_transpose_desc_init(clg_conv_desc *d, int N, int C_in, int H_in, int W_in,
+                                        int C_out, int R, int S, int stride, int pad);
+
+/* 2 * multiply-adds of one pass (the three directions cost the same). */
+double clg_conv_flops(const clg_conv_desc *d);
 
 /* 1 when `a` meets the kernels' compile-time constraints (the #error lines
  * of conv.cl); says nothing of what a device can launch. */

@@ -631,6 +631,47 @@ static void test_dcgan_transposed_and_batch64(void **state) {
 
 /* ---- argument checks ----------------------------------------------------- */
 
+/* clg_conv_reserve chooses each direction's variant once, as a plain call
+ * would (d.plan), and plain calls with that descriptor then run the plan
+ * without choosing: with the plan set by hand to each kind of variant, the
+ * forward launches that kind's kernel, and every direction stays right. */
+static void test_reserve_plans(void **state) {
+    clg_ctx *ctx = *state;
+    clg_conv_desc d;
+    CLG_ASSERT_OK(clg_conv_desc_init(&d, 2, 5, 9, 7, 6, 3, 3, 2, 1));
+    assert_int_equal(d.planned, 0);
+    CLG_ASSERT_OK(clg_conv_reserve(ctx, &d));
+    assert_int_equal(d.planned, 1);
+    for (int dir = 0; dir < CLG_CONV_DIR_COUNT; dir++) {
+        clg_conv_algo sel;
+        CLG_ASSERT_OK(clg_conv_algo_select(ctx, (clg_conv_dir)dir, &d, &sel));
+        assert_true(clg_conv_algo_same(&sel, &d.plan[dir]));
+    }
+    static const char *const fwd_kernel[] = {"conv2d_igemm_tiled", "conv2d_igemm_direct",
+                                             "conv2d_igemm_mvec"};
+    for (int kind = CLG_CONV_TILED; kind <= CLG_CONV_MVEC; kind++) {
+        int i = 0;
+        while (i < clg_conv_algo_count() &&
+               (clg_conv_algo_at(i)->kind != (clg_conv_kind)kind ||
+                clg_conv_algo_check(ctx, clg_conv_algo_at(i)) != CLG_OK))
+            i++;
+        if (i == clg_conv_algo_count()) continue; /* none launchable here */
+        for (int dir = 0; dir < CLG_CONV_DIR_COUNT; dir++) d.plan[dir] = *clg_conv_algo_at(i);
+        conv_case c;
+        case_init(&c, &d);
+        ctx->profile = 1, ctx->profile_kernels = 1;
+        const int first = ctx->prof_n;
+        check_conv(ctx, &c, NULL, fwd_kernel[kind]);
+        int seen = 0;
+        for (int e = first; e < ctx->prof_n; e++)
+            seen |= !strcmp(ctx->prof_families[e], fwd_kernel[kind]);
+        ctx->profile = 0, ctx->profile_kernels = 0;
+        CLG_ASSERT_OK(clg_profile_collect(ctx));
+        if (!seen) fail_msg("the plan's %s did not run", fwd_kernel[kind]);
+        case_free(&c);
+    }
+}
+
 static void test_invalid_args(void **state) {
     clg_ctx *ctx = *state;
     clg_conv_desc d;
@@ -834,6 +875,7 @@ static void test_quick_tune(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reserve_plans),
         cmocka_unit_test(test_invalid_args),
         cmocka_unit_test(test_algo_strings),
         cmocka_unit_test(test_tune_store_lookup),
