@@ -2,6 +2,7 @@
 #include "activation.h"
 #include "elementwise.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #define FAMILY "activation"
@@ -17,6 +18,17 @@ const char *clg_act_name(clg_act a) {
     case CLG_ACT_SOFTPLUS: return "softplus";
     default: return "unknown";
     }
+}
+
+int clg_fused_act_valid(clg_fused_act a) {
+    return a.act == CLG_ACT_IDENTITY || a.act == CLG_ACT_RELU ||
+           (a.act == CLG_ACT_LEAKY_RELU && a.slope > 0.0f && isfinite(a.slope));
+}
+
+clg_status clg_fused_act_check(const char *op, clg_fused_act a) {
+    if (clg_fused_act_valid(a)) return CLG_OK;
+    return clg_fail(CLG_ERR_INVALID_ARG, "%s: no fused %s of slope %g (ReLU, and leaky ReLU "
+                    "of a slope > 0, are)", op, clg_act_name(a.act), (double)a.slope);
 }
 
 /* The checks forward and backward share: a known activation and a positive

@@ -20,6 +20,20 @@ typedef enum {
  * otherwise. */
 const char *clg_act_name(clg_act a);
 
+/* An activation another op's kernels apply where they write their output
+ * (batch norm's, the convolutions' epilogue), bit for bit as
+ * clg_act_forward would after them: CLG_ACT_IDENTITY (none), CLG_ACT_RELU,
+ * or CLG_ACT_LEAKY_RELU with a finite slope > 0. */
+typedef struct {
+    clg_act act;
+    float slope;
+} clg_fused_act;
+
+/* 1 for those (IDENTITY included), 0 otherwise; _check: the same as a
+ * status, CLG_ERR_INVALID_ARG naming `op`. */
+int clg_fused_act_valid(clg_fused_act a);
+clg_status clg_fused_act_check(const char *op, clg_fused_act a);
+
 /* out = f(in). out == in (in place) is allowed. `slope` is read by
  * CLG_ACT_LEAKY_RELU only and must then be > 0 (else CLG_ERR_INVALID_ARG). */
 clg_status clg_act_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *in,

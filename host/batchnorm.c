@@ -131,18 +131,10 @@ static clg_status check_affine(const char *op, const clg_tensor *gamma, const cl
 
 /* The program's defines for a fused activation (kernels/batchnorm.cl's
  * BN_ACT, BN_SLOPE) into buf; *defs NULL for none (the plain program). */
-clg_status clg_bn_act_check(const char *op, clg_bn_act a) {
-    if (a.act == CLG_ACT_IDENTITY || a.act == CLG_ACT_RELU ||
-        (a.act == CLG_ACT_LEAKY_RELU && a.slope > 0.0f && isfinite(a.slope)))
-        return CLG_OK;
-    return clg_fail(CLG_ERR_INVALID_ARG, "%s: no fused %s of slope %g (ReLU, and leaky ReLU "
-                    "of a slope > 0, are)", op, clg_act_name(a.act), (double)a.slope);
-}
-
-static clg_status act_defines(const char *op, clg_bn_act a, char *buf, size_t cap,
+static clg_status act_defines(const char *op, clg_fused_act a, char *buf, size_t cap,
                               const char **defs) {
     *defs = NULL;
-    CLG_TRY(clg_bn_act_check(op, a));
+    CLG_TRY(clg_fused_act_check(op, a));
     if (a.act == CLG_ACT_IDENTITY) return CLG_OK;
     if (a.act == CLG_ACT_RELU) snprintf(buf, cap, "BN_ACT=1");
     else snprintf(buf, cap, "BN_ACT=2 BN_SLOPE=%.9gf", (double)a.slope);
@@ -151,7 +143,7 @@ static clg_status act_defines(const char *op, clg_bn_act a, char *buf, size_t ca
 }
 
 #define ACT_DEFS_MAX 48
-static const clg_bn_act no_act = {CLG_ACT_IDENTITY, 0.0f};
+static const clg_fused_act no_act = {CLG_ACT_IDENTITY, 0.0f};
 
 /* A training forward's tensors, absent ones replaced (see below); defs: a
  * fused activation's program defines, or NULL. */
@@ -272,7 +264,7 @@ static clg_status forward_act(clg_ctx *ctx, const clg_tensor *out, const clg_ten
                               const clg_tensor *mean_lo, const clg_tensor *inp,
                               const clg_tensor *gamma, const clg_tensor *beta,
                               const clg_tensor *running_mean, const clg_tensor *running_var,
-                              float momentum, float eps, clg_bn_act act) {
+                              float momentum, float eps, clg_fused_act act) {
     const char *op = "batchnorm_forward";
     const int C = inp->c;
     char buf[ACT_DEFS_MAX];
@@ -327,7 +319,7 @@ clg_status clg_batchnorm_act_forward(clg_ctx *ctx, const clg_tensor *out, const 
                                      const clg_tensor *gamma, const clg_tensor *beta,
                                      const clg_tensor *running_mean,
                                      const clg_tensor *running_var, float momentum, float eps,
-                                     clg_bn_act act) {
+                                     clg_fused_act act) {
     return forward_act(ctx, out, mean, rstd, NULL, NULL, inp, gamma, beta, running_mean,
                        running_var, momentum, eps, act);
 }
@@ -346,7 +338,7 @@ clg_status clg_batchnorm_act_forward_inference(clg_ctx *ctx, const clg_tensor *o
                                                const clg_tensor *beta,
                                                const clg_tensor *running_mean,
                                                const clg_tensor *running_var, float eps,
-                                               clg_bn_act act) {
+                                               clg_fused_act act) {
     const char *op = "batchnorm_forward_inference";
     const int C = inp->c;
     char buf[ACT_DEFS_MAX];
@@ -393,7 +385,7 @@ static clg_status backward_act(clg_ctx *ctx, const clg_tensor *dinp, const clg_t
                                const clg_tensor *out, const clg_tensor *inp,
                                const clg_tensor *mean, const clg_tensor *rstd,
                                const clg_tensor *gamma, const clg_tensor *dmean_x,
-                               const clg_tensor *dvar_x, clg_bn_act act) {
+                               const clg_tensor *dvar_x, clg_fused_act act) {
     const char *op = "batchnorm_backward";
     const int C = inp->c;
     char buf[ACT_DEFS_MAX];
@@ -450,7 +442,7 @@ clg_status clg_batchnorm_act_backward(clg_ctx *ctx, const clg_tensor *dinp,
                                       const clg_tensor *dout, const clg_tensor *out,
                                       const clg_tensor *inp, const clg_tensor *mean,
                                       const clg_tensor *rstd, const clg_tensor *gamma,
-                                      clg_bn_act act) {
+                                      clg_fused_act act) {
     if (!dout) return clg_fail(CLG_ERR_INVALID_ARG, "batchnorm_backward: dout is NULL");
     return backward_act(ctx, dinp, dgamma, dbeta, dout, out, inp, mean, rstd, gamma, NULL, NULL,
                         act);

@@ -55,33 +55,24 @@ clg_status clg_batchnorm_backward(clg_ctx *ctx, const clg_tensor *dinp, const cl
  * CLG_ACT_LEAKY_RELU (act.slope > 0); others are CLG_ERR_INVALID_ARG. The
  * backward takes dout at the activation's output and reads the forward's
  * output `out` beside it (dinp may alias dout, not out). */
-typedef struct {
-    clg_act act;
-    float slope;
-} clg_bn_act;
-
-/* CLG_OK for an activation these functions fuse (IDENTITY included), else
- * CLG_ERR_INVALID_ARG naming `op`. */
-clg_status clg_bn_act_check(const char *op, clg_bn_act act);
-
 clg_status clg_batchnorm_act_forward(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *mean,
                                      const clg_tensor *rstd, const clg_tensor *inp,
                                      const clg_tensor *gamma, const clg_tensor *beta,
                                      const clg_tensor *running_mean,
                                      const clg_tensor *running_var, float momentum, float eps,
-                                     clg_bn_act act);
+                                     clg_fused_act act);
 clg_status clg_batchnorm_act_forward_inference(clg_ctx *ctx, const clg_tensor *out,
                                                const clg_tensor *inp, const clg_tensor *gamma,
                                                const clg_tensor *beta,
                                                const clg_tensor *running_mean,
                                                const clg_tensor *running_var, float eps,
-                                               clg_bn_act act);
+                                               clg_fused_act act);
 clg_status clg_batchnorm_act_backward(clg_ctx *ctx, const clg_tensor *dinp,
                                       const clg_tensor *dgamma, const clg_tensor *dbeta,
                                       const clg_tensor *dout, const clg_tensor *out,
                                       const clg_tensor *inp, const clg_tensor *mean,
                                       const clg_tensor *rstd, const clg_tensor *gamma,
-                                      clg_bn_act act);
+                                      clg_fused_act act);
 
 /* ---- shared with vbn.c -------------------------------------------------- */
 

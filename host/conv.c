@@ -574,26 +574,20 @@ static clg_status resolve(clg_ctx *ctx, const clg_conv_algo *a, clg_conv_dir dir
 
 /* ---- convolution -------------------------------------------------------- */
 
-/* The epilogue of an activation the kernels fuse (ReLU, leaky ReLU), or none. */
-static clg_status epilogue(const char *op, const clg_conv_act *act, conv_epi *out) {
+/* The kernels' epilogue for a fused activation (NULL: none). */
+static clg_status epilogue(const char *op, const clg_fused_act *act, conv_epi *out) {
     *out = (conv_epi){0, 0.0f};
-    if (!act || act->act == CLG_ACT_IDENTITY) return CLG_OK;
-    if (act->act == CLG_ACT_RELU) {
-        out->flags = CONV_FLAG_RELU;
-        return CLG_OK;
-    }
-    if (act->act == CLG_ACT_LEAKY_RELU && act->slope > 0.0f) {
-        *out = (conv_epi){CONV_FLAG_LEAKY, act->slope};
-        return CLG_OK;
-    }
-    return clg_fail(CLG_ERR_INVALID_ARG, "%s: the kernels fuse ReLU and leaky ReLU (slope > 0) "
-                    "only, not %s (slope %g)", op, clg_act_name(act->act), (double)act->slope);
+    if (!act) return CLG_OK;
+    CLG_TRY(clg_fused_act_check(op, *act));
+    if (act->act == CLG_ACT_RELU) out->flags = CONV_FLAG_RELU;
+    if (act->act == CLG_ACT_LEAKY_RELU) *out = (conv_epi){CONV_FLAG_LEAKY, act->slope};
+    return CLG_OK;
 }
 
 clg_status clg_conv2d_forward_act_algo(clg_ctx *ctx, const clg_conv_algo *a,
                                        const clg_tensor *out, const clg_tensor *inp,
                                        const clg_tensor *weight, const clg_tensor *bias,
-                                       const clg_conv_act *act, const clg_conv_desc *d) {
+                                       const clg_fused_act *act, const clg_conv_desc *d) {
     const char *op = "conv2d_forward";
     conv_epi epi;
     CLG_TRY(check_desc(op, d));
@@ -616,7 +610,7 @@ clg_status clg_conv2d_forward_algo(clg_ctx *ctx, const clg_conv_algo *a, const c
 clg_status clg_conv2d_backward_data_act_algo(clg_ctx *ctx, const clg_conv_algo *a,
                                              const clg_tensor *dinp, const clg_tensor *dout,
                                              const clg_tensor *weight, const clg_tensor *bias,
-                                             const clg_conv_act *act, const clg_conv_desc *d) {
+                                             const clg_fused_act *act, const clg_conv_desc *d) {
     const char *op = "conv2d_backward_data";
     conv_epi epi;
     CLG_TRY(check_desc(op, d));
@@ -662,7 +656,7 @@ clg_status clg_conv2d_forward(clg_ctx *ctx, const clg_tensor *out, const clg_ten
 
 clg_status clg_conv2d_forward_act(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *inp,
                                   const clg_tensor *weight, const clg_tensor *bias,
-                                  const clg_conv_act *act, const clg_conv_desc *d) {
+                                  const clg_fused_act *act, const clg_conv_desc *d) {
     return clg_conv2d_forward_act_algo(ctx, NULL, out, inp, weight, bias, act, d);
 }
 
@@ -692,7 +686,7 @@ static clg_status transposed(clg_status s, const char *op) {
 
 clg_status clg_conv_transpose2d_forward_act(clg_ctx *ctx, const clg_tensor *out,
                                             const clg_tensor *inp, const clg_tensor *weight,
-                                            const clg_tensor *bias, const clg_conv_act *act,
+                                            const clg_tensor *bias, const clg_fused_act *act,
                                             const clg_conv_desc *d) {
     return transposed(
         clg_conv2d_backward_data_act_algo(ctx, NULL, out, inp, weight, bias, act, d),

@@ -27,14 +27,9 @@
  * setup. */
 clg_status clg_conv_reserve(clg_ctx *ctx, clg_conv_desc *d);
 
-/* An activation the forward-direction calls (the *_act ones) apply after
- * the bias in the kernels' epilogue, bit for bit as clg_act_forward would
- * after them: CLG_ACT_IDENTITY, CLG_ACT_RELU or CLG_ACT_LEAKY_RELU (slope
- * > 0); others are CLG_ERR_INVALID_ARG. NULL: none. */
-typedef struct {
-    clg_act act;
-    float slope;
-} clg_conv_act;
+/* The forward-direction calls named *_act apply an activation
+ * (clg_fused_act, host/activation.h; NULL: none) after the bias, in the
+ * kernels' epilogue; an invalid one is CLG_ERR_INVALID_ARG. */
 
 /* ---- convolution ---- */
 
@@ -45,7 +40,7 @@ clg_status clg_conv2d_forward(clg_ctx *ctx, const clg_tensor *out, const clg_ten
 /* out = act(conv + bias). */
 clg_status clg_conv2d_forward_act(clg_ctx *ctx, const clg_tensor *out, const clg_tensor *inp,
                                   const clg_tensor *weight, const clg_tensor *bias,
-                                  const clg_conv_act *act, const clg_conv_desc *d);
+                                  const clg_fused_act *act, const clg_conv_desc *d);
 /* dinp (N, C, H, W) = gradient of the forward wrt inp, given dout (N, K, P, Q).
  * Overwrites dinp. */
 clg_status clg_conv2d_backward_data(clg_ctx *ctx, const clg_tensor *dinp,
@@ -67,7 +62,7 @@ clg_status clg_conv_transpose2d_forward(clg_ctx *ctx, const clg_tensor *out,
 /* out = act(convT + bias). */
 clg_status clg_conv_transpose2d_forward_act(clg_ctx *ctx, const clg_tensor *out,
                                             const clg_tensor *inp, const clg_tensor *weight,
-                                            const clg_tensor *bias, const clg_conv_act *act,
+                                            const clg_tensor *bias, const clg_fused_act *act,
                                             const clg_conv_desc *d);
 /* dinp (N, C_in, H_in, W_in) = gradient wrt inp given dout (N, C_out, H_out, W_out).
  * Overwrites dinp. */
@@ -113,11 +108,11 @@ clg_status clg_conv2d_backward_weight_algo(clg_ctx *ctx, const clg_conv_algo *a,
 clg_status clg_conv2d_forward_act_algo(clg_ctx *ctx, const clg_conv_algo *a,
                                        const clg_tensor *out, const clg_tensor *inp,
                                        const clg_tensor *weight, const clg_tensor *bias,
-                                       const clg_conv_act *act, const clg_conv_desc *d);
+                                       const clg_fused_act *act, const clg_conv_desc *d);
 clg_status clg_conv2d_backward_data_act_algo(clg_ctx *ctx, const clg_conv_algo *a,
                                              const clg_tensor *dinp, const clg_tensor *dout,
                                              const clg_tensor *weight, const clg_tensor *bias,
-                                             const clg_conv_act *act, const clg_conv_desc *d);
+                                             const clg_fused_act *act, const clg_conv_desc *d);
 
 /* The tensors of one convolution for timing a direction (the tuners): the
  * input x (N, C, H, W), output y (N, K, P, Q), weight w and its gradient dw

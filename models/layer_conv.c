@@ -51,7 +51,6 @@ static clg_status conv_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const c
 
 static clg_status conv_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
     (void)net;
-    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     if (b->param_grads)
         CLG_TRY(clg_conv2d_backward_weight(ctx, &l->dt[W], dbias(l), b->dout, b->x, &l->a.conv.d));
     if (b->dx) CLG_TRY(clg_conv2d_backward_data(ctx, b->dx, b->dout, &l->t[W], &l->a.conv.d));
@@ -68,7 +67,6 @@ static clg_status convt_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const 
 static clg_status convt_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
                                  const clg_layer_bwd *b) {
     (void)net;
-    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     if (b->param_grads)
         CLG_TRY(clg_conv_transpose2d_backward_weight(ctx, &l->dt[W], dbias(l), b->dout, b->x,
                                                      &l->a.conv.d));
@@ -82,9 +80,9 @@ static clg_status conv_reserve(clg_ctx *ctx, clg_net *net, clg_layer *l) {
     return clg_conv_reserve(ctx, &l->a.conv.d);
 }
 
-const clg_layer_ops clg_layer_conv_ops = {"conv", 0, conv_shape, conv_slots, conv_init,
+const clg_layer_ops clg_layer_conv_ops = {"conv",  CLG_OP_FUSES_ACT, conv_shape, conv_slots, conv_init,
                                           conv_forward, conv_backward, conv_reserve, NULL};
-const clg_layer_ops clg_layer_convt_ops = {"convT", 0, convt_shape, conv_slots, conv_init,
+const clg_layer_ops clg_layer_convt_ops = {"convT",  CLG_OP_FUSES_ACT, convt_shape, conv_slots, conv_init,
                                            convt_forward, convt_backward, conv_reserve, NULL};
 
 clg_status clg_net_conv(clg_net *net, const char *name, int k, int r, int stride, int pad,
@@ -146,7 +144,6 @@ static clg_status wn_conv_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, cons
 static clg_status wn_conv_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
                                    const clg_layer_bwd *b) {
     (void)net;
-    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     if (b->param_grads) {
         CLG_TRY(clg_fill(ctx, &l->t[WDW], 0.0f));
         CLG_TRY(clg_conv2d_backward_weight(ctx, &l->t[WDW], &l->dt[WB], b->dout, b->x,
@@ -158,7 +155,7 @@ static clg_status wn_conv_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
     return CLG_OK;
 }
 
-const clg_layer_ops clg_layer_wn_conv_ops = {"wn_conv", 0, conv_shape, wn_conv_slots,
+const clg_layer_ops clg_layer_wn_conv_ops = {"wn_conv", CLG_OP_FUSES_ACT, conv_shape, wn_conv_slots,
                                              wn_conv_init, wn_conv_forward, wn_conv_backward,
                                              conv_reserve, NULL};
 

@@ -44,23 +44,22 @@ clg_status clg_net_act_unfused(clg_net *net, clg_act act, float slope) {
     return clg_net_add(net, CLG_LAYER_ACT, NULL, &a);
 }
 
-/* Conv and linear layers (plain or weight-normalised) take ReLU and leaky
- * ReLU into their kernels' epilogue, unless their own output is a tap. */
-static clg_layer *fuse_target(clg_net *net, clg_act act, float slope) {
+/* The layer before takes the activation into its kernels when its kind
+ * can (CLG_OP_FUSES_ACT), it has none yet and its own output is no tap. */
+static clg_layer *fuse_target(clg_net *net, clg_fused_act a) {
     if (!net->count || net->params.buf || net->acts.buf) return NULL;
-    if (!(act == CLG_ACT_RELU || (act == CLG_ACT_LEAKY_RELU && slope > 0.0f))) return NULL;
+    if (a.act == CLG_ACT_IDENTITY || !clg_fused_act_valid(a)) return NULL;
     clg_layer *p = &net->layers[net->count - 1];
-    const clg_layer_kind k = p->kind;
-    if (k != CLG_LAYER_CONV && k != CLG_LAYER_CONVT && k != CLG_LAYER_LINEAR &&
-        k != CLG_LAYER_WN_LINEAR && k != CLG_LAYER_WN_CONV)
+    if (!(p->ops->flags & CLG_OP_FUSES_ACT) || p->fused.act != CLG_ACT_IDENTITY || p->tap[0])
         return NULL;
-    return p->fused.act == CLG_ACT_IDENTITY && !p->tap[0] ? p : NULL;
+    return p;
 }
 
 clg_status clg_net_act(clg_net *net, clg_act act, float slope) {
-    clg_layer *p = fuse_target(net, act, slope);
+    const clg_fused_act a = {act, act == CLG_ACT_RELU ? 0.0f : slope};
+    clg_layer *p = fuse_target(net, a);
     if (!p) return clg_net_act_unfused(net, act, slope);
-    p->fused = (clg_conv_act){act, act == CLG_ACT_RELU ? 0.0f : slope};
+    p->fused = a;
     return CLG_OK;
 }
 

@@ -30,7 +30,7 @@ static clg_tensor as_1x1(const clg_tensor *t, int n, int c) {
 
 /* out = act(x w^T (+ b)); act NULL: none. */
 static clg_status mm_forward(clg_ctx *ctx, const clg_layer *l, const clg_tensor *x,
-                             const clg_tensor *w, const clg_tensor *b, const clg_conv_act *act) {
+                             const clg_tensor *w, const clg_tensor *b, const clg_fused_act *act) {
     const clg_conv_desc *d = &l->a.lin.d;
     clg_tensor xv = as_1x1(x, d->N, d->C), wv = as_1x1(w, d->K, d->C);
     return clg_conv2d_forward_act(ctx, &l->output, &xv, &wv, b, act, d);
@@ -84,12 +84,11 @@ static clg_status linear_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const
 static clg_status linear_backward(clg_ctx *ctx, clg_net *net, clg_layer *l,
                                   const clg_layer_bwd *b) {
     (void)net;
-    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     const clg_tensor *dw = b->param_grads ? &l->dt[W] : NULL;
     return mm_backward(ctx, l, b, &l->t[W], dw, 1, l->a.lin.bias ? &l->dt[B] : NULL);
 }
 
-const clg_layer_ops clg_layer_linear_ops = {"linear", 0, linear_shape, linear_slots,
+const clg_layer_ops clg_layer_linear_ops = {"linear",  CLG_OP_FUSES_ACT, linear_shape, linear_slots,
                                             linear_init, linear_forward, linear_backward,
                                             linear_reserve, NULL};
 
@@ -138,7 +137,6 @@ static clg_status wn_forward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg
 
 static clg_status wn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const clg_layer_bwd *b) {
     (void)net;
-    CLG_TRY(clg_layer_fused_backward(ctx, l, b));
     if (!b->param_grads) return mm_backward(ctx, l, b, &l->t[WW], NULL, 0, NULL);
     /* dw into scratch, then through w = g v / ||v|| into dv and dg. */
     CLG_TRY(mm_backward(ctx, l, b, &l->t[WW], &l->t[DW], 0, &l->dt[WB]));
@@ -148,7 +146,7 @@ static clg_status wn_backward(clg_ctx *ctx, clg_net *net, clg_layer *l, const cl
     return l->a.lin.fixed_g ? clg_fill(ctx, &l->dt[G], 0.0f) : CLG_OK;
 }
 
-const clg_layer_ops clg_layer_wn_linear_ops = {"wn_linear", 0, linear_shape, wn_slots, wn_init,
+const clg_layer_ops clg_layer_wn_linear_ops = {"wn_linear",  CLG_OP_FUSES_ACT, linear_shape, wn_slots, wn_init,
                                                wn_forward, wn_backward, linear_reserve, NULL};
 
 clg_status clg_net_wn_linear_v(clg_net *net, const char *name, int out, float init_scale,

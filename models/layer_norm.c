@@ -70,7 +70,7 @@ static clg_status bn_init(clg_ctx *ctx, clg_net *net, clg_layer *l, uint64_t see
 }
 
 /* The fused activation (CLG_ACT_IDENTITY for plain batch norm). */
-static clg_bn_act act_of(const clg_layer *l) { return (clg_bn_act){l->a.bn.act, l->a.bn.slope}; }
+static clg_fused_act act_of(const clg_layer *l) { return (clg_fused_act){l->a.bn.act, l->a.bn.slope}; }
 
 /* --sync-bn's forward, then the activation (not fused there). */
 static clg_status bn_sync_act_forward(clg_ctx *ctx, clg_net *net, clg_layer *l,
@@ -128,7 +128,7 @@ clg_status clg_net_bn(clg_net *net, const char *name, int affine) {
 static clg_status bn_act_shape(clg_layer *l) {
     if (l->a.bn.act == CLG_ACT_IDENTITY)
         return clg_fail(CLG_ERR_INVALID_ARG, "bn_act: no activation to fuse (that is bn)");
-    return clg_bn_act_check("bn_act", act_of(l));
+    return clg_fused_act_check("bn_act", act_of(l));
 }
 
 /* Its backward reads its output (the activation's). */

@@ -29,13 +29,8 @@ const clg_layer_ops *clg_layer_ops_of(clg_layer_kind kind) {
     return (int)kind >= 0 && kind < CLG_LAYER_KIND_COUNT ? table[kind] : NULL;
 }
 
-const clg_conv_act *clg_layer_fused(const clg_layer *l) {
+const clg_fused_act *clg_layer_fused(const clg_layer *l) {
     return l->fused.act == CLG_ACT_IDENTITY ? NULL : &l->fused;
-}
-
-clg_status clg_layer_fused_backward(clg_ctx *ctx, const clg_layer *l, const clg_layer_bwd *b) {
-    if (!clg_layer_fused(l)) return CLG_OK;
-    return clg_act_backward(ctx, b->dout, b->dout, &l->output, l->fused.act, l->fused.slope);
 }
 
 clg_status clg_layer_init_normal(clg_ctx *ctx, const clg_tensor *t, uint64_t seed, float mean,

@@ -21,11 +21,8 @@ extern const clg_layer_ops clg_layer_wn_conv_ops, clg_layer_gavgpool_ops;
 clg_status clg_layer_init_normal(clg_ctx *ctx, const clg_tensor *t, uint64_t seed, float mean,
                                  float std);
 
-/* The activation clg_net_act folded into l's forward (l->fused), or NULL;
- * and its backward: dout = dout * act'(output), in place (none: nothing),
- * for the layer's backward to run first. */
-const clg_conv_act *clg_layer_fused(const clg_layer *l);
-clg_status clg_layer_fused_backward(clg_ctx *ctx, const clg_layer *l, const clg_layer_bwd *b);
+/* The activation clg_net_act folded into l's forward (l->fused), or NULL. */
+const clg_fused_act *clg_layer_fused(const clg_layer *l);
 
 /* A layer's output as a (N, features) matrix: the flattened element count
  * per example. */

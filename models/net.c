@@ -322,6 +322,10 @@ clg_status clg_net_backward_taps(clg_ctx *ctx, clg_net *net, const clg_tensor *i
         clg_tensor dout = dview(net, cur, l->out);
         CLG_TRY(inject(ctx, l, &dout, taps, grads, ntaps));
         if (i == 0 && !dinp && !param_grads) break;
+        /* An activation folded into the forward: its gradient first, in place. */
+        if (l->fused.act != CLG_ACT_IDENTITY)
+            CLG_TRY(clg_act_backward(ctx, &dout, &dout, &l->output, l->fused.act,
+                                     l->fused.slope));
         /* Where this layer's input gradient goes: in place where it lies,
          * else the other buffer (the caller's dinp, or nowhere, for the first). */
         clg_tensor dnext = dview(net, l->in_place ? cur : cur ^ 1, l->in);

@@ -92,6 +92,7 @@ typedef struct {
 #define CLG_OP_IN_PLACE 1u     /* may compute out over x's storage */
 #define CLG_OP_NEEDS_OUTPUT 2u /* backward reads the layer's own output */
 #define CLG_OP_VIEW 4u         /* output is the input under a new shape: no kernel */
+#define CLG_OP_FUSES_ACT 8u    /* forward applies l->fused in its kernels (clg_net_act) */
 
 typedef struct {
     const char *name;
@@ -135,8 +136,9 @@ struct clg_layer {
     char tap[CLG_NAME_MAX];  /* a name to read the output by (clg_net_tap); "" none */
     int in[4], out[4];       /* (N, C, H, W) */
     int in_place;            /* decided by clg_net_alloc */
-    clg_conv_act fused;      /* an activation clg_net_act folded into this conv or linear
-                                layer's forward (its kernels' epilogue); identity: none */
+    clg_fused_act fused;     /* an activation clg_net_act folded into the forward of a
+                                CLG_OP_FUSES_ACT kind; its backward runs in the net's
+                                loop before the layer's; identity: none */
     clg_layer_args a;
     clg_slot slot[CLG_LAYER_SLOTS];
     int nslots;

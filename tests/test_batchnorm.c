@@ -372,7 +372,7 @@ static void assert_same(clg_ctx *ctx, const clg_tensor *a, const clg_tensor *b, 
     free(ha), free(hb);
 }
 
-static void check_fused(clg_ctx *ctx, shape4 s, clg_bn_act act, int affine) {
+static void check_fused(clg_ctx *ctx, shape4 s, clg_fused_act act, int affine) {
     const int N = s.n, C = s.c;
     const size_t total = (size_t)N * C * s.h * s.w;
     float *x = rand_floats(total, 31 + total, -2, 3), *dy = rand_floats(total, 32, -1, 1);
@@ -424,7 +424,7 @@ static void test_fused_activation(void **state) {
     /* the odd shapes (scalar, vector and 8-channel-block paths) and rows of
      * 256 and more (the one-channel kernels on CPUs, vector and scalar) */
     static const shape4 more[] = {{2, 3, 16, 16}, {2, 3, 16, 17}, {4, 8, 8, 8}};
-    const clg_bn_act acts[] = {{CLG_ACT_RELU, 0.0f}, {CLG_ACT_LEAKY_RELU, 0.2f}};
+    const clg_fused_act acts[] = {{CLG_ACT_RELU, 0.0f}, {CLG_ACT_LEAKY_RELU, 0.2f}};
     for (int a = 0; a < 2; a++) {
         for (size_t i = 0; i < sizeof odd_shapes / sizeof *odd_shapes; i++)
             check_fused(*state, odd_shapes[i], acts[a], (int)(i + a) % 2);
@@ -438,8 +438,8 @@ static void test_fused_invalid(void **state) {
     clg_tensor x = clg_test_tensor(ctx, 2, 4, 1, 1, NULL), y = clg_test_tensor(ctx, 2, 4, 1, 1, NULL);
     clg_tensor m = clg_test_tensor(ctx, 1, 4, 1, 1, NULL), r = clg_test_tensor(ctx, 1, 4, 1, 1, NULL);
     CLG_ASSERT_OK(clg_fill(ctx, &x, 0.5f));
-    const clg_bn_act tanh_act = {CLG_ACT_TANH, 0.0f}, flat = {CLG_ACT_LEAKY_RELU, 0.0f};
-    const clg_bn_act relu = {CLG_ACT_RELU, 0.0f};
+    const clg_fused_act tanh_act = {CLG_ACT_TANH, 0.0f}, flat = {CLG_ACT_LEAKY_RELU, 0.0f};
+    const clg_fused_act relu = {CLG_ACT_RELU, 0.0f};
     assert_int_equal(clg_batchnorm_act_forward(ctx, &y, &m, &r, &x, NULL, NULL, NULL, NULL, 0.1f,
                                                CLG_BN_EPS, tanh_act), CLG_ERR_INVALID_ARG);
     assert_non_null(strstr(clg_last_error(), "no fused"));

@@ -253,7 +253,7 @@ static void check_fused_act(clg_ctx *ctx, const clg_conv_algo *a, const clg_conv
                             int transposed, gtensor *out, const gtensor *in,
                             const gtensor *w, const gtensor *bias, const float *plain, size_t n,
                             const char *label) {
-    static const clg_conv_act acts[2] = {{CLG_ACT_RELU, 0.0f}, {CLG_ACT_LEAKY_RELU, 0.2f}};
+    static const clg_fused_act acts[2] = {{CLG_ACT_RELU, 0.0f}, {CLG_ACT_LEAKY_RELU, 0.2f}};
     float *want = malloc(n * sizeof *want);
     assert_non_null(want);
     for (int k = 0; k < 2; k++) {
